@@ -1,0 +1,143 @@
+"""Checks of the workflow config that a JSON schema cannot express.
+
+Imported by the Snakefile after schema validation, so it uses the standard
+library only. Every error names the config key and says what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from genreflow.checksums import parse_checksum
+from genreflow.errors import ConfigError
+from genreflow.genres import GTZAN_GENRES
+
+GENERATED = "generated"
+
+
+def is_url(source: str) -> bool:
+    """True for http(s) and file URLs, false for local paths."""
+    return urlparse(str(source)).scheme in ("http", "https", "file")
+
+
+def local_source_path(source: str) -> Path:
+    """The filesystem path a local path or ``file://`` URL points at."""
+    parsed = urlparse(str(source))
+    return Path(url2pathname(parsed.path)) if parsed.scheme == "file" else Path(source)
+
+
+def source_kind(dataset: dict[str, Any]) -> str:
+    """``"generated"`` (the demo), ``"folder"`` (an extracted copy used in place) or ``"archive"``."""
+    source = str(dataset["source"])
+    if source == GENERATED:
+        return "generated"
+    if (not is_url(source) or urlparse(source).scheme == "file") and local_source_path(
+        source
+    ).is_dir():
+        return "folder"
+    return "archive"
+
+
+def archive_name(dataset: dict[str, Any]) -> str:
+    """File name the dataset archive is stored under in ``resources/downloads/<name>/``."""
+    if dataset.get("archive_name"):
+        return dataset["archive_name"]
+    name = os.path.basename(urlparse(str(dataset["source"])).path.rstrip("/"))
+    if not name:
+        raise ConfigError(
+            f"dataset.archive_name: cannot derive a file name from dataset.source "
+            f"{dataset['source']!r}; set dataset.archive_name."
+        )
+    return name
+
+
+def dataset_genres(dataset: dict[str, Any]) -> list[str]:
+    """The genres the dataset's registry defines (GTZAN's ten for the demo)."""
+    if dataset["source"] == GENERATED:
+        return list(GTZAN_GENRES)
+    with open(dataset["registry"], newline="") as fh:
+        return sorted({row["genre"] for row in csv.DictReader(fh)})
+
+
+def selected_genres(dataset: dict[str, Any]) -> list[str] | None:
+    """The configured genre selection, or ``None`` for all."""
+    genres = dataset.get("genres", "all")
+    return None if genres == "all" else list(genres)
+
+
+def schema_problems(config: dict[str, Any], schema_path: str | os.PathLike) -> list[str]:
+    """One line per schema violation, each starting with the dotted config key.
+
+    Snakemake's own ``validate`` (which also fills defaults) reports only the first
+    violation, deep in a dump of the schema; this lists them all, readably.
+    """
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
+        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        if error.validator == "additionalProperties":
+            unexpected = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            allowed = ", ".join(error.schema.get("properties", {}))
+            for name in unexpected:
+                prefix = "" if key == "(top level)" else f"{key}."
+                problems.append(f"{prefix}{name}: unknown key (allowed here: {allowed})")
+        else:
+            problems.append(f"{key}: {error.message}")
+    return problems
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Raise :class:`ConfigError` for values the schema accepts but the workflow cannot use.
+
+    Relative paths are resolved against the current directory (Snakemake's
+    working directory).
+    """
+    dataset = config["dataset"]
+    name, source = dataset["name"], str(dataset["source"])
+    if (name == "demo") != (source == GENERATED):
+        raise ConfigError(
+            f"dataset.source: {source!r} with dataset.name {name!r}: the demo dataset is "
+            f"'{GENERATED}' and only it is; give real datasets their own name and a URL or path."
+        )
+    if dataset.get("checksum"):
+        parse_checksum(dataset["checksum"], key="dataset.checksum")
+    if source != GENERATED:
+        if not is_url(source) or urlparse(source).scheme == "file":
+            path = local_source_path(source)
+            if not path.exists():
+                raise ConfigError(
+                    f"dataset.source: {path} does not exist. Point it at the downloaded archive, "
+                    "an extracted dataset folder, or an http(s) URL."
+                )
+        if not dataset.get("registry"):
+            raise ConfigError("dataset.registry: a real dataset needs its track registry CSV.")
+        if not Path(dataset["registry"]).is_file():
+            raise ConfigError(f"dataset.registry: {dataset['registry']} does not exist.")
+        if source_kind(dataset) == "archive":
+            archive_name(dataset)
+    if dataset.get("subset") and not Path(dataset["subset"]).is_file():
+        raise ConfigError(f"dataset.subset: {dataset['subset']} does not exist.")
+    for i, repair_source in enumerate(dataset.get("repair_sources", [])):
+        if not Path(repair_source).exists():
+            raise ConfigError(
+                f"dataset.repair_sources[{i}]: {repair_source} does not exist. List folders or "
+                "archives holding original copies of tracks (e.g. GTZAN's .au files)."
+            )
+    wanted = selected_genres(dataset)
+    if wanted is not None:
+        known = dataset_genres(dataset)
+        unknown = [g for g in wanted if g not in known]
+        if unknown:
+            raise ConfigError(
+                f"dataset.genres: unknown genre(s) {', '.join(unknown)}; "
+                f"{name} has {', '.join(known)}."
+            )

@@ -1,0 +1,71 @@
+"""The manifest: one row per track, the single source of truth for every later stage."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from genreflow.errors import DataError
+
+MANIFEST_COLUMNS = (
+    "track_id",
+    "genre",
+    "path",
+    "status",
+    "md5",
+    "duration_s",
+    "sample_rate",
+    "artist",
+)
+MANIFEST_STATUSES = ("ok", "repaired", "quarantined")
+
+
+def build_manifest(
+    registry: pd.DataFrame, validation: pd.DataFrame, repairs: pd.DataFrame
+) -> pd.DataFrame:
+    """Merge registry, validation and repair outcomes into the manifest.
+
+    A track is ``ok`` if it validated, ``repaired`` if a repaired copy validated (its
+    ``path`` then points at the copy), else ``quarantined`` (``path`` keeps the raw
+    file, if any, for inspection; later stages skip the track). ``md5``,
+    ``duration_s`` and ``sample_rate`` describe the file at ``path`` (blank when
+    quarantined). ``artist`` is blank where unknown.
+    """
+    missing = set(registry["track_id"]) ^ set(validation["track_id"])
+    if missing:
+        raise DataError(
+            "validation table and registry disagree on track(s) "
+            f"{', '.join(sorted(missing)[:5])}: re-run the validate rule."
+        )
+    table = validation.merge(registry[["track_id", "artist"]], on="track_id", how="left")
+    repaired = repairs.set_index("track_id") if len(repairs) else None
+    rows = []
+    for row in table.itertuples(index=False):
+        entry = dict(
+            track_id=row.track_id,
+            genre=row.genre,
+            path=row.path,
+            status="ok",
+            md5=row.md5,
+            duration_s=row.duration_s,
+            sample_rate=row.sample_rate,
+            artist=row.artist,
+        )
+        if row.status != "ok":
+            if repaired is None or row.track_id not in repaired.index:
+                raise DataError(
+                    f"track {row.track_id} failed validation ({row.status}) but has no repair "
+                    "record: re-run the repair rule."
+                )
+            outcome = repaired.loc[row.track_id]
+            if outcome["status"] == "repaired":
+                entry.update(status="repaired")
+                entry.update({k: outcome[k] for k in ("path", "md5", "duration_s", "sample_rate")})
+            else:
+                entry.update(status="quarantined", md5="", duration_s=None, sample_rate=None)
+        rows.append(entry)
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    manifest["sample_rate"] = pd.to_numeric(manifest["sample_rate"], errors="coerce").astype(
+        "Int64"
+    )
+    manifest["duration_s"] = pd.to_numeric(manifest["duration_s"], errors="coerce")
+    return manifest

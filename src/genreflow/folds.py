@@ -1,0 +1,424 @@
+"""Folds: which tracks train, validate and test in each fold of an evaluation scheme.
+
+Every scheme assigns whole tracks (segments and augmented copies follow their track,
+see :func:`training_rows`) and leaves quarantined tracks out. The result is a long
+table with one row per (usable track, fold): ``track_id``, ``fold`` (0, 1, ...) and
+``role`` (``train``, ``val`` or ``test``). ``val`` is for early stopping and model
+selection; ``test`` is only ever scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+
+from genreflow.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+SCHEMES = ("stratified_kfold", "holdout", "fault_filtered", "artist_kfold")
+KFOLD_SCHEMES = ("stratified_kfold", "artist_kfold")
+ROLES = ("train", "val", "test")
+FOLD_COLUMNS = ("track_id", "fold", "role")
+DEFAULT_HOLDOUT = {"train": 0.6, "val": 0.2, "test": 0.2}
+FAULT_FILTERED_COLUMN = "fault_filtered_split"
+# Values of the registry's fault_filtered_split column and the role each maps to.
+FAULT_FILTERED_ROLES = {"train": "train", "valid": "val", "test": "test"}
+
+
+def assign_folds(
+    manifest: pd.DataFrame,
+    scheme: str,
+    *,
+    seed: int,
+    n_folds: int = 5,
+    val_fraction: float = 0.2,
+    holdout: Mapping[str, float] | None = None,
+    split_table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Assign every usable track of ``manifest`` a role in each fold of ``scheme``.
+
+    Parameters
+    ----------
+    manifest : DataFrame
+        The manifest (``track_id``, ``genre``, ``status``; ``artist`` for
+        ``artist_kfold``). Quarantined tracks are left out.
+    scheme : str
+        One of :data:`SCHEMES`:
+
+        - ``stratified_kfold``: ``StratifiedKFold`` on genre gives each fold's test
+          part; ``val_fraction`` of the remaining tracks (stratified) become val.
+        - ``holdout``: one fold split by the ``holdout`` ratios, stratified by genre;
+          if the ``val`` ratio is 0 or absent, val is ``val_fraction`` of the train part.
+        - ``fault_filtered``: one fold taken from ``split_table``'s
+          ``fault_filtered_split`` (``valid`` means val); tracks it leaves blank are
+          left out.
+        - ``artist_kfold``: ``StratifiedGroupKFold`` grouped by artist (a track of
+          unknown artist is its own group); val is one fold of a second grouped split
+          of the training part, about ``val_fraction`` of it, so no artist has two
+          roles in one fold.
+    seed : int
+        Seeds every random choice: same inputs and seed, same table.
+    n_folds : int, default=5
+        Number of folds of the k-fold schemes (ignored by the others).
+    val_fraction : float, default=0.2
+        Share of a fold's training tracks carved out as val, where the scheme does so.
+    holdout : mapping, default=None
+        ``train``/``val``/``test`` ratios for ``holdout``, summing to 1; None means
+        :data:`DEFAULT_HOLDOUT`.
+    split_table : DataFrame, default=None
+        Registry-like table with ``track_id`` and ``fault_filtered_split``, for
+        ``fault_filtered``.
+
+    Returns
+    -------
+    folds : DataFrame
+        Columns ``track_id``, ``fold``, ``role``, sorted by fold then track.
+    """
+    if scheme not in SCHEMES:
+        raise ConfigError(
+            f"folds.scheme: unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}."
+        )
+    tracks = _usable_tracks(manifest, need_artist=scheme == "artist_kfold")
+    if scheme in KFOLD_SCHEMES:
+        _check_n_folds(tracks, n_folds)
+    if scheme == "stratified_kfold":
+        roles = _stratified_kfold(tracks, seed, n_folds, val_fraction)
+    elif scheme == "holdout":
+        roles = _holdout(tracks, seed, _holdout_ratios(holdout), val_fraction)
+    elif scheme == "fault_filtered":
+        roles = _fault_filtered(tracks, manifest, split_table)
+    else:
+        roles = _artist_kfold(tracks, seed, n_folds, val_fraction)
+
+    track_ids = tracks["track_id"].to_numpy()
+    parts = []
+    for fold, fold_roles in enumerate(roles):
+        keep = fold_roles != ""
+        parts.append(pd.DataFrame({"track_id": track_ids[keep], "role": fold_roles[keep]}))
+    folds = pd.concat(parts, keys=range(len(parts)), names=["fold", None]).reset_index(level=0)
+    folds = folds.reset_index(drop=True).astype({"fold": "int64", "role": str})
+    _check_roles_present(folds, scheme)
+    return folds[list(FOLD_COLUMNS)]
+
+
+def training_rows(index: pd.DataFrame, folds: pd.DataFrame, fold: int, role: str) -> np.ndarray:
+    """Positions of the rows of ``index`` to use for ``role`` in ``fold``.
+
+    Parameters
+    ----------
+    index : DataFrame
+        Segment/row index with ``track_id`` and ``source_track_id``: an augmented
+        copy has its own ``track_id`` and its source's id in ``source_track_id``; an
+        original has ``source_track_id == track_id``.
+    folds : DataFrame
+        Table from :func:`assign_folds`.
+    fold : int
+        Fold number.
+    role : {"train", "val", "test"}
+        For ``train``, originals of train tracks plus augmented copies whose source
+        is a train track of this fold; for ``val`` and ``test``, originals only.
+
+    Returns
+    -------
+    rows : ndarray of int
+        Row positions (for ``iloc`` or array indexing), in index order.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    missing = {"track_id", "source_track_id"} - set(index.columns)
+    if missing:
+        raise DataError(
+            f"row index lacks column(s) {', '.join(sorted(missing))}: re-run the features rule."
+        )
+    in_fold = folds[folds["fold"] == fold]
+    if in_fold.empty:
+        raise DataError(
+            f"folds table has no fold {fold} (it has {sorted(folds['fold'].unique())}): "
+            "re-run the folds rule."
+        )
+    ids = set(in_fold.loc[in_fold["role"] == role, "track_id"])
+    source = index["source_track_id"]
+    selected = source.isin(ids)
+    if role != "train":
+        selected &= index["track_id"] == source
+    return np.flatnonzero(selected.to_numpy())
+
+
+def fold_summary(folds: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
+    """Count tracks per fold, role and genre.
+
+    Parameters
+    ----------
+    folds : DataFrame
+        Table from :func:`assign_folds`.
+    manifest : DataFrame
+        The manifest the folds were made from (for each track's genre).
+
+    Returns
+    -------
+    summary : DataFrame
+        Columns ``fold``, ``role``, ``genre``, ``n_tracks``, one row per combination
+        (zero counts included).
+    """
+    genre = folds["track_id"].map(manifest.set_index("track_id")["genre"])
+    if genre.isna().any():
+        unknown = folds.loc[genre.isna(), "track_id"].unique()
+        raise DataError(
+            f"folds table names track(s) not in the manifest ({', '.join(unknown[:5])}): "
+            "re-run the folds rule."
+        )
+    counts = folds.assign(genre=genre).groupby(["fold", "role", "genre"]).size()
+    full = pd.MultiIndex.from_product(
+        [sorted(folds["fold"].unique()), list(ROLES), sorted(genre.unique())],
+        names=["fold", "role", "genre"],
+    )
+    return counts.reindex(full, fill_value=0).rename("n_tracks").reset_index()
+
+
+def _usable_tracks(manifest: pd.DataFrame, *, need_artist: bool) -> pd.DataFrame:
+    """The non-quarantined tracks, sorted by id (so row order cannot change the folds)."""
+    needed = {"track_id", "genre", "status"} | ({"artist"} if need_artist else set())
+    missing = needed - set(manifest.columns)
+    if missing:
+        raise DataError(
+            f"manifest lacks column(s) {', '.join(sorted(missing))}: re-run the manifest rule."
+        )
+    duplicated = manifest.loc[manifest["track_id"].duplicated(), "track_id"].unique()
+    if len(duplicated):
+        raise DataError(
+            f"manifest lists track(s) {', '.join(map(str, duplicated[:5]))} more than once: "
+            "re-run the manifest rule."
+        )
+    quarantined = manifest["status"] == "quarantined"
+    if quarantined.any():
+        log.info("leaving out %d quarantined track(s)", int(quarantined.sum()))
+    columns = ["track_id", "genre"] + (["artist"] if "artist" in manifest.columns else [])
+    tracks = manifest.loc[~quarantined, columns].sort_values("track_id", kind="stable")
+    if tracks.empty:
+        raise DataError("manifest has no usable (non-quarantined) tracks to split into folds.")
+    return tracks.reset_index(drop=True)
+
+
+def _check_n_folds(tracks: pd.DataFrame, n_folds: int) -> None:
+    if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
+        raise ConfigError(f"folds.n_folds: k-fold schemes need at least 2 folds, not {n_folds!r}.")
+    counts = tracks["genre"].value_counts()
+    if n_folds > counts.min():
+        raise ConfigError(
+            f"folds.n_folds: {n_folds} folds need at least {n_folds} usable tracks per genre, "
+            f"but genre {counts.idxmin()!r} has {counts.min()}; use at most {counts.min()} folds."
+        )
+
+
+def _sub_seed(seed: int, fold: int) -> int:
+    """An independent seed for the val carve of ``fold``, derived from ``seed``."""
+    return int(np.random.SeedSequence([seed, fold]).generate_state(1)[0])
+
+
+def _empty_roles(n: int, fill: str) -> np.ndarray:
+    return np.full(n, fill, dtype=object)
+
+
+def _stratified_kfold(
+    tracks: pd.DataFrame, seed: int, n_folds: int, val_fraction: float
+) -> list[np.ndarray]:
+    _check_fraction(val_fraction, "folds.val_fraction")
+    y = tracks["genre"].to_numpy()
+    splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+    folds = []
+    for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        roles = _empty_roles(len(y), "train")
+        roles[test] = "test"
+        _, val = _stratified_carve(train, y, val_fraction, _sub_seed(seed, fold), "val_fraction")
+        roles[val] = "val"
+        folds.append(roles)
+    return folds
+
+
+def _holdout(
+    tracks: pd.DataFrame, seed: int, ratios: dict[str, float], val_fraction: float
+) -> list[np.ndarray]:
+    y = tracks["genre"].to_numpy()
+    rest, test = _stratified_carve(np.arange(len(y)), y, ratios["test"], seed, "holdout")
+    if ratios["val"] > 0:
+        share, key = ratios["val"] / (ratios["train"] + ratios["val"]), "holdout"
+    else:
+        _check_fraction(val_fraction, "folds.val_fraction")
+        share, key = val_fraction, "val_fraction"
+    _, val = _stratified_carve(rest, y, share, _sub_seed(seed, 0), key)
+    roles = _empty_roles(len(y), "train")
+    roles[test] = "test"
+    roles[val] = "val"
+    return [roles]
+
+
+def _fault_filtered(
+    tracks: pd.DataFrame, manifest: pd.DataFrame, split_table: pd.DataFrame | None
+) -> list[np.ndarray]:
+    if (
+        split_table is None
+        or FAULT_FILTERED_COLUMN not in split_table.columns
+        or "track_id" not in split_table.columns
+    ):
+        raise DataError(
+            "folds.scheme is fault_filtered, but the dataset has no fault-filtered split "
+            f"(its track registry has no {FAULT_FILTERED_COLUMN} column): choose another "
+            "folds.scheme."
+        )
+    if split_table["track_id"].duplicated().any():
+        raise DataError("the fault-filtered split table lists some tracks more than once.")
+    split = split_table.set_index("track_id")[FAULT_FILTERED_COLUMN]
+    split = split.fillna("").astype(str).str.strip()
+    unknown = set(split.unique()) - set(FAULT_FILTERED_ROLES) - {""}
+    if unknown:
+        raise DataError(
+            f"the {FAULT_FILTERED_COLUMN} column holds {', '.join(sorted(unknown))}; expected "
+            f"{', '.join(FAULT_FILTERED_ROLES)} or blank."
+        )
+    in_split = split[split != ""]
+    if in_split.empty:
+        raise DataError(
+            "folds.scheme is fault_filtered, but the dataset has no fault-filtered split "
+            f"(its {FAULT_FILTERED_COLUMN} column is blank): choose another folds.scheme."
+        )
+    quarantined = set(manifest.loc[manifest["status"] == "quarantined", "track_id"])
+    dropped = sorted(set(in_split.index) & quarantined)
+    if dropped:
+        log.warning(
+            "fault_filtered: dropping %d quarantined track(s) of the split: %s",
+            len(dropped),
+            ", ".join(dropped[:10]),
+        )
+    absent = set(in_split.index) - set(manifest["track_id"])
+    if absent:
+        log.warning("fault_filtered: %d track(s) of the split are not in the manifest", len(absent))
+    roles = tracks["track_id"].map(in_split).map(FAULT_FILTERED_ROLES).fillna("")
+    n_left_out = int((roles == "").sum())
+    if n_left_out:
+        log.info("fault_filtered: leaving out %d usable track(s) outside the split", n_left_out)
+    return [roles.to_numpy(dtype=object)]
+
+
+def _artist_kfold(
+    tracks: pd.DataFrame, seed: int, n_folds: int, val_fraction: float
+) -> list[np.ndarray]:
+    _check_fraction(val_fraction, "folds.val_fraction")
+    y = tracks["genre"].to_numpy()
+    groups = artist_groups(tracks)
+    n_groups = len(np.unique(groups))
+    if n_groups < n_folds:
+        raise ConfigError(
+            f"folds.n_folds: artist_kfold with {n_folds} folds needs at least {n_folds} artists, "
+            f"but the usable tracks have {n_groups}; use fewer folds."
+        )
+    splitter = StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)
+    folds = []
+    for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
+        roles = _empty_roles(len(y), "train")
+        roles[test] = "test"
+        roles[_grouped_carve(train, y, groups, val_fraction, _sub_seed(seed, fold))] = "val"
+        folds.append(roles)
+    return folds
+
+
+def artist_groups(tracks: pd.DataFrame) -> np.ndarray:
+    """Group id per track: its artist, or ``unknown:<track_id>`` where the artist is blank.
+
+    Parameters
+    ----------
+    tracks : DataFrame
+        Table with ``track_id`` and ``artist`` (blank or NaN where unknown).
+
+    Returns
+    -------
+    groups : ndarray of str
+    """
+    artist = tracks["artist"].fillna("").astype(str).str.strip()
+    unknown = "unknown:" + tracks["track_id"].astype(str)
+    return artist.where(artist != "", unknown).to_numpy(dtype=object)
+
+
+def _grouped_carve(
+    idx: np.ndarray, y: np.ndarray, groups: np.ndarray, fraction: float, random_state: int
+) -> np.ndarray:
+    """About ``fraction`` of ``idx``, as whole groups, stratified by ``y`` as far as possible."""
+    n_splits = max(2, round(1 / fraction))
+    n_groups = len(np.unique(groups[idx]))
+    if n_groups < n_splits:
+        raise ConfigError(
+            f"folds.val_fraction: carving {fraction:g} of a fold's training tracks by artist "
+            f"needs at least {n_splits} artists there, but there are {n_groups}."
+        )
+    splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
+    with warnings.catch_warnings():
+        # Few members in some genre only makes the val part less balanced, not invalid.
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        parts = [idx[part] for _, part in splitter.split(idx, y[idx], groups[idx])]
+    target = fraction * len(idx)
+    return min(parts, key=lambda part: abs(len(part) - target))
+
+
+def _stratified_carve(
+    idx: np.ndarray, y: np.ndarray, fraction: float, random_state: int, key: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``idx`` into (rest, ``fraction`` of it), stratified by ``y``."""
+    # A count, not the fraction: sklearn takes ceil(fraction * n), where float error can add one.
+    n_part = min(max(round(fraction * len(idx)), 1), len(idx) - 1)
+    try:
+        rest, part = train_test_split(
+            idx, test_size=n_part, stratify=y[idx], random_state=random_state
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"folds.{key}: cannot take a genre-stratified {fraction:g} of {len(idx)} tracks "
+            f"({exc})."
+        ) from exc
+    return np.sort(rest), np.sort(part)
+
+
+def _holdout_ratios(holdout: Mapping[str, float] | None) -> dict[str, float]:
+    given = dict(DEFAULT_HOLDOUT if holdout is None else holdout)
+    unknown = set(given) - set(ROLES)
+    if unknown:
+        raise ConfigError(
+            f"folds.holdout: unknown key(s) {', '.join(sorted(unknown))}; use "
+            f"{', '.join(ROLES)}."
+        )
+    ratios = {"val": 0.0}
+    for role, value in given.items():
+        try:
+            ratios[role] = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"folds.holdout.{role}: {value!r} is not a number.") from None
+        if not math.isfinite(ratios[role]) or not 0 <= ratios[role] < 1:
+            raise ConfigError(f"folds.holdout.{role}: {value!r} is not a ratio in [0, 1).")
+    for role in ("train", "test"):
+        if ratios.get(role, 0) <= 0:
+            raise ConfigError(f"folds.holdout: the {role} ratio must be given and above 0.")
+    total = sum(ratios.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ConfigError(f"folds.holdout: ratios {given} sum to {total:g}; they must sum to 1.")
+    return ratios
+
+
+def _check_fraction(value: float, key: str) -> None:
+    if not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(f"{key}: {value!r} must be a fraction strictly between 0 and 1.")
+
+
+def _check_roles_present(folds: pd.DataFrame, scheme: str) -> None:
+    present = folds.groupby("fold")["role"].unique()
+    for fold, roles in present.items():
+        missing = [role for role in ROLES if role not in roles]
+        if missing:
+            raise DataError(
+                f"folds: fold {fold} of scheme {scheme} has no {', '.join(missing)} tracks; "
+                "there are too few usable tracks for this scheme and its settings."
+            )

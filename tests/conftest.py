@@ -1,0 +1,45 @@
+"""Shared fixtures: real GTZAN clips (copied from ../shared) and files built per test."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from genreflow.checksums import canonical_wav_bytes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "audio"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GTZAN_REGISTRY = PROJECT_ROOT / "resources" / "gtzan" / "tracks.csv"
+
+
+@pytest.fixture(scope="session")
+def gtzan_registry() -> pd.DataFrame:
+    return pd.read_csv(GTZAN_REGISTRY, dtype=str, keep_default_na=False)
+
+
+def registry_md5(track_id: str) -> str:
+    table = pd.read_csv(GTZAN_REGISTRY, dtype=str, keep_default_na=False)
+    return table.set_index("track_id").loc[track_id, "wav_md5"]
+
+
+def au_as_canonical_wav(track_id: str) -> bytes:
+    """The canonical WAV bytes of a real GTZAN fixture, from its original .au."""
+    samples, sr = sf.read(FIXTURES / f"{track_id}.au", dtype="int16")
+    return canonical_wav_bytes(samples, sr)
+
+
+def tone_wav(
+    seconds: float = 3.0, sr: int = 22050, channels: int = 1, freq: float = 440.0
+) -> bytes:
+    """A canonical 16-bit WAV of a sine tone."""
+    t = np.arange(int(seconds * sr)) / sr
+    mono = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
+    samples = np.stack([mono] * channels, axis=1) if channels > 1 else mono
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sr, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install genreflow with its test tools into .venv and run every check:
+# formatting (snakefmt), Snakemake's linter, and the pytest suite.
+# Usage: bash tests/run.sh [pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== snakefmt --check ."
+snakefmt --check .
+echo "== snakemake --lint"
+snakemake --lint
+echo "== pytest"
+pytest "$@"

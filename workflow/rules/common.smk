@@ -1,0 +1,84 @@
+# Shared helpers: config checks, the dataset's inputs, and the workflow's targets.
+import re
+
+from genreflow.config import (
+    archive_name,
+    check_config,
+    local_source_path,
+    selected_genres,
+    source_kind,
+)
+from genreflow.errors import ConfigError
+
+try:
+    check_config(config)
+except ConfigError as exc:
+    raise WorkflowError(f"Invalid configuration: {exc}") from None
+
+DATASET = config["dataset"]["name"]
+SOURCE_KIND = source_kind(config["dataset"])
+DEMO_RELEASE = "results/data/demo/release"
+
+
+wildcard_constraints:
+    dataset=re.escape(DATASET),
+
+
+def dataset_registry():
+    """The CSV of expected tracks: published with the demo, committed for real data."""
+    if SOURCE_KIND == "generated":
+        return f"{DEMO_RELEASE}/tracks.csv"
+    return config["dataset"]["registry"]
+
+
+def dataset_archive():
+    """Where the dataset archive is stored after download."""
+    if SOURCE_KIND == "generated":
+        return f"resources/downloads/{DATASET}/genreflow_demo.tar.gz"
+    return f"resources/downloads/{DATASET}/{archive_name(config['dataset'])}"
+
+
+def download_inputs(wildcards):
+    """The demo's archive and published checksum are built by the workflow itself."""
+    if SOURCE_KIND == "generated":
+        return {
+            "archive": f"{DEMO_RELEASE}/genreflow_demo.tar.gz",
+            "checksum_file": f"{DEMO_RELEASE}/genreflow_demo.tar.gz.sha256",
+        }
+    return {}
+
+
+def download_source():
+    if SOURCE_KIND == "generated":
+        return f"{DEMO_RELEASE}/genreflow_demo.tar.gz"
+    return config["dataset"]["source"]
+
+
+def extract_inputs(wildcards):
+    return {"archive": dataset_archive()} if SOURCE_KIND != "folder" else {}
+
+
+def dataset_folder():
+    """An extracted copy used in place, or None when the source is an archive."""
+    if SOURCE_KIND == "folder":
+        return str(local_source_path(config["dataset"]["source"]))
+    return None
+
+
+def repair_sources():
+    sources = list(config["dataset"]["repair_sources"])
+    if SOURCE_KIND == "generated":
+        sources.append(f"{DEMO_RELEASE}/originals")
+    return sources
+
+
+def format_spec():
+    """The expected track format, as keyword arguments of genreflow's FormatSpec."""
+    spec = dict(config["dataset"]["format"])
+    if spec["clip_seconds"] is None and SOURCE_KIND == "generated":
+        spec["clip_seconds"] = float(config["demo"]["clip_seconds"])
+    return spec
+
+
+def final_outputs():
+    return [f"results/data/{DATASET}/manifest.csv"]

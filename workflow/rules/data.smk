@@ -1,0 +1,124 @@
+# Data stage: download → extract → validate → repair → manifest.
+# Raw downloads under resources/downloads/ are only ever read after they are verified.
+
+
+rule download:
+    input:
+        unpack(download_inputs),
+    output:
+        dataset_archive(),
+    log:
+        f"results/logs/{DATASET}/download.log",
+    benchmark:
+        f"results/benchmarks/{DATASET}/download.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=500,
+        runtime=240,
+    params:
+        source=download_source(),
+        checksum=config["dataset"]["checksum"],
+        retries=config["download"]["retries"],
+        timeout_s=config["download"]["timeout_s"],
+        backoff_s=config["download"]["backoff_s"],
+    script:
+        "../../scripts/download.py"
+
+
+rule extract:
+    input:
+        unpack(extract_inputs),
+    output:
+        extracted=directory("resources/downloads/{dataset}/extracted"),
+        inventory="results/data/{dataset}/inventory.csv",
+    log:
+        "results/logs/{dataset}/extract.log",
+    benchmark:
+        "results/benchmarks/{dataset}/extract.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    params:
+        folder=dataset_folder(),
+        layout=config["dataset"]["layout"],
+    script:
+        "../../scripts/extract.py"
+
+
+rule validate:
+    input:
+        inventory="results/data/{dataset}/inventory.csv",
+        registry=dataset_registry(),
+    output:
+        "results/data/{dataset}/validation.csv",
+    log:
+        "results/logs/{dataset}/validate.log",
+    benchmark:
+        "results/benchmarks/{dataset}/validate.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        subset=config["dataset"]["subset"],
+        genres=selected_genres(config["dataset"]),
+        format=format_spec(),
+        strict_checksums=config["dataset"]["strict_checksums"],
+    script:
+        "../../scripts/validate.py"
+
+
+rule repair:
+    input:
+        validation="results/data/{dataset}/validation.csv",
+        sources=repair_sources(),
+    output:
+        repaired=directory("results/data/{dataset}/repaired"),
+        repairs="results/data/{dataset}/repairs.csv",
+    log:
+        "results/logs/{dataset}/repair.log",
+    benchmark:
+        "results/benchmarks/{dataset}/repair.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        format=format_spec(),
+        strict_checksums=config["dataset"]["strict_checksums"],
+    script:
+        "../../scripts/repair.py"
+
+
+rule manifest:
+    input:
+        registry=dataset_registry(),
+        validation="results/data/{dataset}/validation.csv",
+        repairs="results/data/{dataset}/repairs.csv",
+    output:
+        report(
+            "results/data/{dataset}/manifest.csv",
+            caption="../report/manifest.rst",
+            category="Data",
+            labels={"table": "manifest"},
+        ),
+    log:
+        "results/logs/{dataset}/manifest.log",
+    benchmark:
+        "results/benchmarks/{dataset}/manifest.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        subset=config["dataset"]["subset"],
+        genres=selected_genres(config["dataset"]),
+    script:
+        "../../scripts/manifest.py"

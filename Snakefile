@@ -28,6 +28,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/folds.smk"
 
 
 rule all:

@@ -11,6 +11,7 @@ import soundfile as sf
 from scipy.ndimage import median_filter
 
 from genreflow.features.hpss import hpss_signals, median_filter_hpss, moving_median
+from genreflow.features.spectra import Spectra
 from genreflow.features.summary import SUMMARY_COLUMNS, summary_features, summary_reference
 
 FIXTURES = Path(__file__).parent / "fixtures" / "audio"
@@ -201,10 +202,12 @@ def test_summary_reference_is_plain_librosa(clip_summaries) -> None:
     assert ref["rms_var"] == float(np.var(librosa.feature.rms(y=y)))
 
 
-def test_summary_accepts_precomputed_stft(blues: np.ndarray, blues_stft: np.ndarray) -> None:
-    assert summary_features(blues, SR, stft=blues_stft) == summary_features(blues, SR)
-    with pytest.raises(ValueError):
-        summary_features(blues, SR, stft=blues_stft[:-1])
+def test_summary_shares_the_callers_spectra(blues: np.ndarray) -> None:
+    spectra = Spectra(blues, SR)
+    assert summary_features(blues, SR, spectra=spectra) == summary_features(blues, SR)
+    assert 128 in spectra._log_mel  # the log-mel is now cached for the other features
+    with pytest.raises(ValueError, match="n_fft=2048"):
+        summary_features(blues, SR, spectra=Spectra(blues, SR, n_fft=1024))
 
 
 def test_summary_synthetic_short_signal() -> None:

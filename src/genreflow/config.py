@@ -132,6 +132,8 @@ def check_config(config: dict[str, Any]) -> None:
                 f"dataset.repair_sources[{i}]: {repair_source} does not exist. List folders or "
                 "archives holding original copies of tracks (e.g. GTZAN's .au files)."
             )
+    _check_features(config)
+    _check_folds(config)
     wanted = selected_genres(dataset)
     if wanted is not None:
         known = dataset_genres(dataset)
@@ -141,3 +143,87 @@ def check_config(config: dict[str, Any]) -> None:
                 f"dataset.genres: unknown genre(s) {', '.join(unknown)}; "
                 f"{name} has {', '.join(known)}."
             )
+
+
+def dataset_clip_seconds(config: dict[str, Any]) -> float | None:
+    """The dataset's clip length: its format's, else the demo's."""
+    clip = config["dataset"]["format"].get("clip_seconds")
+    if clip is None and config["dataset"]["source"] == GENERATED:
+        clip = float(config["demo"]["clip_seconds"])
+    return clip
+
+
+def feature_clip_seconds(config: dict[str, Any]) -> float | None:
+    """The clip length features are computed on (``features.clip_seconds`` or the dataset's)."""
+    return config["features"].get("clip_seconds") or dataset_clip_seconds(config)
+
+
+def expected_track_count(config: dict[str, Any]) -> int:
+    """How many tracks the dataset should have, known before any job runs."""
+    dataset = config["dataset"]
+    wanted = selected_genres(dataset)
+    if dataset["source"] == GENERATED:
+        n_genres = len(wanted) if wanted is not None else len(GTZAN_GENRES)
+        return n_genres * int(config["demo"]["clips_per_genre"])
+    with open(dataset["registry"], newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if dataset.get("subset"):
+        lines = Path(dataset["subset"]).read_text().splitlines()
+        ids = {line.split("#", 1)[0].strip() for line in lines} - {""}
+        rows = [row for row in rows if row["track_id"] in ids]
+    if wanted is not None:
+        rows = [row for row in rows if row["genre"] in wanted]
+    return len(rows)
+
+
+def _check_features(config: dict[str, Any]) -> None:
+    features = config["features"]
+    sets, segments = features["sets"], features["segments"]
+    clip = feature_clip_seconds(config)
+    for name, block in segments.items():
+        seconds = block.get("seconds")
+        if seconds is not None and clip is not None and seconds > clip:
+            raise ConfigError(
+                f"features.segments.{name}.seconds: {seconds:g} s is longer than the "
+                f"{clip:g} s clips; shorten it or set features.clip_seconds."
+            )
+    for i, item in enumerate(features.get("consolidate", [])):
+        feature, _, segmentation = item.partition("@")
+        if feature not in sets:
+            raise ConfigError(
+                f"features.consolidate[{i}]: {item!r} names no feature set; "
+                f"features.sets has {', '.join(sets)}."
+            )
+        if sets[feature]["kind"] == "gtzan_summary":
+            raise ConfigError(
+                f"features.consolidate[{i}]: {feature!r} is a per-track summary table, "
+                "not a sequence; it is written as gtzan_summary.csv."
+            )
+        if segmentation not in segments:
+            raise ConfigError(
+                f"features.consolidate[{i}]: {item!r} names no segmentation; "
+                f"features.segments has {', '.join(segments)}."
+            )
+    if features["n_fft"] < features["hop_length"]:
+        raise ConfigError("features.hop_length: must not exceed features.n_fft.")
+
+
+def _check_folds(config: dict[str, Any]) -> None:
+    folds, dataset = config["folds"], config["dataset"]
+    if "holdout" in folds["schemes"]:
+        total = sum(folds["holdout"].values())
+        if abs(total - 1.0) > 1e-6:
+            raise ConfigError(f"folds.holdout: the ratios sum to {total:g}, not 1.")
+    if "fault_filtered" in folds["schemes"] and dataset["source"] != GENERATED:
+        with open(dataset["registry"], newline="") as fh:
+            header = next(csv.reader(fh), [])
+        if "fault_filtered_split" not in header:
+            raise ConfigError(
+                f"folds.schemes: fault_filtered needs a fault_filtered_split column in "
+                f"{dataset['registry']}; {dataset['name']} has none."
+            )
+    if dataset["source"] == GENERATED and folds["n_folds"] > config["demo"]["clips_per_genre"]:
+        raise ConfigError(
+            f"folds.n_folds: {folds['n_folds']} folds need at least that many clips per "
+            f"genre; demo.clips_per_genre is {config['demo']['clips_per_genre']}."
+        )

@@ -4,6 +4,8 @@ import re
 from genreflow.config import (
     archive_name,
     check_config,
+    expected_track_count,
+    feature_clip_seconds,
     local_source_path,
     selected_genres,
     source_kind,
@@ -22,6 +24,9 @@ DEMO_RELEASE = "results/data/demo/release"
 
 wildcard_constraints:
     dataset=re.escape(DATASET),
+    shard=r"\d{3}",
+    feature=r"[A-Za-z0-9_]+",
+    segments=r"[A-Za-z0-9_]+",
 
 
 def dataset_registry():
@@ -80,5 +85,34 @@ def format_spec():
     return spec
 
 
+N_SHARDS = max(1, -(-expected_track_count(config) // config["features"]["tracks_per_job"]))
+SHARDS = [f"{k:03d}" for k in range(N_SHARDS)]
+FEATURES = f"results/features/{DATASET}"
+
+
+def augmented_shard_table(wildcards):
+    """The shard's augmented copies, when augmentation is enabled."""
+    if config["augment"]["enabled"]:
+        return [f"results/data/{DATASET}/augmented/shard{wildcards.shard}.csv"]
+    return []
+
+
+def feature_outputs():
+    """Per-track tables, the summary table and every consolidated array."""
+    outputs = [f"{FEATURES}/tracks.csv"]
+    if any(s["kind"] == "gtzan_summary" for s in config["features"]["sets"].values()):
+        outputs.append(f"{FEATURES}/gtzan_summary.csv")
+    for item in config["features"]["consolidate"]:
+        outputs += [
+            f"{FEATURES}/consolidated/{item}.npy",
+            f"{FEATURES}/consolidated/{item}.index.csv",
+        ]
+    return outputs
+
+
+def fold_outputs():
+    return [f"results/folds/{DATASET}/{scheme}.csv" for scheme in config["folds"]["schemes"]]
+
+
 def final_outputs():
-    return [f"results/data/{DATASET}/manifest.csv"]
+    return [f"results/data/{DATASET}/manifest.csv", *feature_outputs(), *fold_outputs()]

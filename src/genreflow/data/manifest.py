@@ -69,3 +69,27 @@ def build_manifest(
     )
     manifest["duration_s"] = pd.to_numeric(manifest["duration_s"], errors="coerce")
     return manifest
+
+
+def read_manifest(path: str) -> pd.DataFrame:
+    """Read the manifest written by the manifest rule (blank cells as empty strings)."""
+    manifest = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
+    if missing:
+        raise DataError(
+            f"manifest {path} lacks column(s) {', '.join(missing)}: re-run the workflow."
+        )
+    return manifest
+
+
+def usable_tracks(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Tracks later stages use: not quarantined, as ``track_id, source_track_id, genre, path``."""
+    usable = manifest[manifest["status"] != "quarantined"]
+    return pd.DataFrame(
+        {
+            "track_id": usable["track_id"].to_numpy(),
+            "source_track_id": usable["track_id"].to_numpy(),
+            "genre": usable["genre"].to_numpy(),
+            "path": usable["path"].to_numpy(),
+        }
+    )

@@ -16,6 +16,7 @@ import librosa
 import numpy as np
 
 from genreflow.features.hpss import hpss_signals
+from genreflow.features.spectra import Spectra
 
 __all__ = ["SUMMARY_COLUMNS", "summary_features", "summary_reference"]
 
@@ -94,7 +95,7 @@ def summary_reference(y: np.ndarray, sr: float) -> dict[str, float]:
 
 
 def summary_features(
-    y: np.ndarray, sr: float, *, stft: np.ndarray | None = None
+    y: np.ndarray, sr: float, *, spectra: Spectra | None = None
 ) -> dict[str, float]:
     """Summary features of a mono signal, sharing one STFT between all spectral features.
 
@@ -107,22 +108,23 @@ def summary_features(
         Mono audio time series.
     sr : number > 0
         Sampling rate of ``y``.
-    stft : np.ndarray [shape=(1025, t)], optional
-        ``librosa.stft(y)`` (``n_fft=2048``, ``hop_length=512``, librosa's defaults), if
-        the caller already has it; computed here otherwise.
+    spectra : Spectra, optional
+        The track's shared spectral representations (``n_fft=2048``, ``hop_length=512``,
+        librosa's defaults), if the caller already has them; made here otherwise.
 
     Returns
     -------
     features : dict
         ``{column: value}`` for every name in :data:`SUMMARY_COLUMNS`, in that order.
     """
-    if stft is None:
-        stft = librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH)
-    elif stft.shape[-2] != 1 + N_FFT // 2:
-        raise ValueError(f"stft has {stft.shape[-2]} frequency bins, expected {1 + N_FFT // 2}")
-
-    magnitude = np.abs(stft)
-    power = magnitude**2
+    if spectra is None:
+        spectra = Spectra(y, sr, n_fft=N_FFT, hop_length=HOP_LENGTH)
+    elif (spectra.n_fft, spectra.hop_length) != (N_FFT, HOP_LENGTH):
+        raise ValueError(
+            f"the summary needs n_fft={N_FFT}, hop_length={HOP_LENGTH}; got "
+            f"n_fft={spectra.n_fft}, hop_length={spectra.hop_length}"
+        )
+    magnitude, power = spectra.magnitude, spectra.power
     # chroma_stft estimates tuning from the power spectrogram it is given (S=), as with y=
     chroma = librosa.feature.chroma_stft(S=power, sr=sr)
     centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sr)
@@ -131,7 +133,7 @@ def summary_features(
 
     # mfcc(y=) and onset_strength(y=) (inside beat_track) both use power_to_db of the
     # same default mel power spectrogram (fmax=sr/2 either way)
-    log_mel = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
+    log_mel = spectra.log_mel(128)
     mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
     # beat_track(y=) aggregates the onset envelope with np.median (onset_strength's
     # default is np.mean); lag=1, max_size=1 as in the defaults
@@ -144,7 +146,7 @@ def summary_features(
     if onset_env.any():
         tempo = librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=HOP_LENGTH)
 
-    y_harm, y_perc = hpss_signals(y, stft, n_fft=N_FFT, hop_length=HOP_LENGTH)
+    y_harm, y_perc = hpss_signals(y, spectra.stft, n_fft=N_FFT, hop_length=HOP_LENGTH)
     parts = {
         **_mean_var("chroma_stft", chroma),
         **_mean_var("rms", librosa.feature.rms(y=y)),

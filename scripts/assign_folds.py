@@ -1,0 +1,24 @@
+"""Snakemake script of rule assign_folds: track_id, fold, role for one scheme."""
+
+import _bootstrap  # noqa: F401
+import pandas as pd
+
+from genreflow.atomic import write_csv
+from genreflow.data.manifest import read_manifest
+from genreflow.folds import assign_folds, fold_summary
+from genreflow.logs import script_logging
+
+with script_logging(snakemake.log[0]):
+    manifest = read_manifest(snakemake.input.manifest)
+    registry = pd.read_csv(snakemake.input.registry, dtype=str, keep_default_na=False)
+    folds = assign_folds(
+        manifest,
+        snakemake.wildcards.scheme,
+        seed=snakemake.params.seed,
+        n_folds=snakemake.params.n_folds,
+        val_fraction=snakemake.params.val_fraction,
+        holdout=snakemake.params.holdout,
+        split_table=registry if "fault_filtered_split" in registry.columns else None,
+    )
+    write_csv(folds, snakemake.output.folds)
+    write_csv(fold_summary(folds, manifest), snakemake.output.summary)

@@ -1,0 +1,22 @@
+"""Snakemake script of rule consolidate_features: one array per feature and segmentation."""
+
+import _bootstrap  # noqa: F401
+import pandas as pd
+
+from genreflow.features.consolidate import consolidate_feature
+from genreflow.features.settings import FeatureSettings, segmentations
+from genreflow.logs import script_logging
+
+with script_logging(snakemake.log[0]):
+    params = snakemake.params
+    settings = FeatureSettings.from_config(params.features, params.clip_seconds)
+    segmentation = segmentations(params.features["segments"])[snakemake.wildcards.segments]
+    tracks = pd.read_csv(snakemake.input.tracks, dtype={"track_id": str}, keep_default_na=False)
+    consolidate_feature(
+        tracks,
+        snakemake.wildcards.feature,
+        segmentation,
+        settings,
+        snakemake.output.array,
+        snakemake.output.index,
+    )

@@ -1,0 +1,138 @@
+"""Per-track features, every STFT-based one derived from one shared STFT.
+
+A feature set in the config names a *kind* and its parameters, e.g.
+``logmel64: {kind: logmel, n_mels: 64}``. :func:`compute_features` decodes nothing
+and transforms once: it builds one :class:`~genreflow.features.spectra.Spectra` per
+track and hands it to each kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import librosa
+import numpy as np
+import pywt
+
+from genreflow.features.spectra import Spectra
+from genreflow.features.summary import HOP_LENGTH as SUMMARY_HOP
+from genreflow.features.summary import N_FFT as SUMMARY_N_FFT
+from genreflow.features.summary import SUMMARY_COLUMNS, summary_features
+
+SPECTRAL_ROWS: tuple[str, ...] = (
+    "spectral_centroid",
+    "spectral_bandwidth",
+    "spectral_rolloff",
+    *(f"spectral_contrast_{band}" for band in range(7)),
+    "spectral_flatness",
+    "zero_crossing_rate",
+    "rms",
+)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One configured feature: its name (file/folder name), kind and parameters."""
+
+    name: str
+    kind: str
+    params: Mapping = field(default_factory=dict)
+
+    @property
+    def is_sequence(self) -> bool:
+        """Sequence features are (rows × frames) matrices; the summary is one vector."""
+        return self.kind != "gtzan_summary"
+
+
+def logmel(spectra: Spectra, *, n_mels: int = 128) -> np.ndarray:
+    """Log-scaled mel spectrogram, ``power_to_db`` of the mel power (n_mels × frames)."""
+    return spectra.log_mel(n_mels)
+
+
+def mfcc(spectra: Spectra, *, n_mfcc: int = 40, n_mels: int = 128) -> np.ndarray:
+    """MFCCs from the shared log-mel spectrogram (n_mfcc × frames)."""
+    return librosa.feature.mfcc(S=spectra.log_mel(n_mels), n_mfcc=n_mfcc)
+
+
+def chroma(spectra: Spectra, *, n_chroma: int = 24) -> np.ndarray:
+    """STFT chromagram (n_chroma × frames), tuning estimated from the power spectrogram."""
+    return librosa.feature.chroma_stft(S=spectra.power, sr=spectra.sr, n_chroma=n_chroma)
+
+
+def spectral(spectra: Spectra) -> np.ndarray:
+    """The rows of :data:`SPECTRAL_ROWS` (13 × frames).
+
+    Centroid, bandwidth, rolloff, contrast and flatness come from the shared magnitude;
+    zero-crossing rate and RMS from the waveform, framed like the STFT.
+    """
+    S, sr = spectra.magnitude, spectra.sr
+    frames = dict(frame_length=spectra.n_fft, hop_length=spectra.hop_length)
+    rows = [
+        librosa.feature.spectral_centroid(S=S, sr=sr),
+        librosa.feature.spectral_bandwidth(S=S, sr=sr),
+        librosa.feature.spectral_rolloff(S=S, sr=sr),
+        librosa.feature.spectral_contrast(S=S, sr=sr),
+        librosa.feature.spectral_flatness(S=S),
+        librosa.feature.zero_crossing_rate(spectra.y, **frames),
+        librosa.feature.rms(y=spectra.y, **frames),
+    ]
+    return np.concatenate(rows, axis=0)
+
+
+def wavelet(spectra: Spectra, *, wavelet: str = "db4", level: int = 6) -> np.ndarray:
+    """Log energy of each wavelet sub-band per STFT frame ((level + 1) × frames).
+
+    ``pywt.wavedec`` splits the signal into an approximation and ``level`` detail
+    bands; each band's squared coefficients are averaged over the stretch of the band
+    that each STFT frame covers, so the rows align with the other features' frames.
+    """
+    bands = pywt.wavedec(spectra.y, wavelet, level=level)
+    n_frames = spectra.n_frames
+    rows = []
+    for coefficients in bands:
+        energy = coefficients.astype(np.float64) ** 2
+        edges = np.linspace(0, len(energy), n_frames + 1).astype(int)
+        edges[:-1] = np.minimum(edges[:-1], len(energy) - 1)
+        sums = np.add.reduceat(energy, edges[:-1])
+        counts = np.maximum(np.diff(edges), 1)
+        rows.append(np.log(sums / counts + 1e-10))
+    return np.stack(rows)
+
+
+def gtzan_summary(spectra: Spectra) -> np.ndarray:
+    """The 57 values of :data:`SUMMARY_COLUMNS` (librosa defaults: n_fft 2048, hop 512)."""
+    shared = (spectra.n_fft, spectra.hop_length) == (SUMMARY_N_FFT, SUMMARY_HOP)
+    values = summary_features(spectra.y, spectra.sr, spectra=spectra if shared else None)
+    return np.array([values[column] for column in SUMMARY_COLUMNS])
+
+
+FEATURE_KINDS: dict[str, Callable[..., np.ndarray]] = {
+    "logmel": logmel,
+    "mfcc": mfcc,
+    "chroma": chroma,
+    "spectral": spectral,
+    "wavelet": wavelet,
+    "gtzan_summary": gtzan_summary,
+}
+
+
+def compute_features(
+    y: np.ndarray,
+    sr: int,
+    specs: list[FeatureSpec],
+    *,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+) -> dict[str, np.ndarray]:
+    """Every configured feature of one track, keyed by feature name.
+
+    Sequence features are float32 (rows × frames); the summary vector stays float64 so
+    the table keeps librosa's values.
+    """
+    spectra = Spectra(y, sr, n_fft=n_fft, hop_length=hop_length)
+    features = {}
+    for spec in specs:
+        values = FEATURE_KINDS[spec.kind](spectra, **spec.params)
+        features[spec.name] = values.astype(np.float32 if spec.is_sequence else np.float64)
+    return features

@@ -1,0 +1,131 @@
+"""Consolidation: per-track feature files → one memory-mappable array per feature.
+
+Training loads ``<feature>@<segmentation>.npy`` (examples × rows × frames, float32)
+with ``np.load(..., mmap_mode="r")`` in one read, and its ``.index.csv`` says which
+track, source track and segment each example is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from genreflow.atomic import atomic_path, write_csv
+from genreflow.errors import DataError
+from genreflow.features.settings import FeatureSettings, Segmentation
+from genreflow.features.summary import SUMMARY_COLUMNS
+
+log = logging.getLogger(__name__)
+
+INDEX_COLUMNS = ("row", "track_id", "source_track_id", "genre", "segment", "start_s")
+
+
+def segment_starts(n_frames: int, segment_frames: int, hop_frames: int) -> range:
+    """Start frames of the whole segments that fit in ``n_frames`` frames."""
+    if n_frames < segment_frames:
+        return range(0)
+    return range(0, n_frames - segment_frames + 1, hop_frames)
+
+
+def consolidate_feature(
+    tracks: pd.DataFrame,
+    feature: str,
+    segmentation: Segmentation,
+    settings: FeatureSettings,
+    dest_array: str | os.PathLike,
+    dest_index: str | os.PathLike,
+) -> pd.DataFrame:
+    """Stack every track's segments of ``feature`` into one ``.npy`` array and its index.
+
+    Parameters
+    ----------
+    tracks
+        The shard tables concatenated: one row per track with the file of ``feature``.
+    segmentation
+        Segment length and hop in seconds (``seconds=None``: the whole clip, which needs
+        equal-length clips, i.e. ``features.clip_policy: pad_or_trim``).
+
+    Returns
+    -------
+    The index written to ``dest_index``: one row per example, the track id on every
+    segment.
+    """
+    tracks = tracks.sort_values("track_id", ignore_index=True)
+    if tracks.empty:
+        raise DataError(f"no tracks to consolidate for {feature}: is the manifest empty?")
+    first = np.load(tracks[feature].iloc[0], mmap_mode="r")
+    n_rows = first.shape[0]
+    if segmentation.seconds is None:
+        lengths = tracks["n_frames"].unique()
+        if len(lengths) != 1:
+            raise DataError(
+                f"{feature}@{segmentation.name}: clips have different lengths "
+                f"({lengths.min()}–{lengths.max()} frames); set features.clip_policy to "
+                "pad_or_trim or use a segmentation with a fixed length."
+            )
+        segment_frames = hop_frames = int(lengths[0])
+    else:
+        segment_frames = settings.frames(segmentation.seconds)
+        hop_frames = settings.frames(segmentation.hop_seconds or segmentation.seconds)
+    starts = [segment_starts(int(n), segment_frames, hop_frames) for n in tracks["n_frames"]]
+    short = tracks["track_id"][[len(s) == 0 for s in starts]].tolist()
+    if short:
+        log.warning(
+            "%d track(s) shorter than one %s segment are left out of %s: %s",
+            len(short),
+            segmentation.name,
+            feature,
+            ", ".join(short[:10]),
+        )
+    n_examples = sum(len(s) for s in starts)
+    index_rows = []
+    with atomic_path(dest_array) as tmp:
+        array = np.lib.format.open_memmap(
+            tmp, mode="w+", dtype=np.float32, shape=(n_examples, n_rows, segment_frames)
+        )
+        position = 0
+        for track, track_starts in zip(tracks.itertuples(index=False), starts):
+            if not len(track_starts):
+                continue
+            matrix = np.load(getattr(track, feature))
+            for number, start in enumerate(track_starts):
+                array[position] = matrix[:, start : start + segment_frames]
+                index_rows.append(
+                    (
+                        position,
+                        track.track_id,
+                        track.source_track_id,
+                        track.genre,
+                        number,
+                        round(start * settings.hop_length / settings.sample_rate, 4),
+                    )
+                )
+                position += 1
+        array.flush()
+        del array
+    index = pd.DataFrame(index_rows, columns=INDEX_COLUMNS)
+    write_csv(index, dest_index)
+    log.info(
+        "%s@%s: %d examples of %d × %d from %d tracks",
+        feature,
+        segmentation.name,
+        n_examples,
+        n_rows,
+        segment_frames,
+        len(tracks),
+    )
+    return index
+
+
+def summary_table(tracks: pd.DataFrame, feature: str = "gtzan_summary") -> pd.DataFrame:
+    """The per-track summary vectors as one table: ``track_id``, the 57 columns, labels."""
+    tracks = tracks.sort_values("track_id", ignore_index=True)
+    values = np.stack([np.load(path) for path in tracks[feature]]) if len(tracks) else None
+    table = pd.DataFrame(values, columns=list(SUMMARY_COLUMNS))
+    table.insert(0, "track_id", tracks["track_id"].to_numpy())
+    table["genre"] = tracks["genre"].to_numpy()
+    table["source_track_id"] = tracks["source_track_id"].to_numpy()
+    return table

@@ -1,0 +1,74 @@
+"""Decoding a track for feature extraction: resample, downmix, fix its length."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+CLIP_POLICIES = ("pad_or_trim", "none")
+
+
+@dataclass(frozen=True)
+class LoadedTrack:
+    """A decoded track and what loading did to it (for the feature log)."""
+
+    y: np.ndarray
+    sr: int
+    original_sr: int
+    channels: int
+    original_duration_s: float
+    padded_s: float
+    trimmed_s: float
+    peak: float
+
+    def problems(self, *, silence_peak: float, min_duration_s: float) -> list[str]:
+        """Why the track deserves a warning: silent, or shorter than expected."""
+        found = []
+        if self.peak < silence_peak:
+            found.append(f"silent (peak {self.peak:.2g} < {silence_peak:g})")
+        if self.original_duration_s < min_duration_s:
+            found.append(
+                f"too short ({self.original_duration_s:.2f} s < {min_duration_s:g} s; "
+                f"padded by {self.padded_s:.2f} s)"
+            )
+        return found
+
+
+def load_track(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int,
+    clip_seconds: float | None,
+    clip_policy: str = "pad_or_trim",
+) -> LoadedTrack:
+    """Decode ``path`` as mono float32 at ``sample_rate`` (soxr resampling, via librosa).
+
+    With ``clip_policy="pad_or_trim"`` the signal is cut to its first ``clip_seconds``
+    or zero-padded at the end to that length, so every track yields the same number of
+    frames; ``"none"`` keeps the decoded length.
+    """
+    if clip_policy not in CLIP_POLICIES:
+        raise ValueError(f"clip_policy {clip_policy!r} is not one of {CLIP_POLICIES}")
+    info = sf.info(path)
+    y, _ = librosa.load(path, sr=sample_rate, mono=True, res_type="soxr_hq", dtype=np.float32)
+    original_duration = len(y) / sample_rate
+    padded = trimmed = 0.0
+    if clip_policy == "pad_or_trim" and clip_seconds is not None:
+        target = int(round(clip_seconds * sample_rate))
+        padded = max(0, target - len(y)) / sample_rate
+        trimmed = max(0, len(y) - target) / sample_rate
+        y = librosa.util.fix_length(y, size=target)
+    return LoadedTrack(
+        y=y,
+        sr=sample_rate,
+        original_sr=int(info.samplerate),
+        channels=int(info.channels),
+        original_duration_s=round(original_duration, 4),
+        padded_s=round(padded, 4),
+        trimmed_s=round(trimmed, 4),
+        peak=float(np.max(np.abs(y))) if len(y) else 0.0,
+    )

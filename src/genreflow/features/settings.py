@@ -1,0 +1,74 @@
+"""Feature settings resolved from the workflow config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from genreflow.features.compute import FEATURE_KINDS, FeatureSpec
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """How tracks are cut into training examples: ``seconds=None`` keeps the whole clip."""
+
+    name: str
+    seconds: float | None
+    hop_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Everything that determines a track's feature files."""
+
+    sample_rate: int
+    n_fft: int
+    hop_length: int
+    clip_seconds: float | None
+    clip_policy: str
+    silence_peak: float
+    short_tolerance_s: float
+    specs: tuple[FeatureSpec, ...]
+
+    @classmethod
+    def from_config(
+        cls, features: Mapping[str, Any], clip_seconds: float | None
+    ) -> FeatureSettings:
+        """Build from the ``features`` config block; ``clip_seconds`` resolves a null there."""
+        specs = []
+        for name, block in features["sets"].items():
+            params = {k: v for k, v in block.items() if k != "kind"}
+            if block["kind"] not in FEATURE_KINDS:
+                raise ValueError(f"features.sets.{name}.kind: unknown kind {block['kind']!r}")
+            specs.append(FeatureSpec(name, block["kind"], params))
+        return cls(
+            sample_rate=features["sample_rate"],
+            n_fft=features["n_fft"],
+            hop_length=features["hop_length"],
+            clip_seconds=features["clip_seconds"] or clip_seconds,
+            clip_policy=features["clip_policy"],
+            silence_peak=features["silence_peak"],
+            short_tolerance_s=features["short_tolerance_s"],
+            specs=tuple(specs),
+        )
+
+    def spec(self, name: str) -> FeatureSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no feature set named {name!r}")
+
+    def frames(self, seconds: float) -> int:
+        """Number of STFT frames spanning ``seconds``."""
+        return int(round(seconds * self.sample_rate / self.hop_length))
+
+
+def segmentations(config_segments: Mapping[str, Mapping[str, Any]]) -> dict[str, Segmentation]:
+    """The ``features.segments`` config block as :class:`Segmentation` objects."""
+    return {
+        name: Segmentation(
+            name, block.get("seconds"), block.get("hop_seconds") or block.get("seconds")
+        )
+        for name, block in config_segments.items()
+    }

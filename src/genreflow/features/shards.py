@@ -1,0 +1,109 @@
+"""Feature extraction for one shard of tracks: one decode and one STFT per track."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genreflow.atomic import atomic_path
+from genreflow.features.compute import compute_features
+from genreflow.features.loading import load_track
+from genreflow.features.settings import FeatureSettings
+
+log = logging.getLogger(__name__)
+
+TRACK_COLUMNS = (
+    "track_id",
+    "source_track_id",
+    "genre",
+    "n_frames",
+    "original_sr",
+    "channels",
+    "original_duration_s",
+    "padded_s",
+    "trimmed_s",
+    "peak",
+    "problems",
+)
+
+
+def feature_path(root: str | os.PathLike, feature: str, track_id: str) -> Path:
+    """Where one track's matrix of one feature lives: ``<root>/<feature>/<track_id>.npy``."""
+    return Path(root) / feature / f"{track_id}.npy"
+
+
+def save_array(array: np.ndarray, dest: str | os.PathLike) -> None:
+    """``np.save`` atomically."""
+    with atomic_path(dest) as tmp:
+        np.save(tmp, array)
+
+
+def extract_shard(
+    tracks: pd.DataFrame, settings: FeatureSettings, root: str | os.PathLike
+) -> pd.DataFrame:
+    """Compute every configured feature of ``tracks`` and save one file per track and feature.
+
+    Parameters
+    ----------
+    tracks
+        ``track_id, source_track_id, genre, path`` (augmented copies carry their source's
+        id in ``source_track_id``; originals their own).
+    root
+        ``results/features/<dataset>``.
+
+    Returns
+    -------
+    One row per track: ``TRACK_COLUMNS`` plus one column per feature with its file.
+    Silent and too-short tracks are kept, and their problems logged and recorded.
+    """
+    rows = []
+    min_duration = (settings.clip_seconds or 0.0) - settings.short_tolerance_s
+    for track in tracks.itertuples(index=False):
+        loaded = load_track(
+            track.path,
+            sample_rate=settings.sample_rate,
+            clip_seconds=settings.clip_seconds,
+            clip_policy=settings.clip_policy,
+        )
+        problems = loaded.problems(silence_peak=settings.silence_peak, min_duration_s=min_duration)
+        if problems:
+            log.warning("%s (%s): %s", track.track_id, track.path, "; ".join(problems))
+        features = compute_features(
+            loaded.y,
+            loaded.sr,
+            list(settings.specs),
+            n_fft=settings.n_fft,
+            hop_length=settings.hop_length,
+        )
+        row = {
+            "track_id": track.track_id,
+            "source_track_id": track.source_track_id,
+            "genre": track.genre,
+            "n_frames": 1 + len(loaded.y) // settings.hop_length,
+            "original_sr": loaded.original_sr,
+            "channels": loaded.channels,
+            "original_duration_s": loaded.original_duration_s,
+            "padded_s": loaded.padded_s,
+            "trimmed_s": loaded.trimmed_s,
+            "peak": round(loaded.peak, 6),
+            "problems": "; ".join(problems),
+        }
+        for name, array in features.items():
+            dest = feature_path(root, name, track.track_id)
+            save_array(array, dest)
+            row[name] = str(dest)
+        rows.append(row)
+    log.info("extracted %d feature set(s) for %d track(s)", len(settings.specs), len(rows))
+    columns = list(TRACK_COLUMNS) + [spec.name for spec in settings.specs]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def shard_of(tracks: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame:
+    """The ``shard``-th of ``n_shards`` contiguous blocks of ``tracks`` (sorted by id)."""
+    ordered = tracks.sort_values("track_id", ignore_index=True)
+    bounds = np.linspace(0, len(ordered), n_shards + 1).astype(int)
+    return ordered.iloc[bounds[shard] : bounds[shard + 1]]

@@ -43,3 +43,32 @@ def tone_wav(
     buffer = io.BytesIO()
     sf.write(buffer, samples, sr, subtype="PCM_16", format="WAV")
     return buffer.getvalue()
+
+
+TINY_DEMO = {
+    "demo": {"clips_per_genre": 4, "clip_seconds": 6, "seed": 7, "artists_per_genre": 4},
+    "features": {"tracks_per_job": 15},
+    "augment": {
+        "enabled": True,
+        "copies": [
+            {"kind": "time_stretch", "rate": 1.1},
+            {"kind": "pitch_shift", "n_steps": -2},
+            {"kind": "noise", "snr_db": 20},
+        ],
+    },
+    "folds": {
+        "schemes": ["stratified_kfold", "artist_kfold", "holdout", "fault_filtered"],
+        "n_folds": 2,
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """The default workflow run once, on a tiny demo config, in a scratch project."""
+    from workflow_runner import copy_project, snakemake, write_config
+
+    project = copy_project(tmp_path_factory.mktemp("demo"))
+    config = write_config(project, TINY_DEMO)
+    result = snakemake(project, "--configfile", str(config))
+    return project, config, result

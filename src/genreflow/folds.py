@@ -16,7 +16,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    GroupShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
 
 from genreflow.errors import ConfigError, DataError
 
@@ -356,6 +361,11 @@ def _grouped_carve(
             f"folds.val_fraction: carving {fraction:g} of a fold's training tracks by artist "
             f"needs at least {n_splits} artists there, but there are {n_groups}."
         )
+    if np.unique(y[idx], return_counts=True)[1].max() < n_splits:
+        # Too few tracks per genre to stratify (sklearn refuses): keep artists whole only.
+        log.info("folds.val_fraction: too few tracks per genre to stratify by artist; unstratified")
+        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=random_state)
+        return idx[next(splitter.split(idx, y[idx], groups[idx]))[1]]
     splitter = StratifiedGroupKFold(n_splits, shuffle=True, random_state=random_state)
     with warnings.catch_warnings():
         # Few members in some genre only makes the val part less balanced, not invalid.
@@ -371,6 +381,19 @@ def _stratified_carve(
     """Split ``idx`` into (rest, ``fraction`` of it), stratified by ``y``."""
     # A count, not the fraction: sklearn takes ceil(fraction * n), where float error can add one.
     n_part = min(max(round(fraction * len(idx)), 1), len(idx) - 1)
+    n_classes = len(np.unique(y[idx]))
+    if n_part < n_classes <= len(idx) - n_classes:
+        # Small datasets: one track per genre at least, so every genre is validated on.
+        log.info(
+            "folds.%s: %g of %d tracks is %d, fewer than the %d genres; taking %d",
+            key,
+            fraction,
+            len(idx),
+            n_part,
+            n_classes,
+            n_classes,
+        )
+        n_part = n_classes
     try:
         rest, part = train_test_split(
             idx, test_size=n_part, stratify=y[idx], random_state=random_state

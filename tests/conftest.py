@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,16 @@ def au_as_canonical_wav(track_id: str) -> bytes:
     """The canonical WAV bytes of a real GTZAN fixture, from its original .au."""
     samples, sr = sf.read(FIXTURES / f"{track_id}.au", dtype="int16")
     return canonical_wav_bytes(samples, sr)
+
+
+def write_tar(path: Path, members: dict[str, bytes]) -> Path:
+    """A gzipped tar archive holding ``members`` (name → bytes)."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
 
 
 def tone_wav(

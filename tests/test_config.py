@@ -1,7 +1,5 @@
 """Config checks: schema violations and impossible values are named by key."""
 
-import copy
-from pathlib import Path
 
 import pytest
 import yaml

@@ -1,26 +1,17 @@
 """Safe extraction and the inventory of a dataset copy."""
 
-import io
 import tarfile
 import zipfile
 
 import pytest
 
+from conftest import write_tar
 from genreflow.data.extract import inventory, safe_extract
 from genreflow.errors import ArchiveError, DataError
 
 
-def make_tar(path, members: dict[str, bytes]):
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
-
-
 def test_extract_tar_and_inventory(tmp_path):
-    archive = make_tar(
+    archive = write_tar(
         tmp_path / "genres.tar.gz",
         {
             "genres/blues/blues.00000.au": b"a",
@@ -47,7 +38,7 @@ def test_extract_zip(tmp_path):
 
 @pytest.mark.parametrize("name", ["../evil.wav", "a/../../evil.wav"])
 def test_tar_path_traversal_is_refused(tmp_path, name):
-    archive = make_tar(tmp_path / "evil.tar.gz", {name: b"x"})
+    archive = write_tar(tmp_path / "evil.tar.gz", {name: b"x"})
     with pytest.raises(ArchiveError, match="unsafe member"):
         safe_extract(archive, tmp_path / "sub" / "out")
     assert not (tmp_path / "evil.wav").exists()
@@ -55,7 +46,7 @@ def test_tar_path_traversal_is_refused(tmp_path, name):
 
 
 def test_tar_absolute_member_lands_inside_destination(tmp_path):
-    archive = make_tar(tmp_path / "abs.tar.gz", {"/tmp/evil.00000.wav": b"x"})
+    archive = write_tar(tmp_path / "abs.tar.gz", {"/tmp/evil.00000.wav": b"x"})
     out = safe_extract(archive, tmp_path / "out")
     assert (out / "tmp" / "evil.00000.wav").is_file()
 
@@ -87,7 +78,7 @@ def test_not_an_archive(tmp_path):
 
 
 def test_truncated_archive_is_reported(tmp_path):
-    archive = make_tar(
+    archive = write_tar(
         tmp_path / "g.tar.gz", {f"genres/x/x.{i:05d}.wav": bytes(5000) for i in range(5)}
     )
     data = archive.read_bytes()
@@ -99,8 +90,8 @@ def test_truncated_archive_is_reported(tmp_path):
 
 def test_reextraction_replaces_previous_content(tmp_path):
     out = tmp_path / "out"
-    safe_extract(make_tar(tmp_path / "a.tar.gz", {"genres/a/a.00000.wav": b"x"}), out)
-    safe_extract(make_tar(tmp_path / "b.tar.gz", {"genres/b/b.00000.wav": b"x"}), out)
+    safe_extract(write_tar(tmp_path / "a.tar.gz", {"genres/a/a.00000.wav": b"x"}), out)
+    safe_extract(write_tar(tmp_path / "b.tar.gz", {"genres/b/b.00000.wav": b"x"}), out)
     assert list(inventory(out).track_id) == ["b.00000"]
 
 

@@ -3,7 +3,6 @@
 import tarfile
 
 import pandas as pd
-import pytest
 
 from conftest import FIXTURES, au_as_canonical_wav, registry_md5, tone_wav
 from genreflow.checksums import file_digest

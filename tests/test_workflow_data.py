@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import functools
 import http.server
-import io
-import tarfile
 import threading
 
 import pandas as pd
 import pytest
 
-from conftest import FIXTURES, au_as_canonical_wav
+from conftest import FIXTURES, au_as_canonical_wav, write_tar
 from genreflow.checksums import file_digest
 from workflow_runner import copy_project, snakemake, write_config
 
@@ -89,12 +87,7 @@ def gtzan_like_archive(path):
             FIXTURES / "country.00048.16k.wav"
         ).read_bytes(),
     }
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
+    return write_tar(path, members)
 
 
 @pytest.fixture

@@ -205,7 +205,7 @@ def test_summary_reference_is_plain_librosa(clip_summaries) -> None:
 def test_summary_shares_the_callers_spectra(blues: np.ndarray) -> None:
     spectra = Spectra(blues, SR)
     assert summary_features(blues, SR, spectra=spectra) == summary_features(blues, SR)
-    assert 128 in spectra._log_mel  # the log-mel is now cached for the other features
+    assert ("log_mel", 128) in spectra._cache  # now cached for the other features
     with pytest.raises(ValueError, match="n_fft=2048"):
         summary_features(blues, SR, spectra=Spectra(blues, SR, n_fft=1024))
 

@@ -57,7 +57,7 @@ def mfcc(spectra: Spectra, *, n_mfcc: int = 40, n_mels: int = 128) -> np.ndarray
 
 def chroma(spectra: Spectra, *, n_chroma: int = 24) -> np.ndarray:
     """STFT chromagram (n_chroma × frames), tuning estimated from the power spectrogram."""
-    return librosa.feature.chroma_stft(S=spectra.power, sr=spectra.sr, n_chroma=n_chroma)
+    return spectra.chroma(n_chroma)
 
 
 def spectral(spectra: Spectra) -> np.ndarray:
@@ -66,16 +66,14 @@ def spectral(spectra: Spectra) -> np.ndarray:
     Centroid, bandwidth, rolloff, contrast and flatness come from the shared magnitude;
     zero-crossing rate and RMS from the waveform, framed like the STFT.
     """
-    S, sr = spectra.magnitude, spectra.sr
-    frames = dict(frame_length=spectra.n_fft, hop_length=spectra.hop_length)
     rows = [
-        librosa.feature.spectral_centroid(S=S, sr=sr),
-        librosa.feature.spectral_bandwidth(S=S, sr=sr),
-        librosa.feature.spectral_rolloff(S=S, sr=sr),
-        librosa.feature.spectral_contrast(S=S, sr=sr),
-        librosa.feature.spectral_flatness(S=S),
-        librosa.feature.zero_crossing_rate(spectra.y, **frames),
-        librosa.feature.rms(y=spectra.y, **frames),
+        spectra.centroid(),
+        spectra.bandwidth(),
+        spectra.rolloff(),
+        librosa.feature.spectral_contrast(S=spectra.magnitude, sr=spectra.sr),
+        librosa.feature.spectral_flatness(S=spectra.magnitude),
+        spectra.zero_crossing_rate(),
+        spectra.rms(),
     ]
     return np.concatenate(rows, axis=0)
 

@@ -126,13 +126,42 @@ def median_filter_hpss(
     perc[:] = moving_median(S, win_perc, axis=-2)
 
     split_zeros = margin_harm == 1 and margin_perc == 1
-    mask_harm = librosa.util.softmask(
-        harm, perc * margin_harm, power=power, split_zeros=split_zeros
-    )
-    mask_perc = librosa.util.softmask(
-        perc, harm * margin_perc, power=power, split_zeros=split_zeros
-    )
+    if split_zeros and np.isfinite(power) and power > 0:
+        mask_harm, mask_perc = _complementary_softmasks(harm, perc, power)
+    else:
+        mask_harm = librosa.util.softmask(
+            harm, perc * margin_harm, power=power, split_zeros=split_zeros
+        )
+        mask_perc = librosa.util.softmask(
+            perc, harm * margin_perc, power=power, split_zeros=split_zeros
+        )
     return (S * mask_harm) * phase, (S * mask_perc) * phase
+
+
+def _complementary_softmasks(
+    harm: np.ndarray, perc: np.ndarray, power: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both of HPSS's soft masks at margin 1, in one pass.
+
+    ``librosa.util.softmask(harm, perc)`` and ``softmask(perc, harm)`` normalise by the
+    same ``max(harm, perc)`` and the same sum of powers (addition commutes exactly), so
+    each mask is computed here with librosa's arithmetic, step for step, but the shared
+    terms only once; split zeros get 0.5 as in librosa (margin 1 implies
+    ``split_zeros``). The result is bit-identical to the two librosa calls.
+    """
+    dtype = harm.dtype if np.issubdtype(harm.dtype, np.floating) else np.float32
+    Z = np.maximum(harm, perc).astype(dtype)
+    bad_idx = Z < np.finfo(dtype).tiny
+    Z[bad_idx] = 1
+    good_idx = ~bad_idx
+    mask_harm = (harm / Z) ** power
+    mask_perc = (perc / Z) ** power
+    total = mask_harm[good_idx] + mask_perc[good_idx]
+    mask_harm[good_idx] /= total
+    mask_perc[good_idx] /= total
+    mask_harm[bad_idx] = 0.5
+    mask_perc[bad_idx] = 0.5
+    return mask_harm, mask_perc
 
 
 def hpss_signals(

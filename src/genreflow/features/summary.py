@@ -124,12 +124,9 @@ def summary_features(
             f"the summary needs n_fft={N_FFT}, hop_length={HOP_LENGTH}; got "
             f"n_fft={spectra.n_fft}, hop_length={spectra.hop_length}"
         )
-    magnitude, power = spectra.magnitude, spectra.power
-    # chroma_stft estimates tuning from the power spectrogram it is given (S=), as with y=
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr)
-    centroid = librosa.feature.spectral_centroid(S=magnitude, sr=sr)
-    bandwidth = librosa.feature.spectral_bandwidth(S=magnitude, sr=sr)
-    rolloff = librosa.feature.spectral_rolloff(S=magnitude, sr=sr)
+    # chroma_stft(y=) estimates tuning from its power spectrogram, as Spectra.chroma does;
+    # centroid, bandwidth, rolloff come from the magnitude, RMS and ZCR from y, each
+    # shared with the per-frame features of the same track
 
     # mfcc(y=) and onset_strength(y=) (inside beat_track) both use power_to_db of the
     # same default mel power spectrogram (fmax=sr/2 either way)
@@ -148,12 +145,12 @@ def summary_features(
 
     y_harm, y_perc = hpss_signals(y, spectra.stft, n_fft=N_FFT, hop_length=HOP_LENGTH)
     parts = {
-        **_mean_var("chroma_stft", chroma),
-        **_mean_var("rms", librosa.feature.rms(y=y)),
-        **_mean_var("spectral_centroid", centroid),
-        **_mean_var("spectral_bandwidth", bandwidth),
-        **_mean_var("rolloff", rolloff),
-        **_mean_var("zero_crossing_rate", librosa.feature.zero_crossing_rate(y)),
+        **_mean_var("chroma_stft", spectra.chroma(12)),
+        **_mean_var("rms", spectra.rms()),
+        **_mean_var("spectral_centroid", spectra.centroid()),
+        **_mean_var("spectral_bandwidth", spectra.bandwidth()),
+        **_mean_var("rolloff", spectra.rolloff()),
+        **_mean_var("zero_crossing_rate", spectra.zero_crossing_rate()),
         **_mean_var("harmony", y_harm),
         **_mean_var("perceptr", y_perc),
     }

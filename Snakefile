@@ -30,6 +30,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/folds.smk"
+include: "workflow/rules/training.smk"
 
 
 rule all:

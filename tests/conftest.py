@@ -56,6 +56,17 @@ def tone_wav(
     return buffer.getvalue()
 
 
+TINY_MODELS = ("cnn_seed001", "bilstm_seed004", "logreg")
+
+
+def _tiny_models() -> dict:
+    """Every model of the default config disabled but two neural ones and one classical."""
+    import yaml
+
+    default = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
+    return {name: {"enabled": name in TINY_MODELS} for name in default["models"]}
+
+
 TINY_DEMO = {
     "demo": {"clips_per_genre": 4, "clip_seconds": 6, "seed": 7, "artists_per_genre": 4},
     "features": {"tracks_per_job": 15},
@@ -71,6 +82,8 @@ TINY_DEMO = {
         "schemes": ["stratified_kfold", "artist_kfold", "holdout", "fault_filtered"],
         "n_folds": 2,
     },
+    "training": {"max_epochs": 1, "threads": 1},
+    "models": _tiny_models(),
 }
 
 

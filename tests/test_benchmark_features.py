@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from genreflow.benchmarks.features import benchmark, format_report
 from genreflow.features.compute import FeatureSpec
@@ -51,3 +52,13 @@ def test_benchmark_result_structure(tmp_path):
         sum(result["naive_per_feature_s"].values())
     )
     assert "PASS" in format_report(result) or "FAIL" in format_report(result)
+
+
+def test_training_benchmark_measures_a_model():
+    from genreflow.benchmarks.training import measure
+    from genreflow.models import load_all
+
+    load_all()
+    result = measure("bilstm_seed004", torch.device("cpu"), batch_size=4, batches=1)
+    assert result["segments_per_s"] > 0 and 0 <= result["data_share"] < 1
+    assert result["n_parameters"] > 0

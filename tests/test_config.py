@@ -92,3 +92,12 @@ def test_source_kinds(tmp_path):
     assert source_kind({"source": "https://x.org/genres.tar.gz"}) == "archive"
     assert archive_name({"source": "https://x.org/a/genres.tar.gz"}) == "genres.tar.gz"
     assert archive_name({"source": "x", "archive_name": "y.zip"}) == "y.zip"
+
+
+def test_default_config_lists_every_registered_model():
+    from genreflow.models import MODELS, load_all
+
+    load_all()
+    assert set(load("config.yaml")["models"]) == set(MODELS)
+    for name, override in load("config.yaml")["demo"]["models"].items():
+        assert set(override["arch"]) <= set(MODELS[name].arch), name

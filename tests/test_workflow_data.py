@@ -179,3 +179,18 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     assert "publish_demo" not in out
     for rule in ("extract_features", "consolidate_features", "assign_folds"):
         assert f"rule {rule}:" in out, out
+
+
+@pytest.mark.parametrize(
+    "models, expected",
+    [
+        ({"polka_net": {"enabled": True}}, "models.polka_net: unknown model"),
+        ({"cnn_seed001": {"inputs": ["logmel@s9"]}}, "models.cnn_seed001.inputs"),
+    ],
+)
+def test_model_config_errors_stop_before_any_job(tmp_path, models, expected):
+    project = copy_project(tmp_path / "project")
+    config = write_config(project, {"models": models})
+    result = snakemake(project, "-n", "--configfile", str(config), check=False)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr

@@ -227,3 +227,10 @@ def _check_folds(config: dict[str, Any]) -> None:
             f"folds.n_folds: {folds['n_folds']} folds need at least that many clips per "
             f"genre; demo.clips_per_genre is {config['demo']['clips_per_genre']}."
         )
+
+
+def folds_of(config: dict[str, Any], scheme: str) -> list[int]:
+    """The fold numbers a scheme produces."""
+    if scheme in ("holdout", "fault_filtered"):
+        return [0]
+    return list(range(int(config["folds"]["n_folds"])))

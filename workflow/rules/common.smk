@@ -6,6 +6,7 @@ from genreflow.config import (
     check_config,
     expected_track_count,
     feature_clip_seconds,
+    folds_of,
     local_source_path,
     selected_genres,
     source_kind,
@@ -19,6 +20,12 @@ except ConfigError as exc:
 
 DATASET = config["dataset"]["name"]
 SOURCE_KIND = source_kind(config["dataset"])
+if SOURCE_KIND == "generated":
+    # The demo's own scale for heavy models (demo.models), merged over models.*.
+    for _name, _override in config["demo"].get("models", {}).items():
+        _block = config["models"].setdefault(_name, {})
+        for _part in ("arch", "train"):
+            _block[_part] = {**_block.get(_part, {}), **_override.get(_part, {})}
 DEMO_RELEASE = "results/data/demo/release"
 
 
@@ -27,6 +34,8 @@ wildcard_constraints:
     shard=r"\d{3}",
     feature=r"[A-Za-z0-9_]+",
     segments=r"[A-Za-z0-9_]+",
+    fold=r"\d+",
+    scheme=r"[a-z_]+",
 
 
 def dataset_registry():
@@ -97,16 +106,88 @@ def augmented_shard_table(wildcards):
     return []
 
 
+def _enabled_models():
+    """Enabled models and their inputs, checked against the registry before any job runs."""
+    from genreflow.models import MODELS, load_all
+
+    load_all()
+    sets, segments = config["features"]["sets"], config["features"]["segments"]
+    found = {}
+    for name, block in config["models"].items():
+        if name not in MODELS:
+            raise WorkflowError(
+                f"Invalid configuration: models.{name}: unknown model; registered: "
+                f"{', '.join(sorted(MODELS))}."
+            )
+        if not block.get("enabled", True):
+            continue
+        spec = MODELS[name]
+        inputs = list(block.get("inputs") or spec.inputs)
+        torch_model = spec.family == "torch"
+        for item in inputs:
+            feature, _, segmentation = item.partition("@")
+            valid = feature in sets and (
+                segmentation in segments if torch_model else not segmentation
+            )
+            if not valid:
+                expected = "FEATURE@SEGMENTATION" if torch_model else "a summary feature set"
+                raise WorkflowError(
+                    f"Invalid configuration: models.{name}.inputs: {item!r} is not {expected} "
+                    "of features.sets and features.segments."
+                )
+        found[name] = (spec.family, inputs)
+    return found
+
+
+ENABLED_MODELS = _enabled_models()
+MODEL_INPUTS = {name: inputs for name, (_, inputs) in ENABLED_MODELS.items()}
+TORCH_MODELS = [n for n, (family, _) in ENABLED_MODELS.items() if family == "torch"]
+CLASSICAL_MODELS = [n for n, (family, _) in ENABLED_MODELS.items() if family == "sklearn"]
+# A pattern matching no name keeps a rule out of the DAG when its family is unused.
+TORCH_MODEL_PATTERN = "|".join(map(re.escape, TORCH_MODELS)) or "(?!x)x"
+CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, CLASSICAL_MODELS)) or "(?!x)x"
+
+
+def consolidated_arrays():
+    """Every FEATURE@SEGMENTATION array: the configured ones and every torch model's inputs."""
+    items = list(config["features"]["consolidate"])
+    for name in TORCH_MODELS:
+        items += [item for item in MODEL_INPUTS[name] if item not in items]
+    return items
+
+
+def model_inputs(wildcards):
+    """The consolidated arrays and index tables a torch model reads."""
+    inputs = MODEL_INPUTS[wildcards.model]
+    return {
+        "arrays": [f"{FEATURES}/consolidated/{item}.npy" for item in inputs],
+        "indexes": [f"{FEATURES}/consolidated/{item}.index.csv" for item in inputs],
+    }
+
+
 def feature_outputs():
     """Per-track tables, the summary table and every consolidated array."""
     outputs = [f"{FEATURES}/tracks.csv"]
     if any(s["kind"] == "gtzan_summary" for s in config["features"]["sets"].values()):
         outputs.append(f"{FEATURES}/gtzan_summary.csv")
-    for item in config["features"]["consolidate"]:
+    for item in consolidated_arrays():
         outputs += [
             f"{FEATURES}/consolidated/{item}.npy",
             f"{FEATURES}/consolidated/{item}.index.csv",
         ]
+    return outputs
+
+
+def model_outputs():
+    """One trained model per (fold scheme, enabled model, fold)."""
+    outputs = []
+    for scheme in config["folds"]["schemes"]:
+        for name in ENABLED_MODELS:
+            artifact = "model.pt" if name in TORCH_MODELS else "model.joblib"
+            outputs += [
+                f"results/models/{DATASET}/{scheme}/{name}/fold{fold}/{artifact}"
+                for fold in folds_of(config, scheme)
+            ]
     return outputs
 
 
@@ -115,4 +196,9 @@ def fold_outputs():
 
 
 def final_outputs():
-    return [f"results/data/{DATASET}/manifest.csv", *feature_outputs(), *fold_outputs()]
+    return [
+        f"results/data/{DATASET}/manifest.csv",
+        *feature_outputs(),
+        *fold_outputs(),
+        *model_outputs(),
+    ]

@@ -1,0 +1,33 @@
+"""Snakemake script of rule train_torch: one torch model on one fold."""
+
+import _bootstrap  # noqa: F401
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from genreflow.data.manifest import read_manifest
+from genreflow.logs import script_logging
+from genreflow.training.run import Job, train_torch
+
+with script_logging(snakemake.log[0]):
+    torch.set_num_threads(snakemake.threads)
+    wildcards = snakemake.wildcards
+    train_torch(
+        Job(
+            dataset=wildcards.dataset,
+            scheme=wildcards.scheme,
+            model=wildcards.model,
+            fold=int(wildcards.fold),
+            out_dir=Path(snakemake.output.model).parent,
+        ),
+        arrays=snakemake.input.arrays,
+        indexes=snakemake.input.indexes,
+        folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
+        manifest=read_manifest(snakemake.input.manifest),
+        inputs=snakemake.params.inputs,
+        arch_overrides=snakemake.params.arch,
+        train_overrides=snakemake.params.train,
+        training=snakemake.params.training,
+        feature_settings=snakemake.params.features,
+    )

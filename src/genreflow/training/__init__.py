@@ -1,0 +1,1 @@
+"""Training of the registered models: data, device, loop, checkpoints, artifacts."""

@@ -1,0 +1,104 @@
+"""Optimisation hyperparameters of a torch model, resolved from defaults and config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from genreflow.errors import ConfigError
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULERS = ("none", "plateau", "cosine", "warmup_cosine", "step")
+NORMALIZATIONS = ("standardize", "minmax", "none")
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    """On-device training augmentation of feature matrices (batch, rows, frames).
+
+    ``time_masks``/``freq_masks`` SpecAugment masks (torchaudio), each up to
+    ``*_mask_param`` frames/rows wide; ``noise_std`` additive Gaussian noise (in
+    normalised units); ``time_shift`` random circular shift up to that fraction of the
+    frames; ``mixup_alpha`` mixup (0 = off); ``random_crop_frames`` trains on random
+    crops of that many frames (short-chunk training; evaluation sees whole inputs).
+    """
+
+    time_masks: int = 0
+    time_mask_param: int = 0
+    freq_masks: int = 0
+    freq_mask_param: int = 0
+    noise_std: float = 0.0
+    time_shift: float = 0.0
+    mixup_alpha: float = 0.0
+    random_crop_frames: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """How a torch model is optimised (the seed report's choices are each model's defaults)."""
+
+    epochs: int = 30
+    patience: int | None = 5
+    monitor: str = "val_loss"  # or "val_accuracy": what early stopping and checkpoints track
+    batch_size: int = 32
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9  # sgd only
+    scheduler: str = "none"
+    warmup_epochs: int = 0  # warmup_cosine
+    plateau_factor: float = 0.5
+    plateau_patience: int = 3
+    step_size: int = 10  # step
+    step_gamma: float = 0.5
+    label_smoothing: float = 0.0
+    class_balanced: bool = False  # sample batches with equal expected count per genre
+    normalize: str = "standardize"  # per row, training statistics; minmax maps to [0, 1]
+    grad_clip: float | None = None
+    augment: AugmentParams = field(default_factory=AugmentParams)
+
+    @classmethod
+    def resolve(cls, *layers: Mapping[str, Any], key: str = "train") -> TrainParams:
+        """Merge mappings left to right (model defaults, then config) into params.
+
+        Unknown keys and impossible values raise :class:`ConfigError` naming ``key``.
+        """
+        merged: dict[str, Any] = {}
+        augment: dict[str, Any] = {}
+        for layer in layers:
+            for name, value in (layer or {}).items():
+                if name == "augment":
+                    augment.update(value or {})
+                else:
+                    merged[name] = value
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(merged) - known)
+        if unknown:
+            raise ConfigError(
+                f"{key}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
+        augment_known = {f.name for f in fields(AugmentParams)}
+        unknown = sorted(set(augment) - augment_known)
+        if unknown:
+            raise ConfigError(f"{key}.augment: unknown key(s) {', '.join(unknown)}.")
+        params = cls(**merged, augment=AugmentParams(**augment))
+        params.check(key)
+        return params
+
+    def check(self, key: str) -> None:
+        for name, allowed in (
+            ("optimizer", OPTIMIZERS),
+            ("scheduler", SCHEDULERS),
+            ("normalize", NORMALIZATIONS),
+            ("monitor", ("val_loss", "val_accuracy")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{key}.{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}."
+                )
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ConfigError(f"{key}: epochs, batch_size and lr must be positive.")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

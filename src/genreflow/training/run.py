@@ -1,0 +1,257 @@
+"""One training job: a registered model on one fold of one scheme."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
+
+from genreflow.atomic import atomic_path, write_json
+from genreflow.errors import DataError
+from genreflow.folds import training_rows
+from genreflow.models import get_model
+from genreflow.training.artifacts import fingerprint, package_versions
+from genreflow.training.data import Normalizer, load_fold
+from genreflow.training.device import Precision, select_device
+from genreflow.training.loop import evaluate, fit
+from genreflow.training.params import TrainParams
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = ".checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class Job:
+    """Identifies a training job and where its artifacts go."""
+
+    dataset: str
+    scheme: str
+    model: str
+    fold: int
+    out_dir: Path
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def genres_of(manifest: pd.DataFrame) -> list[str]:
+    """The class labels: the manifest's genres, sorted (output unit i is genres[i])."""
+    return sorted(manifest.loc[manifest["status"] != "quarantined", "genre"].unique())
+
+
+def track_accuracy(index: pd.DataFrame, probabilities: np.ndarray, genres: Sequence[str]) -> float:
+    """Accuracy after averaging each track's segment probabilities."""
+    table = pd.DataFrame(probabilities, columns=list(genres))
+    table["track_id"] = index["track_id"].to_numpy()
+    mean = table.groupby("track_id").mean()
+    truth = index.groupby("track_id")["genre"].first().loc[mean.index]
+    return float((mean.idxmax(axis=1) == truth).mean())
+
+
+def train_torch(
+    job: Job,
+    *,
+    arrays: Sequence[str],
+    indexes: Sequence[str],
+    folds: pd.DataFrame,
+    manifest: pd.DataFrame,
+    inputs: Sequence[str],
+    arch_overrides: Mapping[str, Any],
+    train_overrides: Mapping[str, Any],
+    training: Mapping[str, Any],
+    feature_settings: Mapping[str, Any],
+) -> dict:
+    """Train a torch model on one fold and write ``model.pt``, ``history.json``, ``config.json``.
+
+    The outputs appear only when training has finished (each written atomically);
+    until then the job's progress lives in a checkpoint beside them, from which a
+    re-run resumes.
+    """
+    spec = get_model(job.model)
+    key = f"models.{job.model}"
+    params = TrainParams.resolve(spec.train, train_overrides, key=f"{key}.train")
+    arch = {**spec.arch, **arch_overrides}
+    epochs = params.epochs
+    if training.get("max_epochs") and "epochs" not in train_overrides:
+        # the cap applies to the seeds' defaults; an epochs set in the config is honoured
+        epochs = min(epochs, int(training["max_epochs"]))
+    seed = int(training["seed"]) + 1000 * job.fold
+    device = select_device(training["device"])
+    precision = Precision.for_device(device, bool(training.get("amp", True)))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    else:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    seed_everything(seed)
+
+    genres = genres_of(manifest)
+    splits = load_fold(arrays, indexes, folds, job.fold, genres, device)
+    input_shapes = [tuple(x.shape[1:]) for x in splits["train"].inputs]
+    model = spec.build(len(genres), input_shapes, **arch)
+    n_parameters = sum(p.numel() for p in model.parameters())
+    normalizer = Normalizer.fit(params.normalize, splits["train"].inputs)
+    resolved = {
+        "dataset": job.dataset,
+        "scheme": job.scheme,
+        "model": job.model,
+        "fold": job.fold,
+        "inputs": list(inputs),
+        "input_shapes": [list(s) for s in input_shapes],
+        "genres": genres,
+        "arch": arch,
+        "train": params.as_dict(),
+        "epochs": epochs,
+        "seed": seed,
+        "device": str(device),
+        "precision": precision.describe(),
+        "n_parameters": n_parameters,
+        "n_examples": {role: len(split) for role, split in splits.items()},
+        "reproduces": spec.reproduces,
+        "features": dict(feature_settings),
+    }
+    log.info(
+        "%s fold %d on %s (%s): %d parameters, %d epochs max",
+        job.model,
+        job.fold,
+        device,
+        precision.describe(),
+        n_parameters,
+        epochs,
+    )
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = job.out_dir / CHECKPOINT_NAME
+    result = fit(
+        model,
+        splits,
+        normalizer,
+        params,
+        epochs=epochs,
+        n_classes=len(genres),
+        precision=precision,
+        seed=seed,
+        checkpoint=checkpoint,
+        fingerprint=fingerprint(resolved),
+    )
+    test_loss, test_accuracy, probabilities = evaluate(model, splits["test"], normalizer, precision)
+    test = {
+        "loss": test_loss,
+        "segment_accuracy": test_accuracy,
+        "track_accuracy": track_accuracy(splits["test"].index, probabilities.numpy(), genres),
+        "n_tracks": int(splits["test"].index["track_id"].nunique()),
+    }
+    log.info(
+        "test: segment accuracy %.3f, track accuracy %.3f (%d tracks)",
+        test["segment_accuracy"],
+        test["track_accuracy"],
+        test["n_tracks"],
+    )
+    history = {
+        "epochs": result.history,
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "resumed_from_epoch": result.resumed_from,
+        "train_seconds": round(result.seconds, 3),
+        "n_parameters": n_parameters,
+        "test": test,
+    }
+    with atomic_path(job.out_dir / "model.pt") as tmp:
+        torch.save(
+            {
+                "model": job.model,
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "arch": arch,
+                "inputs": list(inputs),
+                "input_shapes": input_shapes,
+                "genres": genres,
+                "normalizer": normalizer.state(),
+                "features": dict(feature_settings),
+                "train": params.as_dict(),
+            },
+            tmp,
+        )
+    write_json(history, job.out_dir / "history.json")
+    write_json({**resolved, "versions": package_versions()}, job.out_dir / "config.json")
+    checkpoint.unlink(missing_ok=True)
+    return history
+
+
+def train_classical(
+    job: Job,
+    *,
+    table: pd.DataFrame,
+    folds: pd.DataFrame,
+    manifest: pd.DataFrame,
+    arch_overrides: Mapping[str, Any],
+    training: Mapping[str, Any],
+) -> dict:
+    """Fit a scikit-learn pipeline on the summary table's training rows of one fold."""
+    spec = get_model(job.model)
+    arch = {**spec.arch, **arch_overrides}
+    seed = int(training["seed"]) + 1000 * job.fold
+    genres = genres_of(manifest)
+    columns = [c for c in table.columns if c not in ("track_id", "source_track_id", "genre")]
+    if not columns:
+        raise DataError("the summary table has no feature columns: enable the gtzan_summary set.")
+    rows = {role: training_rows(table, folds, job.fold, role) for role in ("train", "val", "test")}
+    x = table[columns].to_numpy(dtype=np.float64)
+    y = table["genre"].to_numpy()
+    estimator = spec.build(seed, **arch)
+    started = time.perf_counter()
+    # BLAS threads fighting over shared cores make small fits tens of times slower
+    with threadpool_limits(limits=int(training.get("threads", 1))):
+        estimator.fit(x[rows["train"]], y[rows["train"]])
+    seconds = time.perf_counter() - started
+    scores = {role: float((estimator.predict(x[r]) == y[r]).mean()) for role, r in rows.items()}
+    log.info(
+        "%s fold %d: train %.3f, val %.3f, test %.3f (%.1f s)",
+        job.model,
+        job.fold,
+        scores["train"],
+        scores["val"],
+        scores["test"],
+        seconds,
+    )
+    history = {
+        "train_accuracy": scores["train"],
+        "val_accuracy": scores["val"],
+        "train_seconds": round(seconds, 3),
+        "test": {
+            "segment_accuracy": scores["test"],
+            "track_accuracy": scores["test"],
+            "n_tracks": len(rows["test"]),
+        },
+    }
+    resolved = {
+        "dataset": job.dataset,
+        "scheme": job.scheme,
+        "model": job.model,
+        "fold": job.fold,
+        "inputs": list(spec.inputs),
+        "columns": columns,
+        "genres": genres,
+        "arch": arch,
+        "seed": seed,
+        "device": "cpu",
+        "n_examples": {role: len(r) for role, r in rows.items()},
+        "reproduces": spec.reproduces,
+    }
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(job.out_dir / "model.joblib") as tmp:
+        joblib.dump({"estimator": estimator, "columns": columns, "genres": genres}, tmp)
+    write_json(history, job.out_dir / "history.json")
+    write_json({**resolved, "versions": package_versions()}, job.out_dir / "config.json")
+    return history

@@ -1,0 +1,237 @@
+"""The training engine: data loading, resume after interruption, determinism, artifacts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from genreflow.models.registry import MODELS, ModelSpec
+from genreflow.training import loop as loop_module
+from genreflow.training.data import Normalizer, load_fold
+from genreflow.training.device import Precision, select_device
+from genreflow.training.params import TrainParams
+from genreflow.training.run import CHECKPOINT_NAME, Job, train_torch
+
+torch.set_num_threads(1)
+GENRES = ["a", "b", "c"]
+ROWS, FRAMES = 8, 12
+
+
+class TinyNet(nn.Module):
+    def __init__(self, n_classes: int, input_shapes, hidden: int = 16):
+        super().__init__()
+        rows, frames = input_shapes[0]
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(rows * frames, hidden),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(hidden, n_classes),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.fixture
+def tiny_model():
+    spec = ModelSpec(
+        "tiny_test_net",
+        "torch",
+        ("toy@s1",),
+        TinyNet,
+        {"hidden": 16},
+        {"epochs": 6, "patience": None, "batch_size": 8, "lr": 1e-2},
+    )
+    MODELS[spec.name] = spec
+    yield spec
+    del MODELS[spec.name]
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """Consolidated arrays of 3 genres × 10 tracks × 2 segments, genre-dependent means."""
+    rng = np.random.default_rng(0)
+    rows, x = [], []
+    for g, genre in enumerate(GENRES):
+        for t in range(10):
+            for segment in range(2):
+                rows.append(
+                    (
+                        len(rows),
+                        f"{genre}.{t:05d}",
+                        f"{genre}.{t:05d}",
+                        genre,
+                        segment,
+                        1.0 * segment,
+                    )
+                )
+                x.append(rng.normal(g, 1.0, size=(ROWS, FRAMES)))
+    index = pd.DataFrame(
+        rows, columns=["row", "track_id", "source_track_id", "genre", "segment", "start_s"]
+    )
+    np.save(tmp_path / "toy@s1.npy", np.asarray(x, dtype=np.float32))
+    index.to_csv(tmp_path / "toy@s1.index.csv", index=False)
+    tracks = index.drop_duplicates("track_id")
+    roles = np.array(["train"] * 6 + ["val"] * 2 + ["test"] * 2)
+    folds = pd.DataFrame({"track_id": tracks.track_id, "fold": 0, "role": np.tile(roles, 3)})
+    manifest = pd.DataFrame({"track_id": tracks.track_id, "genre": tracks.genre, "status": "ok"})
+    return tmp_path, folds, manifest
+
+
+def run_job(tmp_path, folds, manifest, out="out", **training):
+    job = Job("toy", "stratified_kfold", "tiny_test_net", 0, tmp_path / out)
+    return train_torch(
+        job,
+        arrays=[str(tmp_path / "toy@s1.npy")],
+        indexes=[str(tmp_path / "toy@s1.index.csv")],
+        folds=folds,
+        manifest=manifest,
+        inputs=["toy@s1"],
+        arch_overrides={},
+        train_overrides={},
+        training={"device": "cpu", "seed": 3, "max_epochs": None, **training},
+        feature_settings={"sample_rate": 22050},
+    )
+
+
+def test_load_fold_reads_each_role_once(dataset):
+    tmp_path, folds, _ = dataset
+    splits = load_fold(
+        [str(tmp_path / "toy@s1.npy")],
+        [str(tmp_path / "toy@s1.index.csv")],
+        folds,
+        0,
+        GENRES,
+        torch.device("cpu"),
+    )
+    assert [len(splits[r]) for r in ("train", "val", "test")] == [36, 12, 12]
+    assert splits["train"].inputs[0].shape == (36, ROWS, FRAMES)
+    assert set(splits["test"].index.track_id).isdisjoint(splits["train"].index.track_id)
+
+
+def test_standardize_uses_training_statistics():
+    x = torch.randn(50, 4, 10) * 3 + 7
+    normalizer = Normalizer.fit("standardize", [x])
+    (z,) = normalizer([x])
+    assert torch.allclose(z.mean(dim=(0, 2)), torch.zeros(4), atol=1e-5)
+    (m,) = Normalizer.fit("minmax", [x])([x])
+    assert float(m.min()) == 0.0 and float(m.max()) == pytest.approx(1.0)
+
+
+def test_training_writes_artifacts_and_learns(dataset, tiny_model):
+    tmp_path, folds, manifest = dataset
+    history = run_job(tmp_path, folds, manifest)
+    out = tmp_path / "out"
+    assert {p.name for p in out.iterdir()} == {"model.pt", "history.json", "config.json"}
+    saved = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in saved["epochs"]] == list(range(1, 7))
+    assert set(saved["epochs"][0]) >= {
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "lr",
+        "seconds",
+    }
+    assert history["test"]["track_accuracy"] > 0.8  # genres are well separated
+    config = json.loads((out / "config.json").read_text())
+    assert config["device"] == "cpu" and config["seed"] == 3 and "torch" in config["versions"]
+    assert config["train"]["lr"] == 1e-2 and config["genres"] == GENRES
+    checkpoint = torch.load(out / "model.pt", weights_only=False)
+    assert checkpoint["genres"] == GENRES and checkpoint["normalizer"]["kind"] == "standardize"
+
+
+def test_same_config_gives_same_metrics(dataset, tiny_model):
+    tmp_path, folds, manifest = dataset
+    first = run_job(tmp_path, folds, manifest, out="a")
+    second = run_job(tmp_path, folds, manifest, out="b")
+    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h["epochs"]]
+    assert strip(first) == strip(second)
+    assert first["test"] == second["test"]
+
+
+def test_interrupted_training_resumes_to_the_same_result(dataset, tiny_model, monkeypatch):
+    tmp_path, folds, manifest = dataset
+    reference = run_job(tmp_path, folds, manifest, out="reference")
+
+    calls = {"n": 0}
+    original = loop_module.evaluate
+
+    def evaluate_then_die(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:  # killed during the 4th epoch's validation
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "evaluate", evaluate_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(tmp_path, folds, manifest, out="interrupted")
+    out = tmp_path / "interrupted"
+    assert (out / CHECKPOINT_NAME).exists()
+    assert not (out / "model.pt").exists()  # nothing Snakemake could take as done
+    monkeypatch.setattr(loop_module, "evaluate", original)
+
+    resumed = run_job(tmp_path, folds, manifest, out="interrupted")
+    assert resumed["resumed_from_epoch"] == 3
+    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h["epochs"]]
+    assert strip(resumed) == strip(reference)
+    assert resumed["test"] == reference["test"]
+    assert not (out / CHECKPOINT_NAME).exists()
+
+
+def test_checkpoint_of_another_configuration_is_ignored(dataset, tiny_model, monkeypatch):
+    tmp_path, folds, manifest = dataset
+    out = tmp_path / "out"
+    out.mkdir()
+    torch.save({"fingerprint": "something else"}, out / CHECKPOINT_NAME)
+    history = run_job(tmp_path, folds, manifest)
+    assert history["resumed_from_epoch"] is None and len(history["epochs"]) == 6
+
+
+def test_early_stopping_restores_the_best_epoch(dataset, tiny_model):
+    tmp_path, folds, manifest = dataset
+    MODELS["tiny_test_net"] = ModelSpec(
+        "tiny_test_net",
+        "torch",
+        ("toy@s1",),
+        TinyNet,
+        {},
+        {"epochs": 40, "patience": 2, "lr": 0.5, "optimizer": "sgd", "momentum": 0.0},
+    )
+    history = run_job(tmp_path, folds, manifest)
+    epochs = history["epochs"]
+    assert history["stopped_early"] and len(epochs) < 40
+    best = min(epochs, key=lambda e: e["val_loss"])
+    assert history["best_epoch"] == best["epoch"]
+    assert len(epochs) - history["best_epoch"] == 2  # patience
+
+
+def test_max_epochs_caps_training(dataset, tiny_model):
+    tmp_path, folds, manifest = dataset
+    assert len(run_job(tmp_path, folds, manifest, max_epochs=2)["epochs"]) == 2
+
+
+def test_device_selection():
+    assert select_device("cpu").type == "cpu"
+    assert select_device("auto").type in ("cuda", "mps", "cpu")
+    assert Precision.for_device(torch.device("cpu")).describe() == "fp32"
+    if not torch.cuda.is_available():
+        from genreflow.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="training.device"):
+            select_device("cuda")
+
+
+def test_unknown_train_key_is_named():
+    from genreflow.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"models.x.train: unknown key\(s\) lr_decay"):
+        TrainParams.resolve({"lr_decay": 0.1}, key="models.x.train")
+    with pytest.raises(ConfigError, match="models.x.train.optimizer"):
+        TrainParams.resolve({"optimizer": "lion"}, key="models.x.train")

@@ -1,6 +1,5 @@
 """Config checks: schema violations and impossible values are named by key."""
 
-
 import pytest
 import yaml
 

@@ -96,3 +96,37 @@ def tiny_demo(tmp_path_factory):
     config = write_config(project, TINY_DEMO)
     result = snakemake(project, "--configfile", str(config))
     return project, config, result
+
+
+# --- model test helpers -------------------------------------------------------------
+
+# (rows, frames) of the demo's consolidated arrays, by FEATURE@SEGMENTATION
+DEMO_SHAPES = {
+    "logmel@s3": (128, 129),
+    "logmel64@s3": (64, 129),
+    "logmel@s6": (128, 258),
+    "logmel@clip": (128, 431),
+    "mfcc@s3": (40, 129),
+    "wavelet@s3": (7, 129),
+    "chroma@s3": (24, 129),
+}
+
+
+def build_model(name: str, shapes=None, n_classes: int = 10):
+    """A registered torch model at the demo's shapes (or ``shapes``), seeded."""
+    import torch
+
+    from genreflow.models import load_all
+
+    spec = load_all()[name]
+    shapes = shapes or [DEMO_SHAPES[key] for key in spec.inputs]
+    torch.manual_seed(0)
+    return spec.build(n_classes, shapes, **spec.arch)
+
+
+def n_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def modules(model, kind) -> list:
+    return [m for m in model.modules() if isinstance(m, kind)]

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import build_model as build
+from conftest import modules, n_params
 from genreflow.models import load_all
 from genreflow.models.cnn_gru_attn_seed002 import CNNGRUAttention
 from genreflow.models.layers import AdditiveAttention, ConvBlock2d, to_image
@@ -16,21 +18,6 @@ torch.set_num_threads(1)
 SHAPES = {"logmel64@s3": (64, 129), "logmel@s3": (128, 129), "logmel@s6": (128, 258)}
 SEED002 = ("cnn_gru_attn_seed002", "cnn_seed002", "gru_seed002", "cnn_gru_seed002")
 OURS = ("cnn_seed001", "cnn_lstm_attn_seed000", *SEED002)
-
-
-def build(name: str, shapes: list[tuple[int, int]] | None = None, n_classes: int = 10) -> nn.Module:
-    spec = load_all()[name]
-    shapes = shapes or [SHAPES[key] for key in spec.inputs]
-    torch.manual_seed(0)
-    return spec.build(n_classes, shapes, **spec.arch)
-
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def modules(model: nn.Module, kind: type[nn.Module]) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, kind)]
 
 
 # --- layers -------------------------------------------------------------------------------

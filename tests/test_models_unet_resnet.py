@@ -110,12 +110,13 @@ def unet_expected_params(base: int = 22, depth: int = 4, branch: int = 32, n: in
         total += 4 * widths[level + 1] * w + w
         total += conv_bn(2 * w, w, 3) + conv_bn(w, w, 3)
     total += sum(conv_bn(base, branch, k) for k in (3, 5, 7))
-    return total + (2 * 3 * branch) * n + n  # avg+max pooled branches → dense
+    pooled = 3 * branch  # the average of every branch channel
+    return total + 2 * pooled + pooled * n + n  # batch norm, then dense
 
 
 def test_unet_size_is_the_reduced_seed() -> None:
     model = build("unet_parallel_seed003")
-    assert n_params(model) == unet_expected_params() == 3_730_946
+    assert n_params(model) == unet_expected_params() == 3_730_178
     megabytes = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e6
     assert 13 <= megabytes <= 17
     assert all(p.dtype == torch.float32 for p in model.parameters())
@@ -139,7 +140,8 @@ def test_unet_parallel_branches_have_distinct_kernels() -> None:
     convs = [branch[0] for branch in model.branches]
     assert [conv.kernel_size for conv in convs] == [(3, 3), (5, 5), (7, 7)]
     assert all(conv.in_channels == 22 and conv.out_channels == 32 for conv in convs)
-    assert model.head[-1].in_features == 2 * 3 * 32
+    assert model.head[-1].in_features == 3 * 32  # average of each branch channel
+    assert isinstance(model.head[1], nn.BatchNorm1d)
 
 
 @pytest.mark.parametrize("shape", [(128, 258), (128, 251), (127, 37)])

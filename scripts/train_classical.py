@@ -1,7 +1,6 @@
 """Snakemake script of rule train_classical: one scikit-learn model on one fold."""
 
 import _bootstrap  # noqa: F401
-from pathlib import Path
 
 import pandas as pd
 
@@ -10,15 +9,8 @@ from genreflow.logs import script_logging
 from genreflow.training.run import Job, train_classical
 
 with script_logging(snakemake.log[0]):
-    wildcards = snakemake.wildcards
     train_classical(
-        Job(
-            dataset=wildcards.dataset,
-            scheme=wildcards.scheme,
-            model=wildcards.model,
-            fold=int(wildcards.fold),
-            out_dir=Path(snakemake.output.model).parent,
-        ),
+        Job.from_rule(snakemake.wildcards, snakemake.output.model),
         table=pd.read_csv(snakemake.input.table, dtype={"track_id": str, "source_track_id": str}),
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),

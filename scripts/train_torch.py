@@ -1,7 +1,6 @@
 """Snakemake script of rule train_torch: one torch model on one fold."""
 
 import _bootstrap  # noqa: F401
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -12,15 +11,8 @@ from genreflow.training.run import Job, train_torch
 
 with script_logging(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
-    wildcards = snakemake.wildcards
     train_torch(
-        Job(
-            dataset=wildcards.dataset,
-            scheme=wildcards.scheme,
-            model=wildcards.model,
-            fold=int(wildcards.fold),
-            out_dir=Path(snakemake.output.model).parent,
-        ),
+        Job.from_rule(snakemake.wildcards, snakemake.output.model),
         arrays=snakemake.input.arrays,
         indexes=snakemake.input.indexes,
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),

@@ -41,6 +41,17 @@ class Job:
     fold: int
     out_dir: Path
 
+    @classmethod
+    def from_rule(cls, wildcards, model_path: str) -> Job:
+        """The job of a training rule: its wildcards and the folder of its model file."""
+        return cls(
+            dataset=wildcards.dataset,
+            scheme=wildcards.scheme,
+            model=wildcards.model,
+            fold=int(wildcards.fold),
+            out_dir=Path(model_path).parent,
+        )
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)

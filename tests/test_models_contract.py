@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import DEMO_SHAPES
 from genreflow.models import MODELS, load_all
 from genreflow.training.params import TrainParams
 
@@ -16,17 +17,9 @@ load_all()
 TORCH = sorted(n for n, s in MODELS.items() if s.family == "torch")
 SKLEARN = sorted(n for n, s in MODELS.items() if s.family == "sklearn")
 
-# (rows, frames) of the demo's consolidated arrays, by feature set and segmentation
-ROWS = {"logmel": 128, "logmel64": 64, "mfcc": 40, "chroma": 24, "spectral": 13, "wavelet": 7}
-FRAMES = {"s3": 129, "s6": 258, "clip": 431}
-
 
 def shapes(spec):
-    out = []
-    for item in spec.inputs:
-        feature, _, segmentation = item.partition("@")
-        out.append((ROWS[feature], FRAMES[segmentation]))
-    return out
+    return [DEMO_SHAPES[item] for item in spec.inputs]
 
 
 def test_the_zoo_is_complete():

@@ -4,6 +4,7 @@ import re
 from genreflow.config import (
     archive_name,
     check_config,
+    dataset_clip_seconds,
     expected_track_count,
     feature_clip_seconds,
     folds_of,
@@ -88,10 +89,7 @@ def repair_sources():
 
 def format_spec():
     """The expected track format, as keyword arguments of genreflow's FormatSpec."""
-    spec = dict(config["dataset"]["format"])
-    if spec["clip_seconds"] is None and SOURCE_KIND == "generated":
-        spec["clip_seconds"] = float(config["demo"]["clip_seconds"])
-    return spec
+    return {**config["dataset"]["format"], "clip_seconds": dataset_clip_seconds(config)}
 
 
 N_SHARDS = max(1, -(-expected_track_count(config) // config["features"]["tracks_per_job"]))

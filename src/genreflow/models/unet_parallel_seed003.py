@@ -45,6 +45,7 @@ Choices made where the description is vague
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -183,43 +184,15 @@ class UNetParallel(nn.Module):
         return self.head(x)
 
 
-def build(
-    n_classes: int,
-    input_shapes: Sequence[tuple[int, int]],
-    base_channels: int = 22,
-    depth: int = 4,
-    branch_kernels: Sequence[int] = (3, 5, 7),
-    branch_channels: int = 32,
-    dropout: float = 0.5,
-    pooling: str = "avg",
-) -> UNetParallel:
+def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> UNetParallel:
     """The seed-003 U-Net for one spectrogram input (any number of rows and frames).
 
-    Parameters
-    ----------
-    n_classes : int
-        Number of genres.
-    input_shapes : sequence of (rows, frames)
-        Exactly one shape; it is not needed otherwise, as the network is fully
-        convolutional up to the global pooling.
-    base_channels, depth, branch_kernels, branch_channels, dropout, pooling
-        See :class:`UNetParallel`.
-
-    Returns
-    -------
-    UNetParallel
+    ``arch`` holds the keywords of :class:`UNetParallel`. The input shape is only
+    checked: the network is fully convolutional up to the global pooling.
     """
     if len(input_shapes) != 1:
         raise ValueError(f"unet_parallel_seed003 takes one input, got {len(input_shapes)}")
-    return UNetParallel(
-        n_classes,
-        base_channels=base_channels,
-        depth=depth,
-        branch_kernels=tuple(branch_kernels),
-        branch_channels=branch_channels,
-        dropout=dropout,
-        pooling=pooling,
-    )
+    return UNetParallel(n_classes, **arch)
 
 
 SPEC = register(

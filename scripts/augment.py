@@ -12,7 +12,9 @@ from genreflow.logs import script_logging
 with script_logging(snakemake.log[0]):
     params = snakemake.params
     tracks = shard_of(
-        usable_tracks(read_manifest(snakemake.input.manifest)), params.shard, params.n_shards
+        usable_tracks(read_manifest(snakemake.input.manifest)),
+        params.shard,
+        params.n_shards,
     )
     table = augment_tracks(
         tracks,

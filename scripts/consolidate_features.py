@@ -10,8 +10,12 @@ from genreflow.logs import script_logging
 with script_logging(snakemake.log[0]):
     params = snakemake.params
     settings = FeatureSettings.from_config(params.features, params.clip_seconds)
-    segmentation = segmentations(params.features["segments"])[snakemake.wildcards.segments]
-    tracks = pd.read_csv(snakemake.input.tracks, dtype={"track_id": str}, keep_default_na=False)
+    segmentation = segmentations(params.features["segments"])[
+        snakemake.wildcards.segments
+    ]
+    tracks = pd.read_csv(
+        snakemake.input.tracks, dtype={"track_id": str}, keep_default_na=False
+    )
     consolidate_feature(
         tracks,
         snakemake.wildcards.feature,

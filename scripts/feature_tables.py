@@ -12,7 +12,9 @@ with script_logging(snakemake.log[0]) as log:
         pd.read_csv(path, dtype={"track_id": str}, keep_default_na=False)
         for path in snakemake.input.shards
     ]
-    tracks = pd.concat(tables, ignore_index=True).sort_values("track_id", ignore_index=True)
+    tracks = pd.concat(tables, ignore_index=True).sort_values(
+        "track_id", ignore_index=True
+    )
     flagged = tracks[tracks["problems"] != ""]
     for row in flagged.itertuples(index=False):
         log.warning("%s: %s", row.track_id, row.problems)
@@ -20,6 +22,8 @@ with script_logging(snakemake.log[0]) as log:
     write_csv(tracks, snakemake.output.tracks)
     summary_sets = snakemake.params.summary_sets
     summary = (
-        summary_table(tracks, summary_sets[0]) if summary_sets else tracks[["track_id", "genre"]]
+        summary_table(tracks, summary_sets[0])
+        if summary_sets
+        else tracks[["track_id", "genre"]]
     )
     write_csv(summary, snakemake.output.summary)

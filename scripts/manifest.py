@@ -11,10 +11,16 @@ from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]) as log:
     registry = read_registry(
-        snakemake.input.registry, subset=snakemake.params.subset, genres=snakemake.params.genres
+        snakemake.input.registry,
+        subset=snakemake.params.subset,
+        genres=snakemake.params.genres,
     )
-    repairs = pd.read_csv(snakemake.input.repairs, dtype={"track_id": str}, keep_default_na=False)
-    manifest = build_manifest(registry, read_validation(snakemake.input.validation), repairs)
+    repairs = pd.read_csv(
+        snakemake.input.repairs, dtype={"track_id": str}, keep_default_na=False
+    )
+    manifest = build_manifest(
+        registry, read_validation(snakemake.input.validation), repairs
+    )
     for status, count in manifest["status"].value_counts().items():
         log.info("manifest: %d track(s) %s", count, status)
     write_csv(manifest, snakemake.output[0])

@@ -10,7 +10,9 @@ from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):
     registry = read_registry(
-        snakemake.input.registry, subset=snakemake.params.subset, genres=snakemake.params.genres
+        snakemake.input.registry,
+        subset=snakemake.params.subset,
+        genres=snakemake.params.genres,
     )
     files = pd.read_csv(snakemake.input.inventory, dtype=str, keep_default_na=False)
     table = validate_tracks(

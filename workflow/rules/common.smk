@@ -146,6 +146,24 @@ TORCH_MODEL_PATTERN = "|".join(map(re.escape, TORCH_MODELS)) or "(?!x)x"
 CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, CLASSICAL_MODELS)) or "(?!x)x"
 
 
+def _model_claims():
+    """What each enabled model reproduces and its seed's published figure, for reports."""
+    from dataclasses import asdict
+
+    from genreflow.models import MODELS
+
+    return {
+        name: {
+            "reproduces": MODELS[name].reproduces,
+            "published": asdict(MODELS[name].published) if MODELS[name].published else None,
+        }
+        for name in ENABLED_MODELS
+    }
+
+
+MODEL_CLAIMS = _model_claims()
+
+
 def consolidated_arrays():
     """Every FEATURE@SEGMENTATION array: the configured ones and every torch model's inputs."""
     items = list(config["features"]["consolidate"])
@@ -189,6 +207,49 @@ def model_outputs():
     return outputs
 
 
+# Evaluation and report paths (wildcards dataset, scheme, model, fold).
+EVAL = "results/eval/{dataset}/{scheme}/{model}/fold{fold}"
+MODEL_DIR = "results/models/{dataset}/{scheme}/{model}/fold{fold}"
+REPORT = "results/report/{dataset}/{scheme}"
+
+
+def fold_figure(name, caption):
+    """A per-fold figure in the Snakemake report, filed under its scheme and model."""
+    return report(
+        f"{EVAL}/{name}.png",
+        caption=f"../report/{caption}.rst",
+        category="Per fold: {scheme}",
+        subcategory="{model}",
+        labels={"model": "{model}", "fold": "{fold}", "figure": name.replace("_", " ")},
+    )
+
+
+def scheme_output(path, caption, label):
+    """A table or figure of a scheme's aggregated report, in the Snakemake report."""
+    return report(
+        f"{REPORT}/{path}",
+        caption=f"../report/{caption}.rst",
+        category="Results: {scheme}",
+        labels={"scheme": "{scheme}", "item": label},
+    )
+
+
+def evaluated_folds(scheme, pattern):
+    """``pattern`` (with {dataset}, {scheme}, {model}, {fold}) for every model and fold."""
+    return [
+        pattern.format(dataset=DATASET, scheme=scheme, model=name, fold=fold)
+        for name in ENABLED_MODELS
+        for fold in folds_of(config, scheme)
+    ]
+
+
+def report_outputs():
+    """The aggregated report of every fold scheme (it depends on every evaluation)."""
+    return [
+        f"results/report/{DATASET}/{scheme}/summary.md" for scheme in config["folds"]["schemes"]
+    ]
+
+
 def fold_outputs():
     return [f"results/folds/{DATASET}/{scheme}.csv" for scheme in config["folds"]["schemes"]]
 
@@ -199,4 +260,5 @@ def final_outputs():
         *feature_outputs(),
         *fold_outputs(),
         *model_outputs(),
+        *report_outputs(),
     ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from genreflow.models.registry import MODELS, ModelSpec, get_model, register
+from genreflow.models.registry import MODELS, ModelSpec, Published, get_model, register
 
 _NOT_MODELS = {"registry", "layers"}
 
-__all__ = ["MODELS", "ModelSpec", "get_model", "load_all", "register"]
+__all__ = ["MODELS", "ModelSpec", "Published", "get_model", "load_all", "register"]
 
 
 def load_all() -> dict[str, ModelSpec]:

@@ -14,6 +14,23 @@ from genreflow.errors import ConfigError
 
 
 @dataclass(frozen=True)
+class Published:
+    """A seed report's own figure for its model, and what it was measured on.
+
+    Reports show it beside the reproduction; it is not comparable number for number
+    (another split, other data, often segment rather than track accuracy).
+    """
+
+    accuracy: float  # a fraction, e.g. 0.48
+    split: str  # "test", "validation" or "split not stated"
+    dataset: str  # "GTZAN", "FMA-small"
+    source: str  # "seed 001"
+
+    def describe(self) -> str:
+        return f"{100 * self.accuracy:.4g}% {self.split}, {self.dataset} ({self.source})"
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """What the workflow needs to know about a model.
 
@@ -38,7 +55,9 @@ class ModelSpec:
         Default optimisation hyperparameters, keys of
         :class:`genreflow.training.params.TrainParams` (torch only).
     reproduces
-        The seed report and its published figure, e.g. ``"seed 001 (48% test, GTZAN)"``.
+        What the model reproduces, e.g. ``"seed 001: CNN on 3 s log-mel segments"``.
+    published
+        The seed's published figure for this model, if it reports one.
     """
 
     name: str
@@ -48,6 +67,7 @@ class ModelSpec:
     arch: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
     reproduces: str = ""
+    published: Published | None = None
 
 
 MODELS: dict[str, ModelSpec] = {}

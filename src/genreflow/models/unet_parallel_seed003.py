@@ -50,7 +50,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from genreflow.models.registry import ModelSpec, register
+from genreflow.models.registry import ModelSpec, Published, register
 
 __all__ = ["SPEC", "UNetParallel", "build"]
 
@@ -225,6 +225,7 @@ SPEC = register(
                 "freq_mask_param": 16,
             },
         },
-        reproduces="seed 003: U-Net + parallel convolutions (66.7% validation, GTZAN)",
+        reproduces="seed 003: U-Net + parallel convolutions",
+        published=Published(0.667, "validation", "GTZAN", "seed 003"),
     )
 )

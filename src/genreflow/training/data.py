@@ -89,8 +89,9 @@ def load_fold(
     fold: int,
     genres: Sequence[str],
     device: torch.device,
+    roles: Sequence[str] = ROLES,
 ) -> dict[str, Split]:
-    """Read the examples of every role of ``fold`` from the consolidated arrays.
+    """Read the examples of each of ``roles`` of ``fold`` from the consolidated arrays.
 
     ``arrays``/``indexes`` are the ``.npy`` arrays and ``.index.csv`` tables of the
     model's inputs, which must describe the same examples in the same order.
@@ -114,7 +115,7 @@ def load_fold(
     total_bytes = sum(m.nbytes for m in memmaps)
     on_device = device.type == "cpu" or _fits(device, total_bytes)
     splits = {}
-    for role in ROLES:
+    for role in roles:
         rows = training_rows(index, folds, fold, role)
         if len(rows) == 0:
             raise DataError(f"fold {fold} has no {role} examples in {indexes[0]}.")
@@ -128,8 +129,8 @@ def load_fold(
     log.info(
         "fold %d: %s examples (%s), data %s",
         fold,
-        "/".join(str(len(splits[r])) for r in ROLES),
-        "/".join(ROLES),
+        "/".join(str(len(splits[r])) for r in roles),
+        "/".join(roles),
         "on the device" if on_device else "in pinned host memory",
     )
     return splits

@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from genreflow.atomic import atomic_path, write_json
 from genreflow.errors import DataError
+from genreflow.evaluation.metrics import segment_table, track_table
 from genreflow.folds import training_rows
 from genreflow.models import get_model
 from genreflow.training.artifacts import fingerprint, package_versions
@@ -66,11 +67,8 @@ def genres_of(manifest: pd.DataFrame) -> list[str]:
 
 def track_accuracy(index: pd.DataFrame, probabilities: np.ndarray, genres: Sequence[str]) -> float:
     """Accuracy after averaging each track's segment probabilities."""
-    table = pd.DataFrame(probabilities, columns=list(genres))
-    table["track_id"] = index["track_id"].to_numpy()
-    mean = table.groupby("track_id").mean()
-    truth = index.groupby("track_id")["genre"].first().loc[mean.index]
-    return float((mean.idxmax(axis=1) == truth).mean())
+    tracks = track_table(segment_table(index, probabilities, genres), genres)
+    return float((tracks["genre"] == tracks["predicted"]).mean())
 
 
 def train_torch(

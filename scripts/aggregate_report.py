@@ -1,0 +1,32 @@
+"""Snakemake script of rule aggregate_report: one fold scheme's tables, tests and figures."""
+
+import _bootstrap  # noqa: F401
+
+import pandas as pd
+
+from genreflow.data.manifest import read_manifest
+from genreflow.evaluation.report import write_report
+from genreflow.evaluation.summary import FoldResult
+from genreflow.logs import script_logging
+from genreflow.models.registry import Published
+
+with script_logging(snakemake.log[0]):
+    inputs = snakemake.input
+    results = [
+        FoldResult.load(*paths)
+        for paths in zip(inputs.metrics, inputs.tracks, inputs.histories, inputs.configs)
+    ]
+    models = snakemake.params.models
+    write_report(
+        results,
+        identity=dict(snakemake.wildcards.items()),
+        reproduces={name: claim["reproduces"] for name, claim in models.items()},
+        published={
+            name: Published(**claim["published"]) if claim["published"] else None
+            for name, claim in models.items()
+        },
+        manifest=read_manifest(inputs.manifest),
+        repairs=pd.read_csv(inputs.repairs, dtype=str, keep_default_na=False),
+        outputs=dict(snakemake.output.items()),
+        seed=snakemake.params.seed,
+    )

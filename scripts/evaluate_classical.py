@@ -1,0 +1,23 @@
+"""Snakemake script of rule evaluate_classical: a saved scikit-learn fold model on its test part."""
+
+import _bootstrap  # noqa: F401
+
+import pandas as pd
+
+from genreflow.evaluation.fold import write_fold_evaluation
+from genreflow.evaluation.predict import predict_classical_fold
+from genreflow.logs import script_logging
+
+with script_logging(snakemake.log[0]):
+    segments, genres = predict_classical_fold(
+        snakemake.input.model,
+        table=pd.read_csv(snakemake.input.table, dtype={"track_id": str, "source_track_id": str}),
+        folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
+        fold=int(snakemake.wildcards.fold),
+    )
+    write_fold_evaluation(
+        segments,
+        genres,
+        identity=dict(snakemake.wildcards.items()),
+        outputs=dict(snakemake.output.items()),
+    )

@@ -1,0 +1,1 @@
+"""Evaluation: test predictions of one trained fold model, metrics, and the aggregated report."""

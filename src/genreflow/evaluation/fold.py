@@ -1,0 +1,40 @@
+"""Everything one (model, fold) evaluation leaves on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genreflow.atomic import write_csv, write_json
+from genreflow.evaluation.metrics import fold_metrics, track_table
+from genreflow.evaluation.plots import plot_confusion, plot_learning_curves
+
+
+def write_fold_evaluation(
+    segments: pd.DataFrame,
+    genres: Sequence[str],
+    *,
+    identity: Mapping[str, object],
+    outputs: Mapping[str, str | Path],
+    history: Mapping | None = None,
+) -> dict:
+    """Write predictions, metrics and figures of one fold model's test part.
+
+    ``identity`` (dataset, scheme, model, fold) heads ``metrics.json``; ``outputs``
+    names the files: ``predictions`` (segments), ``tracks``, ``metrics``, ``confusion``
+    and, for models trained by epochs (``history`` given), ``learning_curves``.
+    """
+    identity = {**identity, "fold": int(identity["fold"])}
+    tracks = track_table(segments, genres)
+    metrics = {**identity, **fold_metrics(segments, tracks, genres)}
+    title = f"{identity['model']} · {identity['scheme']} fold {identity['fold']}"
+    write_csv(segments, outputs["predictions"])
+    write_csv(tracks, outputs["tracks"])
+    write_json(metrics, outputs["metrics"])
+    plot_confusion(np.asarray(metrics["confusion"]), genres, title, outputs["confusion"])
+    if history is not None and "learning_curves" in outputs:
+        plot_learning_curves(history, title, outputs["learning_curves"])
+    return metrics

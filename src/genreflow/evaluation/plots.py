@@ -1,0 +1,221 @@
+"""Figures of the evaluation stage (seaborn/matplotlib, written atomically as PNG)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from genreflow.atomic import atomic_path  # noqa: E402
+
+DPI = 150
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def save_figure(figure: plt.Figure, dest: str | Path) -> None:
+    """Save ``figure`` to ``dest`` atomically and close it."""
+    with atomic_path(dest) as tmp:
+        figure.savefig(tmp, dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+
+
+def row_shares(counts: np.ndarray) -> np.ndarray:
+    """Each row of a confusion matrix divided by its total (rows without tracks stay 0)."""
+    counts = np.asarray(counts, dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def draw_confusion(
+    ax: plt.Axes,
+    counts: np.ndarray,
+    genres: Sequence[str],
+    *,
+    annotate_share: bool = True,
+) -> None:
+    """A confusion heatmap on ``ax``: colour is the row share, cells show count (and share)."""
+    counts = np.asarray(counts, dtype=int)
+    shares = row_shares(counts)
+    if annotate_share:
+        labels = np.array(
+            [[f"{c}\n{s:.0%}" if c else "" for c, s in zip(r, sr)] for r, sr in zip(counts, shares)]
+        )
+    else:
+        labels = np.array([[str(c) if c else "" for c in row] for row in counts])
+    sns.heatmap(
+        shares,
+        ax=ax,
+        annot=labels,
+        fmt="",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        cbar=False,
+        square=True,
+        linewidths=0.5,
+        linecolor="white",
+        xticklabels=genres,
+        yticklabels=genres,
+        annot_kws={"fontsize": 7 if annotate_share else 6},
+    )
+    ax.set_xlabel("predicted genre")
+    ax.set_ylabel("true genre")
+    ax.tick_params(axis="x", rotation=45)
+    ax.tick_params(axis="y", rotation=0)
+
+
+def plot_confusion(counts: np.ndarray, genres: Sequence[str], title: str, dest: str | Path) -> None:
+    """One confusion matrix: counts and row-normalised share per cell."""
+    figure, ax = plt.subplots(figsize=(7.5, 6.5))
+    draw_confusion(ax, counts, genres)
+    accuracy = np.trace(counts) / max(1, np.sum(counts))
+    ax.set_title(f"{title}\ntrack accuracy {accuracy:.1%} ({int(np.sum(counts))} tracks)")
+    save_figure(figure, dest)
+
+
+def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None:
+    """Train/validation loss and accuracy per epoch, the restored best epoch marked."""
+    epochs = pd.DataFrame(history["epochs"])
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for ax, metric, label in (
+        (loss_ax, "loss", "cross-entropy"),
+        (acc_ax, "accuracy", "accuracy"),
+    ):
+        ax.plot(epochs["epoch"], epochs[f"train_{metric}"], marker="o", label="train")
+        ax.plot(epochs["epoch"], epochs[f"val_{metric}"], marker="o", label="validation")
+        ax.axvline(history["best_epoch"], color="0.3", linestyle="--", linewidth=1)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+    acc_ax.set_ylim(0, 1)
+    best = epochs.loc[epochs["epoch"] == history["best_epoch"]]
+    if len(best):
+        acc_ax.annotate(
+            f"best epoch {history['best_epoch']}\nval {best['val_accuracy'].iloc[0]:.1%}",
+            xy=(history["best_epoch"], best["val_accuracy"].iloc[0]),
+            xytext=(8, -30),
+            textcoords="offset points",
+            fontsize=9,
+        )
+    loss_ax.legend(loc="upper right")
+    figure.suptitle(title)
+    save_figure(figure, dest)
+
+
+def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | Path) -> None:
+    """Track accuracy per model: mean ± std across folds, 95% bootstrap interval, and the
+    seed's published figure (measured on its own split and data) where there is one."""
+    order = summary.sort_values("track_accuracy_mean")
+    y = np.arange(len(order))
+    figure, ax = plt.subplots(figsize=(9, 0.45 * len(order) + 1.6))
+    ax.barh(y, order["track_accuracy_mean"], color=sns.color_palette()[0], alpha=0.8)
+    ax.errorbar(
+        order["track_accuracy_mean"],
+        y,
+        xerr=order["track_accuracy_std"].fillna(0),
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        label="mean ± std across folds",
+    )
+    ax.hlines(
+        y,
+        order["track_accuracy_ci_low"],
+        order["track_accuracy_ci_high"],
+        color="0.55",
+        linewidth=5,
+        alpha=0.5,
+        label="95% bootstrap interval (test tracks)",
+    )
+    published = order["published_accuracy"].notna()
+    ax.scatter(
+        order.loc[published, "published_accuracy"],
+        y[published.to_numpy()],
+        marker="D",
+        color=sns.color_palette()[3],
+        zorder=3,
+        label="published by the seed (its own split)",
+    )
+    ax.axvline(chance, color="0.4", linestyle=":", label=f"chance ({chance:.0%})")
+    ax.set_yticks(y, order["model"])
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("track accuracy")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    save_figure(figure, dest)
+
+
+def plot_f1_heatmap(f1: pd.DataFrame, title: str, dest: str | Path) -> None:
+    """Per-genre F1 (models × genres), mean across folds."""
+    figure, ax = plt.subplots(figsize=(0.75 * f1.shape[1] + 3, 0.42 * f1.shape[0] + 1.8))
+    sns.heatmap(
+        f1,
+        ax=ax,
+        annot=True,
+        fmt=".2f",
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+        annot_kws={"size": 8},
+    )
+    ax.set_xlabel("genre")
+    ax.set_ylabel("model")
+    ax.tick_params(axis="x", rotation=45)
+    ax.set_title(title)
+    save_figure(figure, dest)
+
+
+def plot_confusion_grid(
+    confusions: Mapping[str, np.ndarray],
+    genres: Sequence[str],
+    title: str,
+    dest: str | Path,
+) -> None:
+    """One confusion matrix per model (summed over folds), in a grid."""
+    n = len(confusions)
+    columns = min(4, n)
+    rows = math.ceil(n / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 4.4 * rows), squeeze=False)
+    for ax, (model, counts) in zip(axes.flat, confusions.items()):
+        draw_confusion(ax, counts, genres, annotate_share=False)
+        accuracy = np.trace(counts) / max(1, np.sum(counts))
+        ax.set_title(f"{model} ({accuracy:.0%})", fontsize=10)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("true", fontsize=8)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    figure.suptitle(title, fontsize=13)
+    figure.tight_layout()
+    save_figure(figure, dest)
+
+
+def plot_confusion_pairs(pairs: pd.DataFrame, title: str, dest: str | Path) -> None:
+    """The genre pairs that account for most errors, over every model and fold."""
+    figure, ax = plt.subplots(figsize=(8, 0.4 * max(len(pairs), 1) + 1.5))
+    if len(pairs):
+        sns.barplot(
+            data=pairs,
+            x="share_of_errors",
+            y="pair",
+            ax=ax,
+            color=sns.color_palette()[1],
+        )
+        for y, (share, count) in enumerate(zip(pairs["share_of_errors"], pairs["errors"])):
+            ax.text(share, y, f"  {count}", va="center", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no errors", ha="center", va="center", transform=ax.transAxes)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("share of all misclassified test tracks (both directions)")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    save_figure(figure, dest)

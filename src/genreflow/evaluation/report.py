@@ -1,0 +1,249 @@
+"""The aggregated report of one (dataset, fold scheme): tables, figures and summary.md."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from genreflow.atomic import write_csv, write_text
+from genreflow.evaluation.plots import (
+    plot_accuracy,
+    plot_confusion_grid,
+    plot_confusion_pairs,
+    plot_f1_heatmap,
+)
+from genreflow.evaluation.summary import (
+    CONFIDENCE,
+    FoldResult,
+    confusion_pairs,
+    paired_comparisons,
+    per_genre_f1,
+    summary_table,
+    summed_confusions,
+)
+from genreflow.models.registry import Published
+
+MANIFEST_STATUSES = ("ok", "repaired", "quarantined")
+FIGURES = ("accuracy", "per_genre_f1", "confusions", "confusion_pairs")
+
+
+def data_stage_counts(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Tracks per manifest status (every status listed, zero included)."""
+    counts = manifest["status"].value_counts().reindex(MANIFEST_STATUSES, fill_value=0)
+    return counts.rename_axis("status").reset_index(name="tracks")
+
+
+def _percent(value: float) -> str:
+    return "–" if value is None or math.isnan(value) else f"{100 * value:.1f}"
+
+
+def _mean_std(mean: float, std: float) -> str:
+    return _percent(mean) if math.isnan(std) else f"{_percent(mean)} ± {_percent(std)}"
+
+
+def _p_value(p: float) -> str:
+    if math.isnan(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    return table.to_markdown(index=False)
+
+
+def render_markdown(
+    *,
+    identity: Mapping[str, str],
+    genres: Sequence[str],
+    summary: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    pairs: pd.DataFrame,
+    manifest: pd.DataFrame,
+    repairs: pd.DataFrame,
+    figures: Mapping[str, str],
+) -> str:
+    """``summary.md``: data header, model table, paired tests, error pairs and figures.
+
+    ``figures`` maps each figure to its path relative to the markdown file.
+    """
+    n_folds = int(summary["n_folds"].max()) if len(summary) else 0
+    chance = 1 / len(genres)
+    lines = [
+        f"# genreflow report: {identity['dataset']}, {identity['scheme']}",
+        "",
+        f"{len(genres)} genres (chance {chance:.0%}), {n_folds} test fold(s), "
+        f"{len(summary)} models. Track accuracy averages each track's segment "
+        "probabilities; mean ± standard deviation across folds; the interval is a "
+        f"{CONFIDENCE:.0%} bootstrap over every test track of every fold.",
+        "",
+        "## Data",
+        "",
+        _markdown(data_stage_counts(manifest)),
+        "",
+    ]
+    if len(repairs):
+        lines += [
+            _markdown(
+                repairs[["track_id", "status_before", "status", "action"]].rename(
+                    columns={"status_before": "validation", "status": "outcome"}
+                )
+            ),
+            "",
+        ]
+    table = pd.DataFrame(
+        {
+            "model": summary["model"],
+            "track acc. %": [
+                _mean_std(m, s)
+                for m, s in zip(summary["track_accuracy_mean"], summary["track_accuracy_std"])
+            ],
+            f"{CONFIDENCE:.0%} CI %": [
+                f"{_percent(lo)}–{_percent(hi)}"
+                for lo, hi in zip(
+                    summary["track_accuracy_ci_low"], summary["track_accuracy_ci_high"]
+                )
+            ],
+            "segment acc. %": [
+                _mean_std(m, s)
+                for m, s in zip(summary["segment_accuracy_mean"], summary["segment_accuracy_std"])
+            ],
+            "macro-F1 %": [
+                _mean_std(m, s) for m, s in zip(summary["macro_f1_mean"], summary["macro_f1_std"])
+            ],
+            "published %": [
+                f"{_percent(a)} ({on})" if on else "–"
+                for a, on in zip(summary["published_accuracy"], summary["published_on"])
+            ],
+            "parameters": [f"{n:,}" if not pd.isna(n) else "–" for n in summary["n_parameters"]],
+            "train s": summary["train_seconds"],
+            "device": summary["device"],
+            "reproduces": summary["reproduces"],
+        }
+    )
+    lines += [
+        "## Models",
+        "",
+        "Published figures are each seed's own, on its own split and data (often "
+        "segment accuracy): read them as context, not as a like-for-like comparison.",
+        "",
+        _markdown(table),
+        "",
+    ]
+    if len(comparisons):
+        best = comparisons["compared_with"].iloc[0]
+        shown = pd.DataFrame(
+            {
+                "model": comparisons["model"],
+                f"tracks only {best} got right": comparisons["best_only"],
+                "tracks only this model got right": comparisons["model_only"],
+                "McNemar p (exact, pooled tracks)": comparisons["mcnemar_p"].map(_p_value),
+                "Wilcoxon p (fold accuracies)": comparisons["wilcoxon_p"].map(_p_value),
+            }
+        )
+        lines += [
+            f"## Paired comparison with the best model ({best})",
+            "",
+            f"On the same {int(comparisons['n_tracks'].max())} test tracks. With "
+            f"{n_folds} fold(s) the Wilcoxon test cannot go below "
+            f"{2 / 2 ** max(n_folds, 1):.3g}; McNemar's test uses every track.",
+            "",
+            _markdown(shown),
+            "",
+        ]
+    if len(pairs):
+        lines += [
+            "## Most confused genre pairs (all models, all folds)",
+            "",
+            _markdown(
+                pd.DataFrame(
+                    {
+                        "pair": pairs["pair"],
+                        "errors": pairs["errors"],
+                        "share of all errors %": pairs["share_of_errors"].map(_percent),
+                    }
+                )
+            ),
+            "",
+        ]
+    lines += ["## Figures", ""]
+    lines += [f"![{name}]({path})" for name, path in figures.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    results: Sequence[FoldResult],
+    *,
+    identity: Mapping[str, str],
+    reproduces: Mapping[str, str],
+    published: Mapping[str, Published | None],
+    manifest: pd.DataFrame,
+    repairs: pd.DataFrame,
+    outputs: Mapping[str, str | os.PathLike],
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Write every table and figure of one scheme's report; return the summary table.
+
+    ``reproduces`` and ``published`` give each model's description and its seed's
+    published figure (:class:`~genreflow.models.registry.ModelSpec` fields).
+
+    ``outputs`` names ``summary`` (CSV), ``markdown``, ``comparisons`` (CSV),
+    ``per_genre_f1`` (CSV) and the figures ``accuracy_png``, ``per_genre_f1_png``,
+    ``confusions_png`` and ``confusion_pairs_png``.
+    """
+    genres = list(results[0].metrics["genres"])
+    summary = summary_table(
+        results,
+        reproduces=reproduces,
+        published=published,
+        seed=seed,
+    )
+    comparisons = paired_comparisons(results, best=summary["model"].iloc[0])
+    comparisons = comparisons.set_index("model").loc[summary["model"].iloc[1:]].reset_index()
+    f1 = per_genre_f1(results, genres).loc[summary["model"]]
+    confusions = summed_confusions(results)
+    confusions = {model: confusions[model] for model in summary["model"]}
+    pairs = confusion_pairs(confusions, genres)
+
+    where = f"{identity['dataset']}, {identity['scheme']}"
+    plot_accuracy(
+        summary,
+        1 / len(genres),
+        f"Test track accuracy ({where})",
+        outputs["accuracy_png"],
+    )
+    plot_f1_heatmap(f1, f"Per-genre F1, mean across folds ({where})", outputs["per_genre_f1_png"])
+    plot_confusion_grid(
+        confusions,
+        genres,
+        f"Track confusion summed over folds ({where})",
+        outputs["confusions_png"],
+    )
+    plot_confusion_pairs(
+        pairs,
+        f"Genre pairs behind most errors ({where})",
+        outputs["confusion_pairs_png"],
+    )
+
+    write_csv(summary, outputs["summary"])
+    write_csv(comparisons, outputs["comparisons"])
+    write_csv(f1.rename_axis("model").reset_index(), outputs["per_genre_f1"])
+    markdown_dir = Path(outputs["markdown"]).parent
+    figures = {name: os.path.relpath(outputs[f"{name}_png"], markdown_dir) for name in FIGURES}
+    write_text(
+        render_markdown(
+            identity=identity,
+            genres=genres,
+            summary=summary,
+            comparisons=comparisons,
+            pairs=pairs,
+            manifest=manifest,
+            repairs=repairs,
+            figures=figures,
+        ),
+        outputs["markdown"],
+    )
+    return summary

@@ -1,0 +1,335 @@
+"""Per-fold metrics, track aggregation, the summary across folds, paired tests, the report."""
+
+import json
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+)
+
+from genreflow.evaluation.metrics import (
+    fold_metrics,
+    probability_columns,
+    segment_table,
+    track_table,
+)
+from genreflow.evaluation.predict import break_ties, predict_classical_fold
+from genreflow.evaluation.report import data_stage_counts, write_report
+from genreflow.evaluation.summary import (
+    FoldResult,
+    bootstrap_interval,
+    confusion_pairs,
+    paired_comparisons,
+    summary_table,
+)
+from genreflow.models.registry import Published
+
+GENRES = ["blues", "jazz", "rock"]
+
+
+def segments_from(rows):
+    """A segment table from (track, segment, truth, p_blues, p_jazz, p_rock) rows."""
+    index = pd.DataFrame(
+        [(t, s, g) for t, s, g, *_ in rows], columns=["track_id", "segment", "genre"]
+    )
+    probabilities = np.array([p for *_, p0, p1, p2 in rows for p in (p0, p1, p2)]).reshape(-1, 3)
+    return segment_table(index, probabilities, GENRES)
+
+
+# two segments each; t2's segments disagree and the mean decides for jazz (0.55 vs 0.45)
+SEGMENTS = segments_from(
+    [
+        ("t1", 0, "blues", 0.7, 0.2, 0.1),
+        ("t1", 1, "blues", 0.6, 0.3, 0.1),
+        ("t2", 0, "jazz", 0.8, 0.1, 0.1),
+        ("t2", 1, "jazz", 0.0, 1.0, 0.0),
+        ("t3", 0, "rock", 0.1, 0.5, 0.4),
+        ("t3", 1, "rock", 0.1, 0.3, 0.6),
+        ("t4", 0, "rock", 0.2, 0.2, 0.6),
+        ("t4", 1, "rock", 0.3, 0.3, 0.4),
+    ]
+)
+
+
+def test_segment_table_predicts_the_most_probable_genre():
+    assert SEGMENTS["predicted"].tolist() == [
+        "blues", "blues", "blues", "jazz", "jazz", "rock", "rock", "rock",
+    ]  # fmt: skip
+    assert np.allclose(SEGMENTS[probability_columns(GENRES)].sum(axis=1), 1.0)
+
+
+def test_track_aggregation_by_mean_probability():
+    tracks = track_table(SEGMENTS, GENRES)
+    assert tracks["track_id"].tolist() == ["t1", "t2", "t3", "t4"]
+    assert tracks["n_segments"].tolist() == [2, 2, 2, 2]
+    assert tracks["predicted"].tolist() == ["blues", "jazz", "rock", "rock"]
+    t2 = tracks.set_index("track_id").loc["t2", probability_columns(GENRES)]
+    assert np.allclose(t2, [0.4, 0.55, 0.05])
+    # t3's segments vote jazz, rock; the mean probability picks rock (0.5 vs 0.4)
+    assert tracks.set_index("track_id").loc["t3", "prob_rock"] == pytest.approx(0.5)
+
+
+def test_fold_metrics_equal_scikit_learn():
+    tracks = track_table(SEGMENTS, GENRES)
+    metrics = fold_metrics(SEGMENTS, tracks, GENRES)
+    truth, predicted = tracks["genre"], tracks["predicted"]
+    probabilities = tracks[probability_columns(GENRES)].to_numpy()
+    assert metrics["track_accuracy"] == accuracy_score(truth, predicted) == 1.0
+    assert metrics["segment_accuracy"] == accuracy_score(SEGMENTS["genre"], SEGMENTS["predicted"])
+    assert metrics["segment_accuracy"] == pytest.approx(6 / 8)
+    assert metrics["balanced_accuracy"] == balanced_accuracy_score(truth, predicted)
+    assert metrics["macro_f1"] == f1_score(truth, predicted, average="macro")
+    assert metrics["log_loss"] == pytest.approx(log_loss(truth, probabilities, labels=GENRES))
+    assert metrics["segment"]["macro_f1"] == pytest.approx(
+        f1_score(SEGMENTS["genre"], SEGMENTS["predicted"], average="macro")
+    )
+    _, recall, f1, support = precision_recall_fscore_support(
+        SEGMENTS["genre"], SEGMENTS["predicted"], labels=GENRES
+    )
+    segment_level = fold_metrics(SEGMENTS, SEGMENTS, GENRES)["per_class"]
+    assert [segment_level[g]["recall"] for g in GENRES] == pytest.approx(recall)
+    assert [segment_level[g]["f1"] for g in GENRES] == pytest.approx(f1)
+    assert [segment_level[g]["support"] for g in GENRES] == support.tolist()
+    assert metrics["confusion"] == confusion_matrix(truth, predicted, labels=GENRES).tolist()
+    assert metrics["n_test_tracks"] == 4 and metrics["n_test_segments"] == 8
+
+
+def test_a_genre_absent_from_the_test_part_is_reported_with_zero_support():
+    tracks = track_table(SEGMENTS[SEGMENTS["genre"] != "jazz"], GENRES)
+    metrics = fold_metrics(SEGMENTS[SEGMENTS["genre"] != "jazz"], tracks, GENRES)
+    assert metrics["per_class"]["jazz"]["support"] == 0
+    assert np.asarray(metrics["confusion"]).shape == (3, 3)
+
+
+def fold_result(model, fold, truth, predicted, *, n_parameters=1000, seconds=10.0):
+    tracks = pd.DataFrame(
+        {
+            "track_id": [f"t{i}" for i in range(len(truth))],
+            "genre": truth,
+            "predicted": predicted,
+        }
+    )
+    accuracy = float(np.mean(np.asarray(truth) == np.asarray(predicted)))
+    confusion = confusion_matrix(truth, predicted, labels=GENRES)
+    per_class = {g: {"f1": accuracy, "precision": 0, "recall": 0, "support": 0} for g in GENRES}
+    metrics = {
+        "model": model,
+        "fold": fold,
+        "genres": GENRES,
+        "track_accuracy": accuracy,
+        "segment_accuracy": accuracy / 2,
+        "macro_f1": accuracy / 4,
+        "balanced_accuracy": accuracy,
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+    }
+    history = {"n_parameters": n_parameters, "train_seconds": seconds}
+    return FoldResult(model, fold, metrics, tracks, history, {"device": "cpu"})
+
+
+def test_summary_mean_and_std_across_folds():
+    truth = ["blues", "jazz", "rock", "rock"]
+    results = [
+        # model a: 3/4 then 1/4 correct; model b: 4/4 twice
+        fold_result("a", 0, truth, ["blues", "jazz", "rock", "jazz"]),
+        fold_result("a", 1, truth, ["jazz", "jazz", "blues", "blues"]),
+        fold_result("b", 0, truth, truth, n_parameters=None, seconds=1.5),
+        fold_result("b", 1, truth, truth, n_parameters=None, seconds=2.0),
+    ]
+    table = summary_table(
+        results,
+        reproduces={"a": "seed 00x: a"},
+        published={"a": Published(0.48, "test", "GTZAN", "seed 001"), "b": None},
+    ).set_index("model")
+    assert table.index.tolist() == ["b", "a"]  # most accurate first
+    assert table.loc["a", "track_accuracy_mean"] == pytest.approx(0.5)
+    assert table.loc["a", "track_accuracy_std"] == pytest.approx(np.std([0.75, 0.25], ddof=1))
+    assert table.loc["a", "segment_accuracy_mean"] == pytest.approx(0.25)
+    assert table.loc["b", "track_accuracy_std"] == 0.0
+    assert table.loc["a", "n_test_tracks"] == 8 and table.loc["a", "n_folds"] == 2
+    assert table.loc["b", "train_seconds"] == 3.5 and pd.isna(table.loc["b", "n_parameters"])
+    assert table.loc["a", "published_accuracy"] == 0.48
+    assert table.loc["a", "published_on"] == "seed 001: test, GTZAN"
+    assert table.loc["a", "reproduces"] == "seed 00x: a" and table.loc["b", "published_on"] == ""
+    low, high = table.loc["a", ["track_accuracy_ci_low", "track_accuracy_ci_high"]]
+    assert 0.0 <= low < 0.5 < high <= 1.0
+    assert (
+        table.loc["b", "track_accuracy_ci_low"],
+        table.loc["b", "track_accuracy_ci_high"],
+    ) == (
+        1.0,
+        1.0,
+    )
+
+
+def test_a_single_fold_has_no_standard_deviation():
+    truth = ["blues", "jazz", "rock"]
+    table = summary_table([fold_result("a", 0, truth, truth)], reproduces={}, published={})
+    assert np.isnan(table.loc[0, "track_accuracy_std"])
+
+
+def test_bootstrap_interval_brackets_the_accuracy_and_narrows_with_more_tracks():
+    rng = np.random.default_rng(0)
+    small = rng.random(40) < 0.7
+    large = rng.random(4000) < 0.7
+    low_s, high_s = bootstrap_interval(small)
+    low_l, high_l = bootstrap_interval(large)
+    assert low_s <= small.mean() <= high_s and low_l <= large.mean() <= high_l
+    assert high_l - low_l < (high_s - low_s) / 4
+    assert bootstrap_interval(small, seed=3) == bootstrap_interval(small, seed=3)
+
+
+def test_mcnemar_counts_discordant_tracks_and_matches_the_exact_binomial():
+    truth = ["blues"] * 10
+    best = fold_result("best", 0, truth, ["blues"] * 10)
+    # six tracks only best gets right, none only the other: p = 2 · 0.5^6
+    other = fold_result("other", 0, truth, ["jazz"] * 6 + ["blues"] * 4)
+    same = fold_result("same", 0, truth, ["blues"] * 10)
+    table = paired_comparisons([best, other, same], best="best").set_index("model")
+    assert table.loc["other", ["best_only", "model_only", "n_tracks"]].tolist() == [
+        6,
+        0,
+        10,
+    ]
+    assert table.loc["other", "mcnemar_p"] == pytest.approx(2 * 0.5**6)
+    assert table.loc["same", "mcnemar_p"] == 1.0
+    assert np.isnan(table.loc["other", "wilcoxon_p"])  # one fold
+
+
+def test_confusion_pairs_count_both_directions():
+    confusions = {
+        "a": np.array([[5, 1, 0], [2, 3, 0], [0, 0, 4]]),
+        "b": np.array([[4, 0, 2], [1, 5, 0], [0, 0, 4]]),
+    }
+    pairs = confusion_pairs(confusions, GENRES).set_index("pair")
+    assert pairs.index.tolist() == ["blues ↔ jazz", "blues ↔ rock"]
+    assert pairs.loc["blues ↔ jazz", ["errors", "first_as_second", "second_as_first"]].tolist() == [
+        4,
+        1,
+        3,
+    ]
+    assert pairs["share_of_errors"].sum() == pytest.approx(1.0)
+
+
+def test_classical_predictions_cover_the_test_tracks_in_the_models_genre_order(
+    tmp_path,
+):
+    rng = np.random.default_rng(0)
+    genres = ["blues", "jazz", "rock"]
+    table = pd.DataFrame(
+        {
+            "track_id": [f"{g}.{i:05d}" for g in genres for i in range(6)],
+            "genre": [g for g in genres for _ in range(6)],
+            "x": [float(k) + rng.normal(0, 0.1) for k in range(3) for _ in range(6)],
+        }
+    )
+    table["source_track_id"] = table["track_id"]
+    # the last two tracks of every genre are the test part
+    roles = ["train"] * 4 + ["test"] * 2
+    folds = pd.DataFrame({"track_id": table["track_id"], "fold": 0, "role": roles * 3})
+    train = folds["role"] == "train"
+    # trained without rock: its probability column must still be there, at 0
+    keep = train & (table["genre"] != "rock")
+    estimator = LogisticRegression().fit(
+        table.loc[keep, ["x"]].to_numpy(), table.loc[keep, "genre"]
+    )
+    joblib.dump(
+        {"estimator": estimator, "columns": ["x"], "genres": genres},
+        tmp_path / "m.joblib",
+    )
+    segments, found = predict_classical_fold(
+        tmp_path / "m.joblib", table=table, folds=folds, fold=0
+    )
+    assert found == genres
+    assert segments["track_id"].tolist() == table.loc[~train, "track_id"].tolist()
+    assert (segments["prob_rock"] == 0).all()
+    assert np.allclose(segments[probability_columns(genres)].sum(axis=1), 1.0)
+
+
+def test_report_writes_tables_figures_and_markdown(tmp_path):
+    truth = ["blues", "jazz", "rock", "rock"]
+    results = [
+        fold_result("cnn", k, truth, ["blues", "jazz", "rock", "jazz"]) for k in range(2)
+    ] + [fold_result("svm", k, truth, truth, n_parameters=None) for k in range(2)]
+    manifest = pd.DataFrame({"track_id": ["a", "b", "c"], "status": ["ok", "repaired", "ok"]})
+    repairs = pd.DataFrame(
+        {
+            "track_id": ["b"],
+            "status_before": ["undecodable"],
+            "status": ["repaired"],
+            "action": ["re-derived from b.au"],
+        }
+    )
+    names = ["summary", "comparisons", "per_genre_f1"]
+    outputs = {name: tmp_path / f"{name}.csv" for name in names}
+    outputs["markdown"] = tmp_path / "summary.md"
+    for figure in ("accuracy", "per_genre_f1", "confusions", "confusion_pairs"):
+        outputs[f"{figure}_png"] = tmp_path / "figures" / f"{figure}.png"
+    write_report(
+        results,
+        identity={"dataset": "demo", "scheme": "stratified_kfold"},
+        reproduces={"cnn": "seed 001: CNN", "svm": "baseline: RBF SVM"},
+        published={"cnn": Published(0.48, "test", "GTZAN", "seed 001"), "svm": None},
+        manifest=manifest,
+        repairs=repairs,
+        outputs=outputs,
+    )
+    summary = pd.read_csv(outputs["summary"])
+    assert summary["model"].tolist() == ["svm", "cnn"]
+    comparisons = pd.read_csv(outputs["comparisons"])
+    assert comparisons["model"].tolist() == ["cnn"] and comparisons["best_only"].item() == 2
+    markdown = outputs["markdown"].read_text()
+    assert "# genreflow report: demo, stratified_kfold" in markdown
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|")
+    ]
+    assert ["repaired", "1"] in rows and ["quarantined", "0"] in rows
+    assert "re-derived from b.au" in markdown
+    assert "48.0 (seed 001: test, GTZAN)" in markdown
+    assert "75.0 ± 0.0" in markdown  # cnn's track accuracy
+    assert "![accuracy](figures/accuracy.png)" in markdown
+    for figure in ("accuracy", "per_genre_f1", "confusions", "confusion_pairs"):
+        with Image.open(outputs[f"{figure}_png"]) as image:
+            assert image.width > 400 and image.height > 200
+    assert not list(tmp_path.rglob(".*.tmp*"))  # atomic writes left no temporary file
+
+
+def test_data_stage_counts_list_every_status():
+    counts = data_stage_counts(pd.DataFrame({"status": ["ok", "ok", "quarantined"]}))
+    assert counts.to_dict("list") == {
+        "status": ["ok", "repaired", "quarantined"],
+        "tracks": [2, 0, 1],
+    }
+
+
+def test_fold_result_loads_what_the_rules_write(tmp_path):
+    truth = ["blues", "jazz"]
+    source = fold_result("m", 1, truth, truth)
+    (tmp_path / "metrics.json").write_text(json.dumps(source.metrics))
+    source.tracks.to_csv(tmp_path / "tracks.csv", index=False)
+    (tmp_path / "history.json").write_text(json.dumps(source.history))
+    (tmp_path / "config.json").write_text(json.dumps(source.config))
+    loaded = FoldResult.load(
+        *(tmp_path / n for n in ("metrics.json", "tracks.csv", "history.json", "config.json"))
+    )
+    assert (loaded.model, loaded.fold) == ("m", 1)
+    assert loaded.correct.tolist() == [True, True]
+
+
+def test_saturated_probabilities_follow_the_estimators_decision():
+    probabilities = np.array([[0.5, 0.5, 0.0], [0.2, 0.7, 0.1]])
+    fixed = break_ties(probabilities, ["jazz", "blues"], GENRES)
+    assert np.asarray(GENRES)[fixed.argmax(axis=1)].tolist() == ["jazz", "jazz"]
+    assert np.array_equal(fixed[1], probabilities[1])  # untied rows are left alone

@@ -1,0 +1,93 @@
+# Evaluation: every trained fold model, reloaded from disk, on its fold's test part;
+# then one aggregated report per fold scheme.
+
+
+rule evaluate_torch:
+    input:
+        unpack(model_inputs),
+        model=f"{MODEL_DIR}/model.pt",
+        history=f"{MODEL_DIR}/history.json",
+        folds="results/folds/{dataset}/{scheme}.csv",
+    output:
+        predictions=f"{EVAL}/predictions.csv",
+        tracks=f"{EVAL}/track_predictions.csv",
+        metrics=f"{EVAL}/metrics.json",
+        confusion=fold_figure("confusion", "fold_confusion"),
+        learning_curves=fold_figure("learning_curves", "learning_curves"),
+    log:
+        "results/logs/{dataset}/eval/{scheme}/{model}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/{dataset}/eval/{scheme}/{model}/fold{fold}.tsv"
+    wildcard_constraints:
+        model=TORCH_MODEL_PATTERN,
+    conda:
+        "../../envs/evaluation.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        device=config["evaluation"]["device"],
+    script:
+        "../../scripts/evaluate_torch.py"
+
+
+rule evaluate_classical:
+    input:
+        model=f"{MODEL_DIR}/model.joblib",
+        table="results/features/{dataset}/gtzan_summary.csv",
+        folds="results/folds/{dataset}/{scheme}.csv",
+    output:
+        predictions=f"{EVAL}/predictions.csv",
+        tracks=f"{EVAL}/track_predictions.csv",
+        metrics=f"{EVAL}/metrics.json",
+        confusion=fold_figure("confusion", "fold_confusion"),
+    log:
+        "results/logs/{dataset}/eval/{scheme}/{model}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/{dataset}/eval/{scheme}/{model}/fold{fold}.tsv"
+    wildcard_constraints:
+        model=CLASSICAL_MODEL_PATTERN,
+    conda:
+        "../../envs/evaluation.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/evaluate_classical.py"
+
+
+rule aggregate_report:
+    input:
+        metrics=lambda wildcards: evaluated_folds(wildcards.scheme, f"{EVAL}/metrics.json"),
+        tracks=lambda wildcards: evaluated_folds(wildcards.scheme, f"{EVAL}/track_predictions.csv"),
+        histories=lambda wildcards: evaluated_folds(wildcards.scheme, f"{MODEL_DIR}/history.json"),
+        configs=lambda wildcards: evaluated_folds(wildcards.scheme, f"{MODEL_DIR}/config.json"),
+        manifest="results/data/{dataset}/manifest.csv",
+        repairs="results/data/{dataset}/repairs.csv",
+    output:
+        summary=scheme_output("summary.csv", "summary", "summary table"),
+        markdown=f"{REPORT}/summary.md",
+        comparisons=scheme_output("comparisons.csv", "comparisons", "paired tests"),
+        per_genre_f1=f"{REPORT}/per_genre_f1.csv",
+        accuracy_png=scheme_output("figures/accuracy.png", "accuracy", "accuracy"),
+        per_genre_f1_png=scheme_output("figures/per_genre_f1.png", "per_genre_f1", "per-genre F1"),
+        confusions_png=scheme_output("figures/confusions.png", "confusions", "confusion matrices"),
+        confusion_pairs_png=scheme_output(
+            "figures/confusion_pairs.png", "confusion_pairs", "confused pairs"
+        ),
+    log:
+        "results/logs/{dataset}/report/{scheme}.log",
+    benchmark:
+        "results/benchmarks/{dataset}/report/{scheme}.tsv"
+    conda:
+        "../../envs/report.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        models=MODEL_CLAIMS,
+        seed=config["evaluation"]["seed"],
+    script:
+        "../../scripts/aggregate_report.py"

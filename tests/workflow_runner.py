@@ -37,7 +37,9 @@ def write_config(project: Path, config: dict, name: str = "test.yaml") -> Path:
     return path
 
 
-def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    project: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run Snakemake in ``project``; on an unexpected failure show its output."""
     result = subprocess.run(
         [*SNAKEMAKE, "--cores", "2", *args],
@@ -45,6 +47,7 @@ def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.Compl
         capture_output=True,
         text=True,
         timeout=900,
+        env=env,
     )
     if check and result.returncode != 0:
         raise AssertionError(

@@ -1,0 +1,116 @@
+"""Integration: the workflow submitted through the SLURM profile to a real one-node cluster.
+
+The cluster (tests/slurm_cluster.py) runs on localhost with one fake GPU; the run uses
+the project's profile, with the flags a site without accounting needs, and must give
+the same outputs as a local run of the same config.
+"""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import PROJECT_ROOT
+from slurm_cluster import LocalSlurm
+from workflow_runner import copy_project, snakemake, write_config
+
+pytestmark = [pytest.mark.integration, pytest.mark.slurm]
+
+MODELS = ("cnn_seed001", "logreg")
+SLURM_DEMO = {
+    "demo": {"clips_per_genre": 4, "clip_seconds": 6, "seed": 7},
+    "features": {"tracks_per_job": 40},
+    "folds": {"schemes": ["holdout"]},
+    "training": {"max_epochs": 1, "threads": 1},
+}
+# the node has 2 CPUs: a job asking for more would stay pending forever
+FIT_TWO_CPUS = [
+    "--set-threads", "extract_features=2", "validate=2", "train_torch=1",
+    "--set-resources", "train_torch:cpus_per_gpu=1", "train_torch:mem_mb=4000",
+    "extract_features:mem_mb=4000",
+]  # fmt: skip
+
+
+def tiny_config():
+    import yaml
+
+    default = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
+    models = {name: {"enabled": name in MODELS} for name in default["models"]}
+    return {**SLURM_DEMO, "models": models}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    try:
+        yield slurm.start()
+    finally:
+        slurm.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory):
+    """The same tiny config run through SLURM and locally."""
+    projects = {}
+    for kind in ("slurm", "local"):
+        project = copy_project(tmp_path_factory.mktemp(kind))
+        config = write_config(project, tiny_config())
+        args = ["--configfile", str(config)]
+        if kind == "slurm":
+            args = [
+                "--workflow-profile", "workflow/profiles/slurm",
+                "--slurm-status-command", "squeue",
+                "--slurm-no-account",
+                "--slurm-init-seconds-before-status-checks", "1",
+                "--slurm-keep-successful-logs",
+                "--jobs", "4",
+                "--latency-wait", "5",
+                "--retries", "0",
+                "--verbose",
+                *FIT_TWO_CPUS,
+                *args,
+            ]  # fmt: skip
+        result = snakemake(project, *args, env=cluster.env)
+        projects[kind] = (project, result)
+    return projects
+
+
+def test_every_job_went_through_slurm(runs):
+    project, result = runs["slurm"]
+    log = result.stdout + result.stderr
+    jobs = re.findall(r"^rule (\w+):", log, flags=re.M)
+    submitted = re.findall(r"SLURM jobid (\d+)", log)
+    assert "train_torch" in jobs and "aggregate_report" in jobs
+    # every rule instance but the local target `all` got its own SLURM job id
+    assert len(set(submitted)) == len(jobs) - jobs.count("all") > 10
+    slurm_logs = list((project / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert len(slurm_logs) == len(set(submitted))
+
+
+def test_training_jobs_asked_slurm_for_a_gpu(runs):
+    _, result = runs["slurm"]
+    calls = re.findall(r"^sbatch call: (.*)$", result.stdout + result.stderr, flags=re.M)
+    training = [call for call in calls if "rule_train_torch" in call]
+    others = [call for call in calls if "rule_train_torch" not in call]
+    assert len(training) == 1 and others
+    assert "--gpus=1" in training[0] and "--cpus-per-gpu=1" in training[0]
+    assert not any("--gpus" in call for call in others)
+
+
+def test_slurm_and_local_runs_give_the_same_outputs(runs):
+    slurm_project, _ = runs["slurm"]
+    local_project, _ = runs["local"]
+    for table in (
+        "results/data/demo/manifest.csv",
+        "results/folds/demo/holdout.csv",
+        "results/features/demo/tracks.csv",
+        "results/report/demo/holdout/per_genre_f1.csv",
+    ):
+        assert pd.read_csv(slurm_project / table).equals(pd.read_csv(local_project / table)), table
+    for model in MODELS:
+        part = f"results/eval/demo/holdout/{model}/fold0/metrics.json"
+        slurm = json.loads((slurm_project / part).read_text())
+        local = json.loads((local_project / part).read_text())
+        assert slurm["confusion"] == local["confusion"]
+        assert slurm["log_loss"] == pytest.approx(local["log_loss"])

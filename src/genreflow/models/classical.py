@@ -102,49 +102,58 @@ def build_pipeline(
     return Pipeline([("scale", StandardScaler()), ("model", estimator)])
 
 
-LOGREG = register(
-    ModelSpec(
-        name="logreg",
-        family="sklearn",
-        inputs=INPUTS,
-        build=partial(build_pipeline, LogisticRegression),
-        arch={"C": 1.0, "max_iter": 2000},
-        reproduces="seed 004: logistic regression",
-        published=Published(0.45, "split not stated", "GTZAN", "seed 004"),
-    )
-)
+def _seed004(accuracy: float) -> Published:
+    return Published(accuracy, "split not stated", "GTZAN", "seed 004")
 
-SGD = register(
-    ModelSpec(
-        name="sgd",
-        family="sklearn",
-        inputs=INPUTS,
-        build=partial(build_pipeline, SGDClassifier),
-        arch={"loss": "log_loss", "early_stopping": False, "max_iter": 1000, "tol": 1e-3},
-        reproduces="seed 004: SGD",
-        published=Published(0.38, "split not stated", "GTZAN", "seed 004"),
-    )
-)
 
-RANDOM_FOREST = register(
-    ModelSpec(
-        name="random_forest",
-        family="sklearn",
-        inputs=INPUTS,
-        build=partial(build_pipeline, RandomForestClassifier),
-        arch={"n_estimators": 500, "n_jobs": 1},
-        reproduces="seed 004: random forest",
-        published=Published(0.55, "split not stated", "GTZAN", "seed 004"),
+def register_classical(
+    name: str,
+    estimator_cls: type[BaseEstimator],
+    arch: dict[str, Any],
+    reproduces: str,
+    published: Published | None = None,
+    *,
+    calibrate: bool = False,
+) -> ModelSpec:
+    """Register a scaled scikit-learn pipeline on the summary table."""
+    return register(
+        ModelSpec(
+            name=name,
+            family="sklearn",
+            inputs=INPUTS,
+            build=partial(build_pipeline, estimator_cls, calibrate=calibrate),
+            arch=arch,
+            reproduces=reproduces,
+            published=published,
+        )
     )
-)
 
-SVM = register(
-    ModelSpec(
-        name="svm",
-        family="sklearn",
-        inputs=INPUTS,
-        build=partial(build_pipeline, SVC, calibrate=True),
-        arch={"kernel": "rbf", "C": 10.0, "gamma": "scale"},
-        reproduces="baseline: RBF SVM",
-    )
+
+LOGREG = register_classical(
+    "logreg",
+    LogisticRegression,
+    {"C": 1.0, "max_iter": 2000},
+    "seed 004: logistic regression",
+    _seed004(0.45),
+)
+SGD = register_classical(
+    "sgd",
+    SGDClassifier,
+    {"loss": "log_loss", "early_stopping": False, "max_iter": 1000, "tol": 1e-3},
+    "seed 004: SGD",
+    _seed004(0.38),
+)
+RANDOM_FOREST = register_classical(
+    "random_forest",
+    RandomForestClassifier,
+    {"n_estimators": 500, "n_jobs": 1},
+    "seed 004: random forest",
+    _seed004(0.55),
+)
+SVM = register_classical(
+    "svm",
+    SVC,
+    {"kernel": "rbf", "C": 10.0, "gamma": "scale"},
+    "baseline: RBF SVM",
+    calibrate=True,
 )

@@ -59,12 +59,12 @@ def tone_wav(
 TINY_MODELS = ("cnn_seed001", "bilstm_seed004", "logreg")
 
 
-def _tiny_models() -> dict:
-    """Every model of the default config disabled but two neural ones and one classical."""
+def only_models(enabled) -> dict:
+    """A ``models:`` block disabling every model of the default config but ``enabled``."""
     import yaml
 
     default = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
-    return {name: {"enabled": name in TINY_MODELS} for name in default["models"]}
+    return {name: {"enabled": name in enabled} for name in default["models"]}
 
 
 TINY_DEMO = {
@@ -83,7 +83,7 @@ TINY_DEMO = {
         "n_folds": 2,
     },
     "training": {"max_epochs": 1, "threads": 1},
-    "models": _tiny_models(),
+    "models": only_models(TINY_MODELS),
 }
 
 

@@ -22,7 +22,9 @@ MARKER = "# written by genreflow's tests/slurm_cluster.py; removed when the test
 # The executor's job step runs `srun` with every SLURM_* variable but a few removed,
 # SLURM_CONF included, so the configuration must be where SLURM looks by default.
 CONF_DIR = Path("/etc/slurm")
-SLURM_CONF = MARKER + """
+SLURM_CONF = (
+    MARKER
+    + """
 ClusterName=genreflow-test
 SlurmctldHost=localhost
 SlurmUser=root
@@ -46,6 +48,7 @@ SlurmdSpoolDir={root}/spool
 NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=20000 Gres=gpu:fake:1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
+)
 # without File= the node's GPU is INVAL and the node never becomes idle
 GRES_CONF = MARKER + "\nNodeName=localhost Name=gpu Type=fake File=/dev/null\n"
 
@@ -120,9 +123,7 @@ class LocalSlurm:
             key.chmod(0o400)
         if subprocess.run(["munge", "-n"], capture_output=True).returncode == 0:
             return  # a munged is already serving this machine
-        self._spawn(
-            ["runuser", "-u", "munge", "--", "munged", "--foreground", "--force"], "munged"
-        )
+        self._spawn(["runuser", "-u", "munge", "--", "munged", "--foreground", "--force"], "munged")
         self._wait(
             lambda: subprocess.run(["munge", "-n"], capture_output=True).returncode == 0,
             20,

@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import PROJECT_ROOT
+from conftest import only_models
 from slurm_cluster import LocalSlurm
 from workflow_runner import copy_project, snakemake, write_config
 
@@ -32,14 +32,6 @@ FIT_TWO_CPUS = [
 ]  # fmt: skip
 
 
-def tiny_config():
-    import yaml
-
-    default = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
-    models = {name: {"enabled": name in MODELS} for name in default["models"]}
-    return {**SLURM_DEMO, "models": models}
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"))
@@ -55,7 +47,7 @@ def runs(cluster, tmp_path_factory):
     projects = {}
     for kind in ("slurm", "local"):
         project = copy_project(tmp_path_factory.mktemp(kind))
-        config = write_config(project, tiny_config())
+        config = write_config(project, {**SLURM_DEMO, "models": only_models(MODELS)})
         args = ["--configfile", str(config)]
         if kind == "slurm":
             args = [

@@ -133,7 +133,7 @@ def summary_table(
         row["device"] = ", ".join(sorted({str(r.config.get("device", "?")) for r in folds}))
         claim = published.get(model)
         row["published_accuracy"] = claim.accuracy if claim else None
-        row["published_on"] = f"{claim.source}: {claim.split}, {claim.dataset}" if claim else ""
+        row["published_on"] = claim.describe() if claim else ""
         rows.append(row)
     table = pd.DataFrame(rows)
     table["n_parameters"] = table["n_parameters"].astype("Int64")

@@ -27,7 +27,8 @@ class Published:
     source: str  # "seed 001"
 
     def describe(self) -> str:
-        return f"{100 * self.accuracy:.4g}% {self.split}, {self.dataset} ({self.source})"
+        """Where the figure comes from and what it was measured on, e.g. "seed 001: test, GTZAN"."""
+        return f"{self.source}: {self.split}, {self.dataset}"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/folds.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/final.smk"
+include: "workflow/rules/explain.smk"
 
 
 rule all:

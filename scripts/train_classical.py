@@ -18,4 +18,5 @@ with script_logging(snakemake.log[0]):
         manifest=read_manifest(snakemake.input.manifest),
         arch_overrides=snakemake.params.arch,
         training=snakemake.params.training,
+        feature_settings=snakemake.params.features,
     )

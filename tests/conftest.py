@@ -83,6 +83,7 @@ TINY_DEMO = {
         "n_folds": 2,
     },
     "training": {"max_epochs": 1, "threads": 1},
+    "explain": {"tracks_per_fold": 2, "ig_steps": 16},
     "models": only_models(TINY_MODELS),
 }
 

@@ -13,6 +13,7 @@ from genreflow.folds import (
     SCHEMES,
     artist_groups,
     assign_folds,
+    final_split,
     fold_summary,
     training_rows,
 )
@@ -318,3 +319,23 @@ def test_fault_filtered_needs_a_split(split_table):
 def test_val_fraction_must_be_a_fraction():
     with pytest.raises(ConfigError, match="folds.val_fraction"):
         assign_folds(synthetic_manifest(), "stratified_kfold", seed=0, val_fraction=0)
+
+
+def test_final_split_uses_every_usable_track_once():
+    manifest = synthetic_manifest()
+    split = final_split(manifest, seed=3, val_fraction=0.1)
+    assert set(split["track_id"]) == usable_ids(manifest)
+    assert split["track_id"].is_unique
+    assert set(split["fold"]) == {0}
+    assert set(split["role"]) == {"train", "val"}  # no test part: the folds give accuracy
+    val = split[split["role"] == "val"]
+    assert len(val) == round(0.1 * len(split))
+    genre = val["track_id"].str.split(".").str[0]
+    assert genre.value_counts().min() >= 1  # stratified: every genre validated on
+    again = final_split(manifest.sample(frac=1, random_state=1), seed=3, val_fraction=0.1)
+    pd.testing.assert_frame_equal(split, again)
+
+
+def test_final_split_names_its_key():
+    with pytest.raises(ConfigError, match="final.val_fraction"):
+        final_split(synthetic_manifest(), seed=0, val_fraction=1.0)

@@ -113,6 +113,33 @@ def assign_folds(
     return folds[list(FOLD_COLUMNS)]
 
 
+FINAL_SCHEME = "final"
+
+
+def final_split(manifest: pd.DataFrame, *, seed: int, val_fraction: float) -> pd.DataFrame:
+    """Every usable track in one fold (0) for a final model: ``train``, and ``val``.
+
+    ``val`` is a genre-stratified ``val_fraction`` of the tracks, used only for early
+    stopping: a final model is trained on (nearly) all the data and has no test part;
+    its accuracy is the cross-validated one of the fold schemes.
+
+    Returns
+    -------
+    folds : DataFrame
+        Columns ``track_id``, ``fold`` (all 0), ``role`` (``train`` or ``val``).
+    """
+    _check_fraction(val_fraction, "final.val_fraction")
+    tracks = _usable_tracks(manifest, need_artist=False)
+    y = tracks["genre"].to_numpy()
+    roles = _empty_roles(len(y), "train")
+    _, val = _stratified_carve(
+        np.arange(len(y)), y, val_fraction, _sub_seed(seed, 0), "final.val_fraction"
+    )
+    roles[val] = "val"
+    folds = pd.DataFrame({"track_id": tracks["track_id"].to_numpy(), "fold": 0, "role": roles})
+    return folds.astype({"fold": "int64", "role": str})[list(FOLD_COLUMNS)]
+
+
 def training_rows(index: pd.DataFrame, folds: pd.DataFrame, fold: int, role: str) -> np.ndarray:
     """Positions of the rows of ``index`` to use for ``role`` in ``fold``.
 
@@ -241,7 +268,7 @@ def _stratified_kfold(
     for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
         roles = _empty_roles(len(y), "train")
         roles[test] = "test"
-        _, val = _stratified_carve(train, y, val_fraction, _sub_seed(seed, fold), "val_fraction")
+        _, val = _stratified_carve(train, y, val_fraction, _sub_seed(seed, fold), "folds.val_fraction")
         roles[val] = "val"
         folds.append(roles)
     return folds
@@ -251,12 +278,12 @@ def _holdout(
     tracks: pd.DataFrame, seed: int, ratios: dict[str, float], val_fraction: float
 ) -> list[np.ndarray]:
     y = tracks["genre"].to_numpy()
-    rest, test = _stratified_carve(np.arange(len(y)), y, ratios["test"], seed, "holdout")
+    rest, test = _stratified_carve(np.arange(len(y)), y, ratios["test"], seed, "folds.holdout")
     if ratios["val"] > 0:
-        share, key = ratios["val"] / (ratios["train"] + ratios["val"]), "holdout"
+        share, key = ratios["val"] / (ratios["train"] + ratios["val"]), "folds.holdout"
     else:
         _check_fraction(val_fraction, "folds.val_fraction")
-        share, key = val_fraction, "val_fraction"
+        share, key = val_fraction, "folds.val_fraction"
     _, val = _stratified_carve(rest, y, share, _sub_seed(seed, 0), key)
     roles = _empty_roles(len(y), "train")
     roles[test] = "test"
@@ -385,7 +412,7 @@ def _stratified_carve(
     if n_part < n_classes <= len(idx) - n_classes:
         # Small datasets: one track per genre at least, so every genre is validated on.
         log.info(
-            "folds.%s: %g of %d tracks is %d, fewer than the %d genres; taking %d",
+            "%s: %g of %d tracks is %d, fewer than the %d genres; taking %d",
             key,
             fraction,
             len(idx),
@@ -400,7 +427,7 @@ def _stratified_carve(
         )
     except ValueError as exc:
         raise ConfigError(
-            f"folds.{key}: cannot take a genre-stratified {fraction:g} of {len(idx)} tracks "
+            f"{key}: cannot take a genre-stratified {fraction:g} of {len(idx)} tracks "
             f"({exc})."
         ) from exc
     return np.sort(rest), np.sort(part)

@@ -164,6 +164,26 @@ def _model_claims():
 MODEL_CLAIMS = _model_claims()
 
 
+def _final_models():
+    """The models trained on every track for ``genreflow predict`` (final.models)."""
+    chosen = config["final"]["models"]
+    if chosen == "all":
+        return list(ENABLED_MODELS)
+    unknown = [name for name in chosen if name not in ENABLED_MODELS]
+    if unknown:
+        raise WorkflowError(
+            f"Invalid configuration: final.models: {', '.join(unknown)} not enabled; "
+            f"enabled models: {', '.join(ENABLED_MODELS)}."
+        )
+    return list(chosen)
+
+
+FINAL_MODELS = _final_models()
+# The features block a model is trained with, its clip length resolved: saved with the
+# model, so `genreflow predict` featurises songs exactly as its training tracks.
+TRAINED_FEATURES = {**config["features"], "clip_seconds": feature_clip_seconds(config)}
+
+
 def consolidated_arrays():
     """Every FEATURE@SEGMENTATION array: the configured ones and every torch model's inputs."""
     items = list(config["features"]["consolidate"])
@@ -211,6 +231,8 @@ def model_outputs():
 EVAL = "results/eval/{dataset}/{scheme}/{model}/fold{fold}"
 MODEL_DIR = "results/models/{dataset}/{scheme}/{model}/fold{fold}"
 REPORT = "results/report/{dataset}/{scheme}"
+FINAL = "results/final/{dataset}/{model}"
+EXPLAIN = "results/explain/{dataset}/{scheme}/{model}/fold{fold}"
 
 
 def fold_figure(name, caption):
@@ -250,6 +272,45 @@ def report_outputs():
     ]
 
 
+def final_model_outputs():
+    """Each final model's card (which needs the model and every scheme's report)."""
+    return [f"results/final/{DATASET}/{name}/card.md" for name in FINAL_MODELS]
+
+
+def final_artifacts(wildcards):
+    """A final model's artifact and training record, torch or scikit-learn."""
+    artifact = "model.pt" if wildcards.model in TORCH_MODELS else "model.joblib"
+    folder = FINAL.format(**wildcards)
+    return {
+        "model": f"{folder}/{artifact}",
+        "history": f"{folder}/history.json",
+        "config": f"{folder}/config.json",
+    }
+
+
+def model_fold_metrics(wildcards):
+    """metrics.json of every evaluated fold of one model, across the fold schemes."""
+    return [
+        EVAL.format(dataset=DATASET, scheme=scheme, model=wildcards.model, fold=fold)
+        + "/metrics.json"
+        for scheme in config["folds"]["schemes"]
+        for fold in folds_of(config, scheme)
+    ]
+
+
+def explain_outputs():
+    """An explanation figure per torch model, fold scheme and fold (unless turned off)."""
+    if not config["explain"]["tracks_per_fold"]:
+        return []
+    return [
+        EXPLAIN.format(dataset=DATASET, scheme=scheme, model=name, fold=fold)
+        + "/explanations.png"
+        for scheme in config["folds"]["schemes"]
+        for name in TORCH_MODELS
+        for fold in folds_of(config, scheme)
+    ]
+
+
 def fold_outputs():
     return [f"results/folds/{DATASET}/{scheme}.csv" for scheme in config["folds"]["schemes"]]
 
@@ -261,4 +322,6 @@ def final_outputs():
         *fold_outputs(),
         *model_outputs(),
         *report_outputs(),
+        *final_model_outputs(),
+        *explain_outputs(),
     ]

@@ -30,7 +30,7 @@ rule train_torch:
         arch=lambda wildcards: config["models"][wildcards.model].get("arch", {}),
         train=lambda wildcards: config["models"][wildcards.model].get("train", {}),
         training=config["training"],
-        features=config["features"],
+        features=TRAINED_FEATURES,
     script:
         "../../scripts/train_torch.py"
 
@@ -59,5 +59,6 @@ rule train_classical:
     params:
         arch=lambda wildcards: config["models"][wildcards.model].get("arch", {}),
         training={**config["training"], "threads": 1},
+        features=TRAINED_FEATURES,
     script:
         "../../scripts/train_classical.py"

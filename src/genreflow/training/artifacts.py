@@ -6,7 +6,12 @@ import hashlib
 import json
 import platform
 from importlib import metadata
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import torch
+
+from genreflow.training.data import Normalizer
 
 PACKAGES = ("genreflow", "torch", "torchaudio", "numpy", "librosa", "scikit-learn", "pandas")
 
@@ -25,3 +30,34 @@ def fingerprint(resolved: dict[str, Any]) -> str:
     """A short stable hash of a resolved configuration (JSON with sorted keys)."""
     text = json.dumps(resolved, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def torch_record(
+    name: str,
+    model: torch.nn.Module,
+    *,
+    arch: Mapping[str, Any],
+    inputs: Sequence[str],
+    input_shapes: Sequence[tuple[int, ...]],
+    genres: Sequence[str],
+    normalizer: Normalizer,
+    features: Mapping[str, Any],
+    train: Mapping[str, Any],
+) -> dict:
+    """What ``model.pt`` holds: enough to rebuild the model and featurise new audio.
+
+    ``features`` is the workflow's ``features`` block with ``clip_seconds`` resolved;
+    :func:`genreflow.evaluation.predict.load_torch_model` and ``genreflow predict``
+    read it back.
+    """
+    return {
+        "model": name,
+        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+        "arch": dict(arch),
+        "inputs": list(inputs),
+        "input_shapes": [tuple(shape) for shape in input_shapes],
+        "genres": list(genres),
+        "normalizer": normalizer.state(),
+        "features": dict(features),
+        "train": dict(train),
+    }

@@ -19,10 +19,10 @@ from threadpoolctl import threadpool_limits
 from genreflow.atomic import atomic_path, write_json
 from genreflow.errors import DataError
 from genreflow.evaluation.metrics import segment_table, track_table
-from genreflow.folds import training_rows
+from genreflow.folds import FINAL_SCHEME, training_rows
 from genreflow.models import get_model
-from genreflow.training.artifacts import fingerprint, package_versions
-from genreflow.training.data import Normalizer, load_fold
+from genreflow.training.artifacts import fingerprint, package_versions, torch_record
+from genreflow.training.data import ROLES, Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
 from genreflow.training.loop import evaluate, fit
 from genreflow.training.params import TrainParams
@@ -47,9 +47,10 @@ class Job:
         """The job of a training rule: its wildcards and the folder of its model file."""
         return cls(
             dataset=wildcards.dataset,
-            scheme=wildcards.scheme,
+            # a final model's rule has neither: it is the one fold of the "final" split
+            scheme=wildcards.get("scheme", FINAL_SCHEME),
             model=wildcards.model,
-            fold=int(wildcards.fold),
+            fold=int(wildcards.get("fold", 0)),
             out_dir=Path(model_path).parent,
         )
 
@@ -63,6 +64,12 @@ def seed_everything(seed: int) -> None:
 def genres_of(manifest: pd.DataFrame) -> list[str]:
     """The class labels: the manifest's genres, sorted (output unit i is genres[i])."""
     return sorted(manifest.loc[manifest["status"] != "quarantined", "genre"].unique())
+
+
+def fold_roles(folds: pd.DataFrame, fold: int) -> tuple[str, ...]:
+    """The roles ``fold`` has, in train/val/test order: a final model's split has no test."""
+    present = set(folds.loc[folds["fold"] == fold, "role"])
+    return tuple(role for role in ROLES if role in present)
 
 
 def track_accuracy(index: pd.DataFrame, probabilities: np.ndarray, genres: Sequence[str]) -> float:
@@ -108,7 +115,7 @@ def train_torch(
     seed_everything(seed)
 
     genres = genres_of(manifest)
-    splits = load_fold(arrays, indexes, folds, job.fold, genres, device)
+    splits = load_fold(arrays, indexes, folds, job.fold, genres, device, fold_roles(folds, job.fold))
     input_shapes = [tuple(x.shape[1:]) for x in splits["train"].inputs]
     model = spec.build(len(genres), input_shapes, **arch)
     n_parameters = sum(p.numel() for p in model.parameters())
@@ -155,19 +162,23 @@ def train_torch(
         checkpoint=checkpoint,
         fingerprint=fingerprint(resolved),
     )
-    test_loss, test_accuracy, probabilities = evaluate(model, splits["test"], normalizer, precision)
-    test = {
-        "loss": test_loss,
-        "segment_accuracy": test_accuracy,
-        "track_accuracy": track_accuracy(splits["test"].index, probabilities.numpy(), genres),
-        "n_tracks": int(splits["test"].index["track_id"].nunique()),
-    }
-    log.info(
-        "test: segment accuracy %.3f, track accuracy %.3f (%d tracks)",
-        test["segment_accuracy"],
-        test["track_accuracy"],
-        test["n_tracks"],
-    )
+    test = None
+    if "test" in splits:
+        test_loss, test_accuracy, probabilities = evaluate(
+            model, splits["test"], normalizer, precision
+        )
+        test = {
+            "loss": test_loss,
+            "segment_accuracy": test_accuracy,
+            "track_accuracy": track_accuracy(splits["test"].index, probabilities.numpy(), genres),
+            "n_tracks": int(splits["test"].index["track_id"].nunique()),
+        }
+        log.info(
+            "test: segment accuracy %.3f, track accuracy %.3f (%d tracks)",
+            test["segment_accuracy"],
+            test["track_accuracy"],
+            test["n_tracks"],
+        )
     history = {
         "epochs": result.history,
         "best_epoch": result.best_epoch,
@@ -179,17 +190,17 @@ def train_torch(
     }
     with atomic_path(job.out_dir / "model.pt") as tmp:
         torch.save(
-            {
-                "model": job.model,
-                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                "arch": arch,
-                "inputs": list(inputs),
-                "input_shapes": input_shapes,
-                "genres": genres,
-                "normalizer": normalizer.state(),
-                "features": dict(feature_settings),
-                "train": params.as_dict(),
-            },
+            torch_record(
+                job.model,
+                model,
+                arch=arch,
+                inputs=inputs,
+                input_shapes=input_shapes,
+                genres=genres,
+                normalizer=normalizer,
+                features=feature_settings,
+                train=params.as_dict(),
+            ),
             tmp,
         )
     write_json(history, job.out_dir / "history.json")
@@ -206,8 +217,13 @@ def train_classical(
     manifest: pd.DataFrame,
     arch_overrides: Mapping[str, Any],
     training: Mapping[str, Any],
+    feature_settings: Mapping[str, Any],
 ) -> dict:
-    """Fit a scikit-learn pipeline on the summary table's training rows of one fold."""
+    """Fit a scikit-learn pipeline on the summary table's training rows of one fold.
+
+    ``model.joblib`` holds the estimator, its columns and genres, and the feature
+    settings, so the model can classify new audio on its own.
+    """
     spec = get_model(job.model)
     arch = {**spec.arch, **arch_overrides}
     seed = int(training["seed"]) + 1000 * job.fold
@@ -215,7 +231,7 @@ def train_classical(
     columns = [c for c in table.columns if c not in ("track_id", "source_track_id", "genre")]
     if not columns:
         raise DataError("the summary table has no feature columns: enable the gtzan_summary set.")
-    rows = {role: training_rows(table, folds, job.fold, role) for role in ("train", "val", "test")}
+    rows = {role: training_rows(table, folds, job.fold, role) for role in fold_roles(folds, job.fold)}
     x = table[columns].to_numpy(dtype=np.float64)
     y = table["genre"].to_numpy()
     estimator = spec.build(seed, **arch)
@@ -226,24 +242,24 @@ def train_classical(
     seconds = time.perf_counter() - started
     scores = {role: float((estimator.predict(x[r]) == y[r]).mean()) for role, r in rows.items()}
     log.info(
-        "%s fold %d: train %.3f, val %.3f, test %.3f (%.1f s)",
+        "%s fold %d: %s (%.1f s)",
         job.model,
         job.fold,
-        scores["train"],
-        scores["val"],
-        scores["test"],
+        ", ".join(f"{role} {score:.3f}" for role, score in scores.items()),
         seconds,
     )
     history = {
         "train_accuracy": scores["train"],
-        "val_accuracy": scores["val"],
+        "val_accuracy": scores.get("val"),
         "train_seconds": round(seconds, 3),
-        "test": {
+        "test": None,
+    }
+    if "test" in scores:
+        history["test"] = {
             "segment_accuracy": scores["test"],
             "track_accuracy": scores["test"],
             "n_tracks": len(rows["test"]),
-        },
-    }
+        }
     resolved = {
         "dataset": job.dataset,
         "scheme": job.scheme,
@@ -257,10 +273,20 @@ def train_classical(
         "device": "cpu",
         "n_examples": {role: len(r) for role, r in rows.items()},
         "reproduces": spec.reproduces,
+        "features": dict(feature_settings),
     }
     job.out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(job.out_dir / "model.joblib") as tmp:
-        joblib.dump({"estimator": estimator, "columns": columns, "genres": genres}, tmp)
+        joblib.dump(
+            {
+                "model": job.model,
+                "estimator": estimator,
+                "columns": columns,
+                "genres": genres,
+                "features": dict(feature_settings),
+            },
+            tmp,
+        )
     write_json(history, job.out_dir / "history.json")
     write_json({**resolved, "versions": package_versions()}, job.out_dir / "config.json")
     return history

@@ -1,0 +1,156 @@
+"""The ``genreflow`` command: classify songs with a trained model, and explain why.
+
+Usage::
+
+    genreflow predict SONG [SONG ...] --model results/final/<dataset>/<model>
+                      [--top-k 3] [--format text|json|csv] [--plot out.png]
+    genreflow explain SONG --model results/final/<dataset>/<model> [--out explain.png]
+
+Results go to standard output; each file that cannot be classified gets one line on
+standard error naming it and the reason. The exit status is 0 when at least one file
+was classified, 1 when none was, 2 for a bad command line or an unusable model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from genreflow.errors import GenreflowError
+
+EXIT_OK, EXIT_NONE_CLASSIFIED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="genreflow",
+        description="Classify music by genre with a model trained by the genreflow workflow.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    predict = commands.add_parser(
+        "predict",
+        help="print the most probable genres of each song",
+        description=(
+            "Classify audio files (wav, flac, ogg, mp3, au; any sample rate, any number "
+            "of channels, any length) in sliding windows of the model's segment length."
+        ),
+    )
+    predict.add_argument("songs", nargs="+", metavar="SONG", help="audio files")
+    _model_arguments(predict)
+    predict.add_argument("--top-k", type=int, default=3, help="genres listed per file")
+    predict.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="output format"
+    )
+    predict.add_argument(
+        "--plot", metavar="PNG", help="draw each genre's probability over time to this file"
+    )
+
+    explain = commands.add_parser(
+        "explain",
+        help="Grad-CAM and Integrated Gradients of a song's prediction",
+        description=(
+            "Explain the window of SONG most typical of its predicted genre: its input "
+            "spectrogram with Grad-CAM and Integrated Gradients overlays (torch models)."
+        ),
+    )
+    explain.add_argument("song", metavar="SONG", help="an audio file")
+    _model_arguments(explain)
+    explain.add_argument("--out", default="explanation.png", metavar="PNG", help="figure path")
+    explain.add_argument("--steps", type=int, default=64, help="Integrated Gradients steps")
+    return parser
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="a trained model's folder, e.g. results/final/demo/cnn_seed001",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from genreflow.inference.classifier import load_classifier
+    from genreflow.inference.output import error_record, prediction_record, render
+    from genreflow.inference.songs import SongError
+
+    if args.top_k < 1:
+        raise GenreflowError(f"--top-k must be at least 1, not {args.top_k}")
+    classifier = load_classifier(args.model, device=args.device)
+    records, predictions = [], []
+    for song in args.songs:
+        try:
+            prediction = classifier.predict(song)
+        except SongError as error:
+            print(f"genreflow: {error}", file=sys.stderr)
+            records.append(error_record(error))
+            continue
+        for warning in prediction.warnings:
+            print(f"genreflow: {song}: warning: {warning}", file=sys.stderr)
+        predictions.append(prediction)
+        records.append(prediction_record(prediction, min(args.top_k, len(classifier.genres))))
+    sys.stdout.write(render(records, classifier, args.format))
+    if args.plot and predictions:
+        from genreflow.inference.plots import plot_timeline
+
+        plot_timeline(predictions, args.plot)
+        print(f"genreflow: plot written to {args.plot}", file=sys.stderr)
+    if not predictions:
+        print(f"genreflow: none of the {len(args.songs)} file(s) could be classified", file=sys.stderr)
+        return EXIT_NONE_CLASSIFIED
+    return EXIT_OK
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    from genreflow.explain.examples import explain_song
+    from genreflow.explain.figures import plot_explanations
+    from genreflow.inference.classifier import TorchClassifier, load_classifier
+    from genreflow.inference.songs import SongError
+
+    classifier = load_classifier(args.model, device=args.device)
+    if not isinstance(classifier, TorchClassifier):
+        raise GenreflowError(
+            f"{args.model}: {classifier.name} is a scikit-learn model on summary statistics; "
+            "Grad-CAM and Integrated Gradients explain torch models only."
+        )
+    try:
+        audio = classifier.read(args.song)
+    except SongError as error:
+        print(f"genreflow: {error}", file=sys.stderr)
+        return EXIT_NONE_CLASSIFIED
+    prediction = classifier.predict_audio(audio)
+    started = time.perf_counter()
+    example = explain_song(classifier, audio, prediction, args.steps)
+    plot_explanations(
+        [example],
+        classifier.inputs[0],
+        f"{classifier.name}: why {Path(args.song).name} is {prediction.genre}",
+        args.out,
+    )
+    print(
+        f"{args.song}: {prediction.genre} ({prediction.top(1)[0][1]:.0%}); explanation in "
+        f"{args.out} (IG completeness error {example.explanation.delta:+.2g}, "
+        f"{time.perf_counter() - started:.1f} s)"
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="genreflow: %(message)s")
+    command = predict_command if args.command == "predict" else explain_command
+    try:
+        return command(args)
+    except GenreflowError as error:
+        print(f"genreflow: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

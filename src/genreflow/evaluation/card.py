@@ -1,0 +1,162 @@
+"""Model cards of final models: data, features, expected accuracy, confusions, intended use.
+
+A final model is trained on every usable track, so it has no test part of its own; its
+card reports the cross-validated accuracy of the same model and settings in each fold
+scheme, and the genre pairs its fold models confused most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genreflow.atomic import write_text
+from genreflow.evaluation.summary import confusion_pairs
+from genreflow.models.registry import Published
+
+INTENDED_USE = """\
+- **For:** tagging music clips with one of the genres above, comparing models and
+  reproducing the seed reports, and teaching. Clips are classified in windows of the
+  training segment length and the window probabilities averaged.
+- **Not for:** audio outside these genres (the model always answers one of them), speech
+  or non-music audio, or decisions about people or their work. The probabilities are
+  uncalibrated softmax outputs; treat close calls as uncertain.
+- **Caveats:** the expected accuracy holds for clips like the training data (GTZAN-like
+  30 s excerpts, same label definitions). Where the dataset repeats artists,
+  ``stratified_kfold`` overstates accuracy on new artists; ``artist_kfold`` is the
+  honest figure when it is run.
+"""
+
+DEMO_CAVEAT = """\
+- **Demo data:** this model was trained on the embedded *synthetic* demo dataset. It
+  exercises the workflow; its predictions on real music mean nothing.
+"""
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def accuracy_lines(model: str, summaries: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A markdown table of the model's cross-validated figures, one row per scheme."""
+    lines = [
+        "| scheme | folds | track accuracy | 95% CI | macro F1 | test tracks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scheme, summary in summaries.items():
+        rows = summary[summary["model"] == model]
+        if rows.empty:
+            continue
+        row = rows.iloc[0]
+        lines.append(
+            f"| {scheme} | {int(row['n_folds'])} | {_percent(row['track_accuracy_mean'])} ± "
+            f"{_percent(row['track_accuracy_std'])} | {_percent(row['track_accuracy_ci_low'])}–"
+            f"{_percent(row['track_accuracy_ci_high'])} | {row['macro_f1_mean']:.3f} | "
+            f"{int(row['n_test_tracks'])} |"
+        )
+    return lines
+
+
+def render_card(
+    *,
+    record: Mapping,
+    history: Mapping,
+    summaries: Mapping[str, pd.DataFrame],
+    confusion: np.ndarray,
+    manifest: pd.DataFrame,
+    published: Published | None,
+    model_dir: str,
+) -> str:
+    """The card's markdown: ``record`` is the final model's ``config.json``."""
+    model, genres = record["model"], list(record["genres"])
+    features = record.get("features") or {}
+    status = manifest["status"].value_counts()
+    n_usable = int(len(manifest) - status.get("quarantined", 0))
+    examples = record.get("n_examples", {})
+    lines = [f"# Model card: {model}", "", record.get("reproduces", ""), ""]
+    lines += [
+        "## Data",
+        "",
+        f"- **Dataset:** `{record['dataset']}`, {n_usable} usable tracks of {len(manifest)} "
+        f"({int(status.get('quarantined', 0))} quarantined, {int(status.get('repaired', 0))} "
+        "repaired).",
+        f"- **Genres ({len(genres)}):** {', '.join(genres)}.",
+        f"- **Training examples:** {examples.get('train', '?')} train, "
+        f"{examples.get('val', '?')} validation (early stopping only); no test part: "
+        "see the expected accuracy below.",
+        "",
+        "## Features and model",
+        "",
+        f"- **Inputs:** {', '.join(f'`{item}`' for item in record['inputs'])}.",
+    ]
+    if features:
+        lines.append(
+            f"- **Audio:** mono, {features['sample_rate']} Hz; STFT n_fft {features['n_fft']}, "
+            f"hop {features['hop_length']}; clip length {features.get('clip_seconds')} s. "
+            "Saved with the model: `genreflow predict` uses these, not the current config."
+        )
+    if "n_parameters" in record:
+        train = record.get("train", {})
+        lines.append(
+            f"- **Network:** {record['n_parameters']:,} parameters; {train.get('optimizer')} "
+            f"lr {train.get('lr')}, batch {train.get('batch_size')}; best epoch "
+            f"{history.get('best_epoch')} of {len(history.get('epochs', []))} "
+            f"({history.get('train_seconds')} s on {record.get('device')})."
+        )
+    else:
+        lines.append(f"- **Estimator:** scikit-learn, {record.get('arch')}.")
+    lines += ["", "## Expected accuracy (cross-validated, same model and settings)", ""]
+    lines += accuracy_lines(model, summaries)
+    if published is not None:
+        lines += ["", f"Published figure: {_percent(published.accuracy)} ({published.describe()})."]
+    lines += ["", "## Known confusions (test folds, all schemes)", ""]
+    pairs = confusion_pairs({model: confusion}, genres, top=3)
+    if pairs.empty:
+        lines.append("No test track was misclassified.")
+    for pair in pairs.itertuples(index=False):
+        lines.append(
+            f"- {pair.pair}: {pair.errors} tracks ({pair.first_as_second} → / "
+            f"{pair.second_as_first} ←), {_percent(pair.share_of_errors)} of the errors"
+        )
+    lines += ["", "## Intended use", "", INTENDED_USE.rstrip()]
+    if record["dataset"] == "demo":
+        lines.append(DEMO_CAVEAT.rstrip())
+    lines += [
+        "",
+        "## Use",
+        "",
+        "```",
+        f"genreflow predict SONG [SONG ...] --model {model_dir} [--format json] [--plot out.png]",
+        f"genreflow explain SONG --model {model_dir} --out explanation.png",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_card(
+    dest: str | Path,
+    *,
+    record: Mapping,
+    history: Mapping,
+    summaries: Mapping[str, pd.DataFrame],
+    fold_metrics: Sequence[Mapping],
+    manifest: pd.DataFrame,
+    published: Published | None,
+) -> str:
+    """Write ``card.md`` of a final model; ``fold_metrics`` are its folds' ``metrics.json``."""
+    confusion = np.sum([np.asarray(m["confusion"]) for m in fold_metrics], axis=0)
+    text = render_card(
+        record=record,
+        history=history,
+        summaries=summaries,
+        confusion=confusion,
+        manifest=manifest,
+        published=published,
+        model_dir=str(Path(dest).parent),
+    )
+    write_text(text, dest)
+    return text

@@ -1,0 +1,97 @@
+"""Final models, their cards, `genreflow predict` on them, and the explain rule, end to end."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import TINY_DEMO, TINY_MODELS
+from test_predict import AU_FIXTURE, WAV_16K_FIXTURE
+
+pytestmark = pytest.mark.integration
+
+FINAL = "results/final/demo"
+TORCH_MODELS = [m for m in TINY_MODELS if m != "logreg"]
+
+
+def test_final_models_train_on_every_usable_track(tiny_demo):
+    project, _, _ = tiny_demo
+    split = pd.read_csv(project / FINAL / "split.csv", dtype={"track_id": str})
+    manifest = pd.read_csv(project / "results/data/demo/manifest.csv", dtype={"track_id": str})
+    usable = set(manifest.loc[manifest["status"] != "quarantined", "track_id"])
+    assert set(split["track_id"]) == usable
+    assert set(split["role"]) == {"train", "val"}
+    for model in TINY_MODELS:
+        folder = project / FINAL / model
+        artifact = "model.joblib" if model == "logreg" else "model.pt"
+        assert (folder / artifact).is_file()
+        history = json.loads((folder / "history.json").read_text())
+        assert history["test"] is None  # no test part: the card cites the folds
+        record = json.loads((folder / "config.json").read_text())
+        assert record["scheme"] == "final"
+        assert record["features"]["clip_seconds"] == TINY_DEMO["demo"]["clip_seconds"]
+
+
+@pytest.mark.parametrize("model", TINY_MODELS)
+def test_model_card_cites_the_cross_validated_accuracy(tiny_demo, model):
+    project, _, _ = tiny_demo
+    card = (project / FINAL / model / "card.md").read_text()
+    summary = pd.read_csv(project / "results/report/demo/stratified_kfold/summary.csv")
+    accuracy = summary.set_index("model").loc[model, "track_accuracy_mean"]
+    assert f"# Model card: {model}" in card
+    for scheme in TINY_DEMO["folds"]["schemes"]:
+        assert f"| {scheme} |" in card
+    assert f"| stratified_kfold | 2 | {100 * accuracy:.1f}% ±" in card
+    assert "## Known confusions" in card
+    assert "## Intended use" in card and "synthetic" in card
+    assert f"genreflow predict SONG [SONG ...] --model {FINAL}/{model}" in card
+
+
+@pytest.mark.parametrize("model", TINY_MODELS)
+def test_predict_classifies_demo_clips_and_real_fixtures(tiny_demo, model, tmp_path):
+    project, _, _ = tiny_demo
+    clips = sorted((project / "resources/downloads/demo/extracted").rglob("*.wav"))[:2]
+    plot = tmp_path / "timeline.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genreflow.cli",
+            "predict",
+            *map(str, clips),
+            str(AU_FIXTURE),
+            str(WAV_16K_FIXTURE),
+            "--model",
+            f"{FINAL}/{model}",
+            "--format",
+            "json",
+            "--plot",
+            str(plot),
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    files = json.loads(result.stdout)["files"]
+    assert [f["status"] for f in files] == ["ok"] * 4
+    assert files[2]["duration_s"] == pytest.approx(30.0, abs=0.1)
+    assert plot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("model", TORCH_MODELS)
+def test_explain_rule_explains_test_tracks_of_every_fold(tiny_demo, model):
+    project, _, _ = tiny_demo
+    for scheme in TINY_DEMO["folds"]["schemes"]:
+        folder = project / "results/explain/demo" / scheme / model
+        figures = sorted(folder.glob("fold*/explanations.png"))
+        assert figures, f"no explanations for {scheme}/{model}"
+        for figure in figures:
+            table = pd.read_csv(figure.with_suffix(".csv"), dtype={"track_id": str})
+            assert len(table) == TINY_DEMO["explain"]["tracks_per_fold"]
+            assert table["genre"].is_unique  # genres taken in turn
+            change = table["logit"] - table["baseline_logit"]
+            assert ((table["ig_sum"] - change).abs() <= 0.05 * change.abs() + 1e-3).all()
+            assert table["grad_cam"].all() == (model == "cnn_seed001")

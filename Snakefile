@@ -34,6 +34,7 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/final.smk"
 include: "workflow/rules/explain.smk"
+include: "workflow/rules/sweeps.smk"
 
 
 rule all:

@@ -18,7 +18,7 @@ with script_logging(snakemake.log[0]):
         n_folds=snakemake.params.n_folds,
         val_fraction=snakemake.params.val_fraction,
         holdout=snakemake.params.holdout,
-        split_table=registry if "fault_filtered_split" in registry.columns else None,
+        split_table=registry,
     )
     write_csv(folds, snakemake.output.folds)
     write_csv(fold_summary(folds, manifest), snakemake.output.summary)

@@ -1,21 +1,17 @@
 """Snakemake script of rule consolidate_features: one array per feature and segmentation."""
 
 import _bootstrap  # noqa: F401
-import pandas as pd
 
 from genreflow.features.consolidate import consolidate_feature
 from genreflow.features.settings import FeatureSettings, segmentations
+from genreflow.features.shards import read_track_table
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):
     params = snakemake.params
     settings = FeatureSettings.from_config(params.features, params.clip_seconds)
-    segmentation = segmentations(params.features["segments"])[
-        snakemake.wildcards.segments
-    ]
-    tracks = pd.read_csv(
-        snakemake.input.tracks, dtype={"track_id": str}, keep_default_na=False
-    )
+    segmentation = segmentations(params.features["segments"])[snakemake.wildcards.segments]
+    tracks = read_track_table(snakemake.input.tracks)
     consolidate_feature(
         tracks,
         snakemake.wildcards.feature,

@@ -84,6 +84,10 @@ TINY_DEMO = {
     },
     "training": {"max_epochs": 1, "threads": 1},
     "explain": {"tracks_per_fold": 2, "ig_steps": 16},
+    "sweeps": {
+        "scheme": "stratified_kfold",
+        "models": {"cnn_seed001": {"grid": {"lr": [0.001, 0.003], "batch_size": [16, 32]}}},
+    },
     "models": only_models(TINY_MODELS),
 }
 

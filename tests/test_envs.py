@@ -46,9 +46,9 @@ def test_env_matches_pyproject(env_file):
             continue
         assert name in declared, f"{env_file.name}: {name} is not declared in pyproject.toml"
         bound = spec.replace(" ", "").split("=*")[0]
-        assert bound == "" or bound in declared[name].split(
-            ","
-        ), f"{env_file.name}: {name} {bound} differs from pyproject.toml's {declared[name]}"
+        assert bound == "" or bound in declared[name].split(","), (
+            f"{env_file.name}: {name} {bound} differs from pyproject.toml's {declared[name]}"
+        )
 
 
 def test_every_rule_env_exists():
@@ -57,9 +57,13 @@ def test_every_rule_env_exists():
     assert envs, "no rule declares a conda env"
     for env in envs:
         assert (PROJECT_ROOT / env).is_file(), env
-    n_rules = len(re.findall(r"^rule ", rules, flags=re.M))
-    assert len(re.findall(r"^    conda:", rules, flags=re.M)) == n_rules, "a rule lacks conda:"
-    assert len(re.findall(r"^    log:", rules, flags=re.M)) == n_rules, "a rule lacks log:"
-    assert (
-        len(re.findall(r"^    benchmark:", rules, flags=re.M)) == n_rules
-    ), "a rule lacks benchmark:"
+    # each rule's block, from its header to the next header; `use rule … with:` blocks
+    # inherit conda: from their rule but name their own log and benchmark files
+    blocks = re.split(r"^[ ]*(?=rule \w+:|use rule )", rules, flags=re.M)[1:]
+    assert len(blocks) >= 20
+    for block in blocks:
+        name = block.split(":", 1)[0]
+        if not block.startswith("use rule"):
+            assert re.search(r"^\s+conda:", block, flags=re.M), f"{name} lacks conda:"
+        assert re.search(r"^\s+log:", block, flags=re.M), f"{name} lacks log:"
+        assert re.search(r"^\s+benchmark:", block, flags=re.M), f"{name} lacks benchmark:"

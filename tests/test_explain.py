@@ -30,7 +30,8 @@ def test_integrated_gradients_are_complete(name):
     target = 3
     explanation = explain(model, inputs, target, steps=64)
     with torch.no_grad():
-        change = float(model(*inputs)[0, target] - model(*[torch.zeros_like(x) for x in inputs])[0, target])
+        baseline = [torch.zeros_like(x) for x in inputs]
+        change = float(model(*inputs)[0, target] - model(*baseline)[0, target])
     total = sum(float(a.sum()) for a in explanation.integrated_gradients)
     assert explanation.logit - explanation.baseline_logit == pytest.approx(change, abs=1e-5)
     assert abs(total - change) <= 0.01 * abs(change)
@@ -105,7 +106,8 @@ def test_tracks_are_chosen_genre_by_genre():
 def test_explain_command_writes_a_figure(tmp_path, capsys):
     model_dir = save_torch_model(tmp_path / "model", default_features())
     figure = tmp_path / "why.png"
-    code = main(["explain", str(AU_FIXTURE), "--model", str(model_dir), "--out", str(figure), "--steps", "16"])
+    args = ["explain", AU_FIXTURE, "--model", model_dir, "--out", figure, "--steps", "16"]
+    code = main([str(a) for a in args])
     out = capsys.readouterr().out
     assert code == 0
     assert figure.stat().st_size > 10_000

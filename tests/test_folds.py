@@ -61,7 +61,14 @@ def synthetic_split() -> pd.DataFrame:
     manifest = synthetic_manifest()
     number = manifest["track_id"].str[-2:].astype(int)
     split = np.select([number < 10, number < 14, number < 18], ["train", "valid", "test"], "")
-    return pd.DataFrame({"track_id": manifest["track_id"], "fault_filtered_split": split})
+    official = pd.Series(split).map({"train": "training", "valid": "validation", "test": "test"})
+    return pd.DataFrame(
+        {
+            "track_id": manifest["track_id"],
+            "fault_filtered_split": split,
+            "official_split": official.fillna("").to_numpy(),
+        }
+    )
 
 
 def gtzan_manifest(registry: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +76,7 @@ def gtzan_manifest(registry: pd.DataFrame) -> pd.DataFrame:
 
 
 def make_folds(scheme: str, manifest: pd.DataFrame, seed: int = 0, **kwargs) -> pd.DataFrame:
-    if scheme == "fault_filtered":
+    if scheme in ("fault_filtered", "official"):
         kwargs.setdefault("split_table", synthetic_split())
     return assign_folds(manifest, scheme, seed=seed, **kwargs)
 
@@ -90,7 +97,7 @@ def test_every_scheme_gives_disjoint_roles_and_covers_tracks(scheme):
     assert not folds.duplicated(["track_id", "fold"]).any()
     assert not set(QUARANTINED) & set(folds["track_id"])
     expected = usable_ids(manifest)
-    if scheme == "fault_filtered":
+    if scheme in ("fault_filtered", "official"):
         split = synthetic_split().set_index("track_id")["fault_filtered_split"]
         expected = {t for t in expected if split[t] != ""}
     for _, part in folds.groupby("fold"):
@@ -311,9 +318,25 @@ def test_holdout_rejects_unknown_keys():
 
 
 @pytest.mark.parametrize("split_table", [None, pd.DataFrame({"track_id": ["g0.00000"]})])
-def test_fault_filtered_needs_a_split(split_table):
-    with pytest.raises(DataError, match="no fault-filtered split"):
-        assign_folds(synthetic_manifest(), "fault_filtered", seed=0, split_table=split_table)
+@pytest.mark.parametrize("scheme", ["fault_filtered", "official"])
+def test_registry_splits_need_their_column(split_table, scheme):
+    with pytest.raises(DataError, match=f"folds.scheme is {scheme}.*has no .*_split column"):
+        assign_folds(synthetic_manifest(), scheme, seed=0, split_table=split_table)
+
+
+def test_official_split_maps_training_validation_test():
+    manifest = synthetic_manifest()
+    folds = make_folds("official", manifest).set_index("track_id")["role"]
+    split = synthetic_split().set_index("track_id")["official_split"]
+    expected = split[split != ""].map({"training": "train", "validation": "val", "test": "test"})
+    expected = expected.drop(QUARANTINED, errors="ignore")
+    pd.testing.assert_series_equal(folds.sort_index(), expected.sort_index(), check_names=False)
+
+
+def test_official_split_rejects_unknown_values():
+    table = synthetic_split().assign(official_split="train")
+    with pytest.raises(DataError, match="official_split column holds train"):
+        assign_folds(synthetic_manifest(), "official", seed=0, split_table=table)
 
 
 def test_val_fraction_must_be_a_fraction():

@@ -125,7 +125,9 @@ def predict_json(capsys, model_dir, *songs) -> tuple[int, dict, str]:
 
 
 def test_real_fixtures_are_classified(capsys, torch_model_dir):
-    code, out, err = run_cli(capsys, "predict", AU_FIXTURE, WAV_16K_FIXTURE, "--model", torch_model_dir)
+    code, out, err = run_cli(
+        capsys, "predict", AU_FIXTURE, WAV_16K_FIXTURE, "--model", torch_model_dir
+    )
     assert code == 0, err
     assert f"{AU_FIXTURE}: " in out and f"{WAV_16K_FIXTURE}: " in out
     assert "30.0 s, 10 windows" in out  # GTZAN clips: 30 s in 3 s windows
@@ -226,7 +228,14 @@ def test_exit_status_is_non_zero_only_when_nothing_was_classified(capsys, torch_
 
 def test_csv_has_one_row_per_file(capsys, classical_model_dir, songs):
     code, out, _ = run_cli(
-        capsys, "predict", AU_FIXTURE, songs["text"], "--model", classical_model_dir, "--format", "csv"
+        capsys,
+        "predict",
+        AU_FIXTURE,
+        songs["text"],
+        "--model",
+        classical_model_dir,
+        "--format",
+        "csv",
     )
     assert code == 0
     table = pd.read_csv(__import__("io").StringIO(out))
@@ -265,7 +274,9 @@ def test_the_models_saved_feature_settings_are_used(tmp_path, songs):
     assert classifier.settings.hop_length == 256
     assert classifier.segment_frames == 188  # 3 s at 16 kHz / 256
     assert classifier.window_s == pytest.approx(188 * 256 / 16000)
-    _, inputs = classifier.window_inputs(read_song(songs["stereo"], sample_rate=16000, silence_peak=0).y)
+    _, inputs = classifier.window_inputs(
+        read_song(songs["stereo"], sample_rate=16000, silence_peak=0).y
+    )
     assert tuple(inputs[0].shape[1:]) == (32, 188)
     prediction = classifier.predict(songs["stereo"])
     # 12 s = 751 frames of 256 samples: three whole 188-frame windows (3.008 s each)
@@ -317,3 +328,12 @@ def test_load_torch_model_round_trips_the_record(torch_model_dir):
     model, saved = load_torch_model(torch_model_dir / "model.pt")
     assert saved["features"]["clip_seconds"] == 10.0
     assert not model.training
+
+
+def test_predict_benchmark_times_load_and_classify(torch_model_dir):
+    from genreflow.benchmarks.predict import time_model
+
+    row = time_model(torch_model_dir, AU_FIXTURE, repeats=1)
+    assert row["windows"] == 10
+    assert row["total_s"] == pytest.approx(row["load_s"] + row["classify_s"], abs=2e-3)
+    assert row["realtime_factor"] > 0

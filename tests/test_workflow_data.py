@@ -169,7 +169,7 @@ def test_missing_local_archive_is_a_config_error(tmp_path):
     assert "Invalid configuration: dataset.source" in output and "nowhere.tar.gz" in output
 
 
-@pytest.mark.parametrize("preset", ["gtzan.yaml", "gtzan_mini.yaml"])
+@pytest.mark.parametrize("preset", ["gtzan.yaml", "gtzan_mini.yaml", "fma_small.yaml"])
 def test_real_presets_show_the_full_dag(tmp_path, preset):
     project = copy_project(tmp_path / "project")
     result = snakemake(project, "-n", "--configfile", f"config/{preset}")
@@ -177,8 +177,23 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     for rule in ("download", "extract", "validate", "repair", "manifest"):
         assert f"rule {rule}:" in out, out
     assert "publish_demo" not in out
-    for rule in ("extract_features", "consolidate_features", "assign_folds"):
+    for rule in (
+        "extract_features",
+        "consolidate_features",
+        "assign_folds",
+        "train_torch",
+        "evaluate_torch",
+        "aggregate_report",
+        "train_final_torch",
+        "model_card",
+        "explain",
+    ):
         assert f"rule {rule}:" in out, out
+    if preset == "fma_small.yaml":
+        assert "rule download_metadata:" in out and "rule registry_from_metadata:" in out
+        assert "dataset fma_small, 8 genres (Electronic, Experimental" in result.stderr
+        assert "results/folds/fma_small/official.csv" in out
+        assert "8000 tracks" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,8 @@ def predict_command(args: argparse.Namespace) -> int:
         plot_timeline(predictions, args.plot)
         print(f"genreflow: plot written to {args.plot}", file=sys.stderr)
     if not predictions:
-        print(f"genreflow: none of the {len(args.songs)} file(s) could be classified", file=sys.stderr)
+        n_files = len(args.songs)
+        print(f"genreflow: none of the {n_files} file(s) could be classified", file=sys.stderr)
         return EXIT_NONE_CLASSIFIED
     return EXIT_OK
 

@@ -43,23 +43,35 @@ def source_kind(dataset: dict[str, Any]) -> str:
     return "archive"
 
 
-def archive_name(dataset: dict[str, Any]) -> str:
-    """File name the dataset archive is stored under in ``resources/downloads/<name>/``."""
+def archive_name(dataset: dict[str, Any], key: str = "dataset") -> str:
+    """File name an archive (``dataset`` or ``dataset.metadata``) is stored under in
+    ``resources/downloads/<name>/``."""
     if dataset.get("archive_name"):
         return dataset["archive_name"]
     name = os.path.basename(urlparse(str(dataset["source"])).path.rstrip("/"))
     if not name:
         raise ConfigError(
-            f"dataset.archive_name: cannot derive a file name from dataset.source "
-            f"{dataset['source']!r}; set dataset.archive_name."
+            f"{key}.archive_name: cannot derive a file name from {key}.source "
+            f"{dataset['source']!r}; set {key}.archive_name."
         )
     return name
 
 
-def dataset_genres(dataset: dict[str, Any]) -> list[str]:
-    """The genres the dataset's registry defines (GTZAN's ten for the demo)."""
+def registry_is_built(dataset: dict[str, Any]) -> bool:
+    """True when the workflow builds the registry from ``dataset.metadata`` (FMA)."""
+    return bool(dataset.get("metadata"))
+
+
+def dataset_genres(dataset: dict[str, Any]) -> list[str] | None:
+    """The genres the dataset's registry defines (GTZAN's ten for the demo).
+
+    None when the registry is built from metadata by the workflow: its genres are only
+    known then (the registry rule checks ``dataset.genres`` against them).
+    """
     if dataset["source"] == GENERATED:
         return list(GTZAN_GENRES)
+    if registry_is_built(dataset):
+        return None
     with open(dataset["registry"], newline="") as fh:
         return sorted({row["genre"] for row in csv.DictReader(fh)})
 
@@ -118,9 +130,14 @@ def check_config(config: dict[str, Any]) -> None:
                     f"dataset.source: {path} does not exist. Point it at the downloaded archive, "
                     "an extracted dataset folder, or an http(s) URL."
                 )
-        if not dataset.get("registry"):
-            raise ConfigError("dataset.registry: a real dataset needs its track registry CSV.")
-        if not Path(dataset["registry"]).is_file():
+        if registry_is_built(dataset):
+            _check_metadata(dataset)
+        elif not dataset.get("registry"):
+            raise ConfigError(
+                "dataset.registry: a real dataset needs its track registry CSV "
+                "(or dataset.metadata to build it from)."
+            )
+        elif not Path(dataset["registry"]).is_file():
             raise ConfigError(f"dataset.registry: {dataset['registry']} does not exist.")
         if source_kind(dataset) == "archive":
             archive_name(dataset)
@@ -135,14 +152,37 @@ def check_config(config: dict[str, Any]) -> None:
     _check_features(config)
     _check_folds(config)
     wanted = selected_genres(dataset)
-    if wanted is not None:
-        known = dataset_genres(dataset)
+    known = dataset_genres(dataset)
+    if wanted is not None and known is not None:
         unknown = [g for g in wanted if g not in known]
         if unknown:
             raise ConfigError(
                 f"dataset.genres: unknown genre(s) {', '.join(unknown)}; "
                 f"{name} has {', '.join(known)}."
             )
+
+
+def _check_metadata(dataset: dict[str, Any]) -> None:
+    metadata = dataset["metadata"]
+    if dataset.get("registry"):
+        raise ConfigError(
+            "dataset.registry: set it to null when dataset.metadata builds the registry."
+        )
+    if not dataset.get("n_tracks"):
+        raise ConfigError(
+            "dataset.n_tracks: give the expected number of tracks (FMA-small: 8000) when "
+            "dataset.metadata builds the registry; it sizes the feature jobs."
+        )
+    if metadata.get("checksum"):
+        parse_checksum(metadata["checksum"], key="dataset.metadata.checksum")
+    source = str(metadata["source"])
+    if not is_url(source) or urlparse(source).scheme == "file":
+        if not local_source_path(source).is_file():
+            raise ConfigError(
+                f"dataset.metadata.source: {local_source_path(source)} does not exist. Point "
+                "it at the downloaded metadata archive or an http(s) URL."
+            )
+    archive_name(metadata, key="dataset.metadata")
 
 
 def dataset_clip_seconds(config: dict[str, Any]) -> float | None:
@@ -165,6 +205,8 @@ def expected_track_count(config: dict[str, Any]) -> int:
     if dataset["source"] == GENERATED:
         n_genres = len(wanted) if wanted is not None else len(GTZAN_GENRES)
         return n_genres * int(config["demo"]["clips_per_genre"])
+    if registry_is_built(dataset):
+        return int(dataset["n_tracks"])
     with open(dataset["registry"], newline="") as fh:
         rows = list(csv.DictReader(fh))
     if dataset.get("subset"):
@@ -214,14 +256,26 @@ def _check_folds(config: dict[str, Any]) -> None:
         total = sum(folds["holdout"].values())
         if abs(total - 1.0) > 1e-6:
             raise ConfigError(f"folds.holdout: the ratios sum to {total:g}, not 1.")
-    if "fault_filtered" in folds["schemes"] and dataset["source"] != GENERATED:
-        with open(dataset["registry"], newline="") as fh:
-            header = next(csv.reader(fh), [])
-        if "fault_filtered_split" not in header:
+    # registry columns the split schemes read; a registry built from FMA's metadata has
+    # official_split only
+    for scheme, column in (
+        ("fault_filtered", "fault_filtered_split"),
+        ("official", "official_split"),
+    ):
+        if scheme not in folds["schemes"] or dataset["source"] == GENERATED:
+            continue
+        if registry_is_built(dataset):
+            header = ["official_split"]
+        else:
+            with open(dataset["registry"], newline="") as fh:
+                header = next(csv.reader(fh), [])
+        if column not in header:
             raise ConfigError(
-                f"folds.schemes: fault_filtered needs a fault_filtered_split column in "
-                f"{dataset['registry']}; {dataset['name']} has none."
+                f"folds.schemes: {scheme} needs a {column} column in the track registry; "
+                f"{dataset['name']} has none."
             )
+    if "official" in folds["schemes"] and dataset["source"] == GENERATED:
+        raise ConfigError("folds.schemes: the demo dataset has no official split; remove official.")
     if dataset["source"] == GENERATED and folds["n_folds"] > config["demo"]["clips_per_genre"]:
         raise ConfigError(
             f"folds.n_folds: {folds['n_folds']} folds need at least that many clips per "
@@ -231,6 +285,6 @@ def _check_folds(config: dict[str, Any]) -> None:
 
 def folds_of(config: dict[str, Any], scheme: str) -> list[int]:
     """The fold numbers a scheme produces."""
-    if scheme in ("holdout", "fault_filtered"):
+    if scheme in ("holdout", "fault_filtered", "official"):
         return [0]
     return list(range(int(config["folds"]["n_folds"])))

@@ -27,7 +27,7 @@ from genreflow.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("stratified_kfold", "holdout", "fault_filtered", "artist_kfold")
+SCHEMES = ("stratified_kfold", "holdout", "fault_filtered", "official", "artist_kfold")
 KFOLD_SCHEMES = ("stratified_kfold", "artist_kfold")
 ROLES = ("train", "val", "test")
 FOLD_COLUMNS = ("track_id", "fold", "role")
@@ -35,6 +35,12 @@ DEFAULT_HOLDOUT = {"train": 0.6, "val": 0.2, "test": 0.2}
 FAULT_FILTERED_COLUMN = "fault_filtered_split"
 # Values of the registry's fault_filtered_split column and the role each maps to.
 FAULT_FILTERED_ROLES = {"train": "train", "valid": "val", "test": "test"}
+# Schemes read from a registry column: the column and what its values mean.
+REGISTRY_SPLITS: dict[str, tuple[str, dict[str, str]]] = {
+    "fault_filtered": (FAULT_FILTERED_COLUMN, FAULT_FILTERED_ROLES),
+    # a dataset's own published split, e.g. FMA's (set, split)
+    "official": ("official_split", {"training": "train", "validation": "val", "test": "test"}),
+}
 
 
 def assign_folds(
@@ -61,6 +67,9 @@ def assign_folds(
           part; ``val_fraction`` of the remaining tracks (stratified) become val.
         - ``holdout``: one fold split by the ``holdout`` ratios, stratified by genre;
           if the ``val`` ratio is 0 or absent, val is ``val_fraction`` of the train part.
+        - ``official``: one fold taken from ``split_table``'s ``official_split``
+          (``training`` / ``validation`` / ``test``: FMA's split, which keeps artists
+          apart); tracks it leaves blank are left out.
         - ``fault_filtered``: one fold taken from ``split_table``'s
           ``fault_filtered_split`` (``valid`` means val); tracks it leaves blank are
           left out.
@@ -78,8 +87,8 @@ def assign_folds(
         ``train``/``val``/``test`` ratios for ``holdout``, summing to 1; None means
         :data:`DEFAULT_HOLDOUT`.
     split_table : DataFrame, default=None
-        Registry-like table with ``track_id`` and ``fault_filtered_split``, for
-        ``fault_filtered``.
+        Registry-like table with ``track_id`` and the split column of
+        ``fault_filtered`` or ``official`` (see :data:`REGISTRY_SPLITS`).
 
     Returns
     -------
@@ -97,8 +106,8 @@ def assign_folds(
         roles = _stratified_kfold(tracks, seed, n_folds, val_fraction)
     elif scheme == "holdout":
         roles = _holdout(tracks, seed, _holdout_ratios(holdout), val_fraction)
-    elif scheme == "fault_filtered":
-        roles = _fault_filtered(tracks, manifest, split_table)
+    elif scheme in REGISTRY_SPLITS:
+        roles = _registry_split(scheme, tracks, manifest, split_table)
     else:
         roles = _artist_kfold(tracks, seed, n_folds, val_fraction)
 
@@ -268,7 +277,9 @@ def _stratified_kfold(
     for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
         roles = _empty_roles(len(y), "train")
         roles[test] = "test"
-        _, val = _stratified_carve(train, y, val_fraction, _sub_seed(seed, fold), "folds.val_fraction")
+        _, val = _stratified_carve(
+            train, y, val_fraction, _sub_seed(seed, fold), "folds.val_fraction"
+        )
         roles[val] = "val"
         folds.append(roles)
     return folds
@@ -291,50 +302,48 @@ def _holdout(
     return [roles]
 
 
-def _fault_filtered(
-    tracks: pd.DataFrame, manifest: pd.DataFrame, split_table: pd.DataFrame | None
+def _registry_split(
+    scheme: str, tracks: pd.DataFrame, manifest: pd.DataFrame, split_table: pd.DataFrame | None
 ) -> list[np.ndarray]:
-    if (
-        split_table is None
-        or FAULT_FILTERED_COLUMN not in split_table.columns
-        or "track_id" not in split_table.columns
-    ):
+    """The one fold of a split published in a registry column (see :data:`REGISTRY_SPLITS`)."""
+    column, role_of = REGISTRY_SPLITS[scheme]
+    if split_table is None or column not in split_table.columns or "track_id" not in split_table:
         raise DataError(
-            "folds.scheme is fault_filtered, but the dataset has no fault-filtered split "
-            f"(its track registry has no {FAULT_FILTERED_COLUMN} column): choose another "
-            "folds.scheme."
+            f"folds.scheme is {scheme}, but the dataset's track registry has no {column} "
+            "column: choose another folds.scheme."
         )
     if split_table["track_id"].duplicated().any():
-        raise DataError("the fault-filtered split table lists some tracks more than once.")
-    split = split_table.set_index("track_id")[FAULT_FILTERED_COLUMN]
+        raise DataError(f"the {scheme} split table lists some tracks more than once.")
+    split = split_table.set_index("track_id")[column]
     split = split.fillna("").astype(str).str.strip()
-    unknown = set(split.unique()) - set(FAULT_FILTERED_ROLES) - {""}
+    unknown = set(split.unique()) - set(role_of) - {""}
     if unknown:
         raise DataError(
-            f"the {FAULT_FILTERED_COLUMN} column holds {', '.join(sorted(unknown))}; expected "
-            f"{', '.join(FAULT_FILTERED_ROLES)} or blank."
+            f"the {column} column holds {', '.join(sorted(unknown))}; expected "
+            f"{', '.join(role_of)} or blank."
         )
     in_split = split[split != ""]
     if in_split.empty:
         raise DataError(
-            "folds.scheme is fault_filtered, but the dataset has no fault-filtered split "
-            f"(its {FAULT_FILTERED_COLUMN} column is blank): choose another folds.scheme."
+            f"folds.scheme is {scheme}, but the registry's {column} column is blank: "
+            "choose another folds.scheme."
         )
     quarantined = set(manifest.loc[manifest["status"] == "quarantined", "track_id"])
     dropped = sorted(set(in_split.index) & quarantined)
     if dropped:
         log.warning(
-            "fault_filtered: dropping %d quarantined track(s) of the split: %s",
+            "%s: dropping %d quarantined track(s) of the split: %s",
+            scheme,
             len(dropped),
             ", ".join(dropped[:10]),
         )
     absent = set(in_split.index) - set(manifest["track_id"])
     if absent:
-        log.warning("fault_filtered: %d track(s) of the split are not in the manifest", len(absent))
-    roles = tracks["track_id"].map(in_split).map(FAULT_FILTERED_ROLES).fillna("")
+        log.warning("%s: %d track(s) of the split are not in the manifest", scheme, len(absent))
+    roles = tracks["track_id"].map(in_split).map(role_of).fillna("")
     n_left_out = int((roles == "").sum())
     if n_left_out:
-        log.info("fault_filtered: leaving out %d usable track(s) outside the split", n_left_out)
+        log.info("%s: leaving out %d usable track(s) outside the split", scheme, n_left_out)
     return [roles.to_numpy(dtype=object)]
 
 
@@ -427,8 +436,7 @@ def _stratified_carve(
         )
     except ValueError as exc:
         raise ConfigError(
-            f"{key}: cannot take a genre-stratified {fraction:g} of {len(idx)} tracks "
-            f"({exc})."
+            f"{key}: cannot take a genre-stratified {fraction:g} of {len(idx)} tracks ({exc})."
         ) from exc
     return np.sort(rest), np.sort(part)
 
@@ -438,8 +446,7 @@ def _holdout_ratios(holdout: Mapping[str, float] | None) -> dict[str, float]:
     unknown = set(given) - set(ROLES)
     if unknown:
         raise ConfigError(
-            f"folds.holdout: unknown key(s) {', '.join(sorted(unknown))}; use "
-            f"{', '.join(ROLES)}."
+            f"folds.holdout: unknown key(s) {', '.join(sorted(unknown))}; use {', '.join(ROLES)}."
         )
     ratios = {"val": 0.0}
     for role, value in given.items():

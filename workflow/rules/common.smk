@@ -3,6 +3,8 @@ import re
 
 from genreflow.config import (
     archive_name,
+    dataset_genres,
+    registry_is_built,
     check_config,
     dataset_clip_seconds,
     expected_track_count,
@@ -37,13 +39,24 @@ wildcard_constraints:
     segments=r"[A-Za-z0-9_]+",
     fold=r"\d+",
     scheme=r"[a-z_]+",
+    point=r"[0-9a-f]{10}",
 
 
 def dataset_registry():
-    """The CSV of expected tracks: published with the demo, committed for real data."""
+    """The CSV of expected tracks: published with the demo, committed for GTZAN, built
+    from the metadata archive for FMA."""
     if SOURCE_KIND == "generated":
         return f"{DEMO_RELEASE}/tracks.csv"
+    if registry_is_built(config["dataset"]):
+        return f"results/data/{DATASET}/registry.csv"
     return config["dataset"]["registry"]
+
+
+def metadata_archive():
+    """Where the metadata archive (dataset.metadata) is stored after download."""
+    metadata = config["dataset"]["metadata"]
+    name = archive_name(metadata, key="dataset.metadata")
+    return f"resources/downloads/{DATASET}/{name}"
 
 
 def dataset_archive():
@@ -179,6 +192,61 @@ def _final_models():
 
 
 FINAL_MODELS = _final_models()
+
+
+def _sweeps():
+    """The scheme swept on, and per swept model its points (id → train overrides)."""
+    from genreflow.models import MODELS
+    from genreflow.training.sweeps import sweep_points, swept_names
+
+    sweeps = config["sweeps"]
+    scheme = sweeps.get("scheme") or config["folds"]["schemes"][0]
+    if sweeps.get("models") and scheme not in config["folds"]["schemes"]:
+        raise WorkflowError(
+            f"Invalid configuration: sweeps.scheme: {scheme} is not one of folds.schemes "
+            f"({', '.join(config['folds']['schemes'])})."
+        )
+    found = {}
+    for name, block in (sweeps.get("models") or {}).items():
+        if name not in TORCH_MODELS:
+            raise WorkflowError(
+                f"Invalid configuration: sweeps.models.{name}: sweeps cover enabled torch "
+                f"models; enabled: {', '.join(TORCH_MODELS)}."
+            )
+        try:
+            points = sweep_points(
+                MODELS[name].train,
+                config["models"][name].get("train", {}),
+                block,
+                key=f"sweeps.models.{name}",
+            )
+        except ConfigError as exc:
+            raise WorkflowError(f"Invalid configuration: {exc}") from None
+        found[name] = {"points": points, "swept": swept_names(block)}
+    return scheme, found
+
+
+SWEEP_SCHEME, SWEEPS = _sweeps()
+SWEEP = "results/sweeps/{dataset}/{scheme}/{model}"
+
+
+def _run_summary():
+    """One line on what this configuration runs, printed once by the main process."""
+    genres = selected_genres(config["dataset"]) or dataset_genres(config["dataset"])
+    described = (
+        f"{len(genres)} genres ({', '.join(genres)})"
+        if genres
+        else "genres from the dataset's metadata"
+    )
+    return (
+        f"genreflow: dataset {DATASET}, {described}, {expected_track_count(config)} tracks; "
+        f"fold schemes {', '.join(config['folds']['schemes'])}; "
+        f"{len(ENABLED_MODELS)} models ({len(FINAL_MODELS)} final)"
+    )
+
+
+if workflow.is_main_process:
+    print(_run_summary(), file=sys.stderr)
 # The features block a model is trained with, its clip length resolved: saved with the
 # model, so `genreflow predict` featurises songs exactly as its training tracks.
 TRAINED_FEATURES = {**config["features"], "clip_seconds": feature_clip_seconds(config)}
@@ -311,6 +379,33 @@ def explain_outputs():
     ]
 
 
+def sweep_rows(model):
+    """The points table of a model's sweep: id and the value of each swept key."""
+    sweep = SWEEPS[model]
+    return [
+        {"point": point, **{name: overrides.get(name) for name in sweep["swept"]}}
+        for point, overrides in sweep["points"].items()
+    ]
+
+
+def sweep_point_files(wildcards, name):
+    """``name`` (e.g. history.json) of every point and fold of a sweep."""
+    folder = SWEEP.format(**wildcards)
+    return [
+        f"{folder}/{point}/fold{fold}/{name}"
+        for point in SWEEPS[wildcards.model]["points"]
+        for fold in folds_of(config, wildcards.scheme)
+    ]
+
+
+def sweep_outputs():
+    """The report of every configured sweep."""
+    return [
+        SWEEP.format(dataset=DATASET, scheme=SWEEP_SCHEME, model=name) + "/report/summary.md"
+        for name in SWEEPS
+    ]
+
+
 def fold_outputs():
     return [f"results/folds/{DATASET}/{scheme}.csv" for scheme in config["folds"]["schemes"]]
 
@@ -324,4 +419,5 @@ def final_outputs():
         *report_outputs(),
         *final_model_outputs(),
         *explain_outputs(),
+        *sweep_outputs(),
     ]

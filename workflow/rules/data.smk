@@ -26,6 +26,46 @@ rule download:
         "../../scripts/download.py"
 
 
+if registry_is_built(config["dataset"]):
+
+    use rule download as download_metadata with:
+        input:
+            [],
+        output:
+            metadata_archive(),
+        log:
+            f"results/logs/{DATASET}/download_metadata.log",
+        benchmark:
+            f"results/benchmarks/{DATASET}/download_metadata.tsv"
+        params:
+            source=config["dataset"]["metadata"]["source"],
+            checksum=config["dataset"]["metadata"]["checksum"],
+            retries=config["download"]["retries"],
+            timeout_s=config["download"]["timeout_s"],
+            backoff_s=config["download"]["backoff_s"],
+
+    rule registry_from_metadata:
+        input:
+            metadata=metadata_archive(),
+        output:
+            registry="results/data/{dataset}/registry.csv",
+        log:
+            "results/logs/{dataset}/registry.log",
+        benchmark:
+            "results/benchmarks/{dataset}/registry.tsv"
+        conda:
+            "../../envs/data.yaml"
+        resources:
+            mem_mb=4000,
+            runtime=10,
+        params:
+            kind=config["dataset"]["metadata"]["kind"],
+            subset=config["dataset"]["metadata"]["subset"],
+            genres=selected_genres(config["dataset"]),
+        script:
+            "../../scripts/registry_from_metadata.py"
+
+
 rule extract:
     input:
         unpack(extract_inputs),

@@ -70,6 +70,8 @@ rule model_card:
         ),
     log:
         "results/logs/{dataset}/final/{model}.card.log",
+    benchmark:
+        "results/benchmarks/{dataset}/final/{model}.card.tsv"
     conda:
         "../../envs/report.yaml"
     resources:

@@ -164,7 +164,10 @@ def repair_tracks(
             (f"re-derived from {source}", str(source), lambda s=source: rederive(s))
             for source in originals.get(track.track_id, [])
         ]
-        if track.path and Path(track.path).is_file():
+        # Salvaging reads the payload as PCM of the dataset's format, so it needs that
+        # format and a registry checksum to confirm the result (not FMA's MP3s).
+        salvageable = bool(track.expected_md5) and None not in (spec.sample_rate, spec.channels)
+        if salvageable and track.path and Path(track.path).is_file():
             raw = Path(track.path).read_bytes()
             attempts += [
                 (f"salvaged: {label}", track.path, lambda b=wav: b)

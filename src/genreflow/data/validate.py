@@ -33,8 +33,8 @@ VALIDATION_COLUMNS = (
 class FormatSpec:
     """The format every track of a dataset must have."""
 
-    sample_rate: int = 22050
-    channels: int = 1
+    sample_rate: int | None = 22050  # None: any rate (e.g. FMA's MP3s)
+    channels: int | None = 1  # None: any number of channels
     clip_seconds: float | None = 30.0
     duration_tolerance_s: float = 1.0
 
@@ -101,9 +101,9 @@ def _format_problems(
     sample_rate: int, channels: int, duration_s: float, spec: FormatSpec
 ) -> list[str]:
     problems = []
-    if sample_rate != spec.sample_rate:
+    if spec.sample_rate is not None and sample_rate != spec.sample_rate:
         problems.append(f"sample rate {sample_rate} Hz, expected {spec.sample_rate} Hz")
-    if channels != spec.channels:
+    if spec.channels is not None and channels != spec.channels:
         problems.append(f"{channels} channels, expected {spec.channels}")
     if (
         spec.clip_seconds is not None

@@ -71,9 +71,9 @@ def explain_fold(
     """
     model, saved = load_torch_model(model_path)
     genres = list(saved["genres"])
-    split = load_fold(
-        arrays, indexes, folds, fold, genres, torch.device("cpu"), roles=("test",)
-    )["test"]
+    split = load_fold(arrays, indexes, folds, fold, genres, torch.device("cpu"), roles=("test",))[
+        "test"
+    ]
     inputs = Normalizer.from_state(saved["normalizer"])(split.inputs)
     index = split.index.reset_index(drop=True)
     features = saved["features"]

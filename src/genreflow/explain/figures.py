@@ -32,9 +32,7 @@ def plot_explanations(
     """
     if not examples:
         raise ValueError("no examples to plot")
-    figure, axes = plt.subplots(
-        len(examples), 3, figsize=(13, 2.9 * len(examples)), squeeze=False
-    )
+    figure, axes = plt.subplots(len(examples), 3, figsize=(13, 2.9 * len(examples)), squeeze=False)
     for row, example in zip(axes, examples):
         extent = (0.0, example.seconds, 0, example.image.shape[0])
         common = {"origin": "lower", "aspect": "auto", "extent": extent}

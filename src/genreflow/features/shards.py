@@ -14,6 +14,15 @@ from genreflow.features.compute import compute_features
 from genreflow.features.loading import load_track
 from genreflow.features.settings import FeatureSettings
 
+# Track ids are strings (FMA's are zero-padded digits: "000002" must stay "000002").
+TRACK_ID_DTYPES = {"track_id": str, "source_track_id": str}
+
+
+def read_track_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A feature-stage table (shard, tracks.csv, index, summary) with ids kept as text."""
+    return pd.read_csv(path, dtype=TRACK_ID_DTYPES, keep_default_na=False)
+
+
 log = logging.getLogger(__name__)
 
 TRACK_COLUMNS = (

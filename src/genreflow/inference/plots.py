@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import seaborn as sns
 
 from genreflow.evaluation.plots import plt, save_figure
@@ -21,7 +20,9 @@ def plot_timeline(predictions: Sequence[SongPrediction], dest: str | Path) -> No
     if not predictions:
         raise ValueError("no predictions to plot")
     genres = predictions[0].genres
-    palette = dict(zip(genres, sns.color_palette("tab10" if len(genres) <= 10 else "husl", len(genres))))
+    palette = dict(
+        zip(genres, sns.color_palette("tab10" if len(genres) <= 10 else "husl", len(genres)))
+    )
     figure, axes = plt.subplots(
         len(predictions), 1, figsize=(9, 3.2 * len(predictions)), squeeze=False
     )

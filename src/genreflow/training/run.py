@@ -90,8 +90,12 @@ def train_torch(
     train_overrides: Mapping[str, Any],
     training: Mapping[str, Any],
     feature_settings: Mapping[str, Any],
+    roles: Sequence[str] | None = None,
 ) -> dict:
     """Train a torch model on one fold and write ``model.pt``, ``history.json``, ``config.json``.
+
+    ``roles`` limits the parts loaded (a sweep point: train and val, so its test part
+    is never scored); by default every part the fold has.
 
     The outputs appear only when training has finished (each written atomically);
     until then the job's progress lives in a checkpoint beside them, from which a
@@ -115,7 +119,8 @@ def train_torch(
     seed_everything(seed)
 
     genres = genres_of(manifest)
-    splits = load_fold(arrays, indexes, folds, job.fold, genres, device, fold_roles(folds, job.fold))
+    roles = tuple(roles) if roles else fold_roles(folds, job.fold)
+    splits = load_fold(arrays, indexes, folds, job.fold, genres, device, roles)
     input_shapes = [tuple(x.shape[1:]) for x in splits["train"].inputs]
     model = spec.build(len(genres), input_shapes, **arch)
     n_parameters = sum(p.numel() for p in model.parameters())
@@ -231,7 +236,9 @@ def train_classical(
     columns = [c for c in table.columns if c not in ("track_id", "source_track_id", "genre")]
     if not columns:
         raise DataError("the summary table has no feature columns: enable the gtzan_summary set.")
-    rows = {role: training_rows(table, folds, job.fold, role) for role in fold_roles(folds, job.fold)}
+    rows = {
+        role: training_rows(table, folds, job.fold, role) for role in fold_roles(folds, job.fold)
+    }
     x = table[columns].to_numpy(dtype=np.float64)
     y = table["genre"].to_numpy()
     estimator = spec.build(seed, **arch)

@@ -1,0 +1,55 @@
+"""Snakemake script of rule sweep_report: select a sweep's point on validation, test it once."""
+
+import _bootstrap  # noqa: F401
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from genreflow.evaluation.metrics import track_table
+from genreflow.evaluation.predict import predict_torch_fold
+from genreflow.evaluation.sweep import summarise_points, validation_scores, write_sweep_report
+from genreflow.logs import script_logging
+
+with script_logging(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    inputs = snakemake.input
+    points = pd.read_csv(inputs.points, dtype={"point": str})
+    # .../<point>/fold<k>/history.json
+    histories = {
+        (Path(path).parts[-3], int(Path(path).parts[-2].removeprefix("fold"))): json.loads(
+            Path(path).read_text()
+        )
+        for path in inputs.histories
+    }
+    scores = validation_scores(histories)
+    selected = summarise_points(points, scores).iloc[0]["point"]
+    log.info("selected point %s on validation accuracy", selected)
+    folds = pd.read_csv(inputs.folds, dtype={"track_id": str})
+    selected_accuracy = []
+    for fold in snakemake.params.folds:
+        model = f"{snakemake.params.sweep_dir}/{selected}/fold{fold}/model.pt"
+        segments, genres = predict_torch_fold(
+            model,
+            arrays=inputs.arrays,
+            indexes=inputs.indexes,
+            folds=folds,
+            fold=fold,
+            device=torch.device("cpu"),
+        )
+        tracks = track_table(segments, genres)
+        selected_accuracy.append(float((tracks["genre"] == tracks["predicted"]).mean()))
+    defaults = [json.loads(Path(path).read_text()) for path in inputs.default_metrics]
+    write_sweep_report(
+        identity=dict(snakemake.wildcards.items()),
+        points=points,
+        scores=scores,
+        swept=list(snakemake.params.swept),
+        test={
+            f"selected ({selected})": {"track_accuracy": selected_accuracy},
+            "default": {"track_accuracy": [m["track_accuracy"] for m in defaults]},
+        },
+        outputs=dict(snakemake.output.items()),
+    )

@@ -1,0 +1,101 @@
+"""FMA (Defferrard et al. 2017): the track registry from ``fma_metadata/tracks.csv``.
+
+``tracks.csv`` has a two-row column header (a (group, field) MultiIndex such as
+(``set``, ``subset``) or (``track``, ``genre_top``)) and the track id as its index. A
+subset's registry holds, per track: the 6-digit ``track_id`` (the audio file's stem,
+``fma_small/<first 3 digits>/<id>.mp3``), ``genre`` (``genre_top``), the artist id,
+the title and the official split (``training`` / ``validation`` / ``test``, artists
+kept apart). FMA publishes no per-track checksums, so ``wav_md5`` is blank and
+validation decodes every file instead.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from genreflow.errors import DataError
+
+TRACKS_MEMBER = "fma_metadata/tracks.csv"
+SUBSETS = ("small", "medium", "large")
+OFFICIAL_SPLIT_COLUMN = "official_split"
+# Values of the official split and the fold role each maps to.
+OFFICIAL_ROLES = {"training": "train", "validation": "val", "test": "test"}
+COLUMNS = {
+    "subset": ("set", "subset"),
+    "split": ("set", "split"),
+    "genre": ("track", "genre_top"),
+    "artist": ("artist", "id"),
+    "title": ("track", "title"),
+}
+
+
+def audio_member(track_id: str, subset: str = "small") -> str:
+    """The path of a track's MP3 inside ``fma_<subset>.zip``."""
+    return f"fma_{subset}/{track_id[:3]}/{track_id}.mp3"
+
+
+def read_tracks(source: str | os.PathLike) -> pd.DataFrame:
+    """``tracks.csv`` with its two-row header, from the metadata zip or the CSV itself."""
+    source = Path(source)
+    try:
+        if zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as archive:
+                if TRACKS_MEMBER not in archive.namelist():
+                    raise DataError(
+                        f"{source} has no {TRACKS_MEMBER}: is dataset.metadata.source the "
+                        "fma_metadata.zip archive?"
+                    )
+                with archive.open(TRACKS_MEMBER) as handle:
+                    tracks = pd.read_csv(handle, index_col=0, header=[0, 1], low_memory=False)
+        else:
+            tracks = pd.read_csv(source, index_col=0, header=[0, 1], low_memory=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{source}: cannot read FMA's tracks.csv ({exc}).") from exc
+    missing = [f"({a}, {b})" for a, b in COLUMNS.values() if (a, b) not in tracks.columns]
+    if missing:
+        raise DataError(
+            f"{source}: tracks.csv lacks column(s) {', '.join(missing)}; it needs FMA's "
+            "two-row header (e.g. set,set / subset,split)."
+        )
+    return tracks
+
+
+def fma_registry(tracks: pd.DataFrame, subset: str = "small") -> pd.DataFrame:
+    """The registry of one FMA subset: ``track_id, genre, wav_md5, artist, title, official_split``.
+
+    The ``small`` subset is the tracks whose (``set``, ``subset``) is ``small``; the
+    larger subsets contain the smaller ones, as in FMA.
+    """
+    if subset not in SUBSETS:
+        raise DataError(f"dataset.metadata.subset: {subset!r} is not one of {', '.join(SUBSETS)}.")
+    levels = SUBSETS[: SUBSETS.index(subset) + 1]
+    chosen = tracks[tracks[COLUMNS["subset"]].isin(levels)]
+    if chosen.empty:
+        raise DataError(f"tracks.csv has no track of the {subset!r} subset.")
+    split = chosen[COLUMNS["split"]].astype(str)
+    unknown = sorted(set(split) - set(OFFICIAL_ROLES))
+    if unknown:
+        raise DataError(
+            f"tracks.csv: (set, split) holds {', '.join(unknown)}; expected "
+            f"{', '.join(OFFICIAL_ROLES)}."
+        )
+    genre = chosen[COLUMNS["genre"]]
+    if genre.isna().any():
+        ids = ", ".join(str(i) for i in chosen.index[genre.isna()][:5])
+        raise DataError(f"tracks.csv: track(s) {ids} of the {subset} subset have no genre_top.")
+    artist = chosen[COLUMNS["artist"]]
+    registry = pd.DataFrame(
+        {
+            "track_id": [f"{int(i):06d}" for i in chosen.index],
+            "genre": genre.astype(str).to_numpy(),
+            "wav_md5": "",
+            "artist": [f"fma-artist-{int(a)}" if pd.notna(a) else "" for a in artist],
+            "title": chosen[COLUMNS["title"]].fillna("").astype(str).to_numpy(),
+            OFFICIAL_SPLIT_COLUMN: split.to_numpy(),
+        }
+    )
+    return registry.sort_values("track_id", ignore_index=True)

@@ -1,0 +1,121 @@
+"""Hyperparameter sweeps: grid or random points, each named by a hash of its settings.
+
+A sweep block of the config names, per model, either a ``grid`` (every combination of
+the listed values) or a ``random`` sample (``n`` points drawn with ``seed`` from a
+``space`` of ``choice`` lists and ``uniform`` / ``log_uniform`` / ``int_uniform``
+ranges). Each point is resolved into complete :class:`TrainParams` (model defaults,
+then the model's config ``train`` block, then the point) and named by a short hash of
+those resolved values: the name is the point's wildcard in output paths, so a point
+keeps its folder when the grid grows and only new points are trained.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genreflow.errors import ConfigError
+from genreflow.training.artifacts import fingerprint
+from genreflow.training.params import TrainParams
+
+POINT_ID_LENGTH = 10
+RANGE_KINDS = ("choice", "uniform", "log_uniform", "int_uniform")
+
+
+def point_id(params: TrainParams) -> str:
+    """The short stable name of a point: a hash of its resolved hyperparameters."""
+    return fingerprint(params.as_dict())[:POINT_ID_LENGTH]
+
+
+def grid_values(grid: Mapping[str, list], key: str) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in the order the keys are given."""
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{key}.grid.{name}: give a non-empty list of values.")
+    names = list(grid)
+    return [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+
+
+def _draw(generator: np.random.Generator, spec: Mapping[str, Any], key: str) -> Any:
+    if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in RANGE_KINDS:
+        raise ConfigError(f"{key}: give one of {', '.join(RANGE_KINDS)}, e.g. {{choice: [8, 16]}}.")
+    kind, value = next(iter(spec.items()))
+    if kind == "choice":
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{key}.choice: give a non-empty list.")
+        return value[int(generator.integers(len(value)))]
+    if not isinstance(value, list) or len(value) != 2 or not value[0] < value[1]:
+        raise ConfigError(f"{key}.{kind}: give [low, high] with low < high.")
+    low, high = value
+    if kind == "uniform":
+        return float(generator.uniform(low, high))
+    if kind == "int_uniform":
+        return int(generator.integers(int(low), int(high) + 1))
+    if low <= 0:
+        raise ConfigError(f"{key}.log_uniform: the range must be positive.")
+    return float(math.exp(generator.uniform(math.log(low), math.log(high))))
+
+
+def random_values(random: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    """``random.n`` points drawn from ``random.space`` with ``random.seed``."""
+    space = random.get("space") or {}
+    if not space:
+        raise ConfigError(f"{key}.random.space: name at least one hyperparameter.")
+    generator = np.random.default_rng(int(random.get("seed", 0)))
+    return [
+        {name: _draw(generator, spec, f"{key}.random.space.{name}") for name, spec in space.items()}
+        for _ in range(int(random["n"]))
+    ]
+
+
+def sweep_points(
+    model_train: Mapping[str, Any],
+    config_train: Mapping[str, Any],
+    sweep: Mapping[str, Any],
+    key: str,
+) -> dict[str, dict[str, Any]]:
+    """Every point of a model's sweep: point id → the ``train`` overrides to run it with.
+
+    Parameters
+    ----------
+    model_train
+        The model's registered ``train`` defaults.
+    config_train
+        The model's ``models.<name>.train`` block (the point's values go over it).
+    sweep
+        ``{"grid": {...}}`` or ``{"random": {"n": ..., "seed": ..., "space": {...}}}``.
+    key
+        Config key of the sweep, for error messages.
+
+    Points whose resolved hyperparameters coincide are one point.
+    """
+    if ("grid" in sweep) == ("random" in sweep):
+        raise ConfigError(f"{key}: give either grid or random.")
+    values = (
+        grid_values(sweep["grid"], key) if "grid" in sweep else random_values(sweep["random"], key)
+    )
+    points: dict[str, dict[str, Any]] = {}
+    for point in values:
+        overrides = {**config_train, **point}
+        params = TrainParams.resolve(model_train, overrides, key=key)
+        points.setdefault(point_id(params), overrides)
+    return points
+
+
+def points_table(points: Mapping[str, Mapping[str, Any]], swept: list[str]) -> pd.DataFrame:
+    """One row per point: its id and the value of each swept hyperparameter."""
+    rows = [
+        {"point": pid, **{name: overrides.get(name) for name in swept}}
+        for pid, overrides in points.items()
+    ]
+    return pd.DataFrame(rows, columns=["point", *swept])
+
+
+def swept_names(sweep: Mapping[str, Any]) -> list[str]:
+    """The hyperparameters a sweep varies, in config order."""
+    return list(sweep["grid"]) if "grid" in sweep else list(sweep["random"]["space"])

@@ -40,6 +40,15 @@ def test_integrated_gradients_are_complete(name):
     assert [a.shape for a in explanation.integrated_gradients] == shapes
 
 
+def test_steps_are_doubled_until_the_attributions_are_complete():
+    model = build_model("bilstm_seed004").eval()
+    inputs = example_inputs("bilstm_seed004", seed=2)
+    explanation = explain(model, inputs, 0, steps=2)
+    change = explanation.logit - explanation.baseline_logit
+    assert explanation.steps > 2
+    assert abs(explanation.delta) <= 0.01 * abs(change) + 1e-4
+
+
 class TinyConvNet(nn.Module):
     """conv → ReLU → global average pool → linear: Grad-CAM's textbook setting."""
 

@@ -100,6 +100,7 @@ def songs(tmp_path_factory) -> dict[str, Path]:
         "mp3": folder / "song.mp3",
         "short": folder / "two_seconds.wav",
         "flac": folder / "song.flac",
+        "ogg": folder / "song.ogg",
         "silent": folder / "silence.wav",
         "text": folder / "notes.wav",
     }
@@ -108,6 +109,7 @@ def songs(tmp_path_factory) -> dict[str, Path]:
     sf.write(files["mp3"], stereo, 44100, format="MP3")
     sf.write(files["short"], left[: 2 * 44100].astype(np.float32), 44100)
     sf.write(files["flac"], left[: 8 * 44100].astype(np.float32), 44100, format="FLAC")
+    sf.write(files["ogg"], stereo[: 8 * 44100], 44100, format="OGG", subtype="VORBIS")
     sf.write(files["silent"], np.zeros(5 * 22050, dtype=np.float32), 22050)
     files["text"].write_text("these are my notes, not a song\n")
     return files
@@ -174,12 +176,15 @@ def test_stereo_is_downmixed_and_resampled(capsys, torch_model_dir, songs):
         assert probability == pytest.approx(mono["probabilities"][genre], abs=1e-5)
 
 
-def test_mp3_and_flac_are_classified(capsys, torch_model_dir, songs):
-    code, document, err = predict_json(capsys, torch_model_dir, songs["mp3"], songs["flac"])
+def test_mp3_flac_and_ogg_are_classified(capsys, torch_model_dir, songs):
+    code, document, err = predict_json(
+        capsys, torch_model_dir, songs["mp3"], songs["flac"], songs["ogg"]
+    )
     assert code == 0, err
-    mp3, flac = document["files"]
-    assert mp3["status"] == flac["status"] == "ok"
+    mp3, flac, ogg = document["files"]
+    assert mp3["status"] == flac["status"] == ogg["status"] == "ok"
     assert mp3["duration_s"] == pytest.approx(12.0, abs=0.1)  # encoder padding aside
+    assert flac["duration_s"] == ogg["duration_s"] == pytest.approx(8.0, abs=0.01)
 
 
 def test_a_clip_shorter_than_one_window_is_padded_with_a_warning(capsys, torch_model_dir, songs):

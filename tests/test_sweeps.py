@@ -117,3 +117,50 @@ def test_selection_uses_the_restored_epochs_validation_accuracy():
     assert list(summary["rank"]) == [1, 2]
     assert summary.loc[0, "val_accuracy_std"] == 0.0
     assert summary.loc[1, "val_accuracy_mean"] == pytest.approx(0.65)
+
+
+def test_sweep_report_files(tmp_path):
+    from genreflow.evaluation.sweep import write_sweep_report
+
+    histories = {
+        (point, fold): history(1, [acc + 0.01 * fold])
+        for point, acc in (("aaaaaaaaaa", 0.5), ("bbbbbbbbbb", 0.7), ("cccccccccc", 0.6))
+        for fold in (0, 1)
+    }
+    points = pd.DataFrame(
+        {
+            "point": ["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"],
+            "lr": [0.001, 0.003, 0.01],
+            "batch_size": [16, 32, 16],
+            "optimizer": ["adam", "sgd", "adam"],
+        }
+    )
+    outputs = {
+        "summary": tmp_path / "summary.csv",
+        "markdown": tmp_path / "summary.md",
+        "selected": tmp_path / "selected.json",
+        "figure": tmp_path / "figure.png",
+    }
+    test = {
+        "selected (bbbbbbbbbb)": {"track_accuracy": [0.8, 0.7]},
+        "default": {"track_accuracy": [0.6, 0.65]},
+    }
+    write_sweep_report(
+        identity={"dataset": "demo", "scheme": "stratified_kfold", "model": "cnn_seed001"},
+        points=points,
+        scores=validation_scores(histories),
+        swept=["lr", "batch_size", "optimizer"],
+        test=test,
+        outputs=outputs,
+    )
+    markdown = outputs["markdown"].read_text()
+    assert "Point `bbbbbbbbbb`: lr = 0.003, batch_size = 32, optimizer = sgd" in markdown
+    assert "| selected (bbbbbbbbbb) | 75.0% | 80.0%, 70.0% |" in markdown
+    assert "| default | 62.5% | 60.0%, 65.0% |" in markdown
+    import json
+
+    selected = json.loads(outputs["selected"].read_text())
+    assert selected["point"] == "bbbbbbbbbb"
+    assert selected["hyperparameters"] == {"lr": 0.003, "batch_size": 32, "optimizer": "sgd"}
+    assert isinstance(selected["hyperparameters"]["batch_size"], int)
+    assert outputs["figure"].stat().st_size > 10_000

@@ -93,5 +93,6 @@ def test_explain_rule_explains_test_tracks_of_every_fold(tiny_demo, model):
             assert len(table) == TINY_DEMO["explain"]["tracks_per_fold"]
             assert table["genre"].is_unique  # genres taken in turn
             change = table["logit"] - table["baseline_logit"]
-            assert ((table["ig_sum"] - change).abs() <= 0.05 * change.abs() + 1e-3).all()
+            complete = (table["ig_sum"] - change).abs() <= 0.01 * change.abs() + 2e-4
+            assert (complete | (table["ig_steps"] == 1024)).all()
             assert table["grad_cam"].all() == (model == "cnn_seed001")

@@ -23,13 +23,19 @@ SLURM_DEMO = {
     "features": {"tracks_per_job": 40},
     "folds": {"schemes": ["holdout"]},
     "training": {"max_epochs": 1, "threads": 1},
+    "final": {"models": ["cnn_seed001"]},
+    "explain": {"tracks_per_fold": 1, "ig_steps": 8},
 }
 # the node has 2 CPUs: a job asking for more would stay pending forever
 FIT_TWO_CPUS = [
     "--set-threads", "extract_features=2", "validate=2", "train_torch=1",
+    "train_final_torch=1",
     "--set-resources", "train_torch:cpus_per_gpu=1", "train_torch:mem_mb=4000",
+    "train_final_torch:cpus_per_gpu=1", "train_final_torch:mem_mb=4000",
     "extract_features:mem_mb=4000",
 ]  # fmt: skip
+# rules whose jobs train a torch model, each asking SLURM for a GPU
+TORCH_TRAINING = ("rule_train_torch", "rule_train_final_torch")
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +89,11 @@ def test_every_job_went_through_slurm(runs):
 def test_training_jobs_asked_slurm_for_a_gpu(runs):
     _, result = runs["slurm"]
     calls = re.findall(r"^sbatch call: (.*)$", result.stdout + result.stderr, flags=re.M)
-    training = [call for call in calls if "rule_train_torch" in call]
-    others = [call for call in calls if "rule_train_torch" not in call]
-    assert len(training) == 1 and others
-    assert "--gpus=1" in training[0] and "--cpus-per-gpu=1" in training[0]
+    training = [call for call in calls if any(rule in call for rule in TORCH_TRAINING)]
+    others = [call for call in calls if call not in training]
+    assert len(training) == 2 and others  # the fold model and the final model
+    for call in training:
+        assert "--gpus=1" in call and "--cpus-per-gpu=1" in call
     assert not any("--gpus" in call for call in others)
 
 

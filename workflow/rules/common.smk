@@ -3,14 +3,14 @@ import re
 
 from genreflow.config import (
     archive_name,
-    dataset_genres,
-    registry_is_built,
     check_config,
     dataset_clip_seconds,
+    dataset_genres,
     expected_track_count,
     feature_clip_seconds,
     folds_of,
     local_source_path,
+    registry_is_built,
     selected_genres,
     source_kind,
 )
@@ -371,8 +371,7 @@ def explain_outputs():
     if not config["explain"]["tracks_per_fold"]:
         return []
     return [
-        EXPLAIN.format(dataset=DATASET, scheme=scheme, model=name, fold=fold)
-        + "/explanations.png"
+        EXPLAIN.format(dataset=DATASET, scheme=scheme, model=name, fold=fold) + "/explanations.png"
         for scheme in config["folds"]["schemes"]
         for name in TORCH_MODELS
         for fold in folds_of(config, scheme)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from genreflow.atomic import write_text
+from genreflow.evaluation.formatting import percent
 from genreflow.evaluation.summary import confusion_pairs
 from genreflow.models.registry import Published
 
@@ -26,7 +27,7 @@ INTENDED_USE = """\
   uncalibrated softmax outputs; treat close calls as uncertain.
 - **Caveats:** the expected accuracy holds for clips like the training data (GTZAN-like
   30 s excerpts, same label definitions). Where the dataset repeats artists,
-  ``stratified_kfold`` overstates accuracy on new artists; ``artist_kfold`` is the
+  `stratified_kfold` overstates accuracy on new artists; `artist_kfold` is the
   honest figure when it is run.
 """
 
@@ -35,9 +36,6 @@ DEMO_CAVEAT = """\
   exercises the workflow; its predictions on real music mean nothing.
 """
 
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
 
 
 def accuracy_lines(model: str, summaries: Mapping[str, pd.DataFrame]) -> list[str]:
@@ -52,9 +50,9 @@ def accuracy_lines(model: str, summaries: Mapping[str, pd.DataFrame]) -> list[st
             continue
         row = rows.iloc[0]
         lines.append(
-            f"| {scheme} | {int(row['n_folds'])} | {_percent(row['track_accuracy_mean'])} ± "
-            f"{_percent(row['track_accuracy_std'])} | {_percent(row['track_accuracy_ci_low'])}–"
-            f"{_percent(row['track_accuracy_ci_high'])} | {row['macro_f1_mean']:.3f} | "
+            f"| {scheme} | {int(row['n_folds'])} | {percent(row['track_accuracy_mean'])} ± "
+            f"{percent(row['track_accuracy_std'])} | {percent(row['track_accuracy_ci_low'])}–"
+            f"{percent(row['track_accuracy_ci_high'])} | {row['macro_f1_mean']:.3f} | "
             f"{int(row['n_test_tracks'])} |"
         )
     return lines
@@ -111,7 +109,7 @@ def render_card(
     lines += ["", "## Expected accuracy (cross-validated, same model and settings)", ""]
     lines += accuracy_lines(model, summaries)
     if published is not None:
-        lines += ["", f"Published figure: {_percent(published.accuracy)} ({published.describe()})."]
+        lines += ["", f"Published figure: {percent(published.accuracy)} ({published.describe()})."]
     lines += ["", "## Known confusions (test folds, all schemes)", ""]
     pairs = confusion_pairs({model: confusion}, genres, top=3)
     if pairs.empty:
@@ -119,7 +117,7 @@ def render_card(
     for pair in pairs.itertuples(index=False):
         lines.append(
             f"- {pair.pair}: {pair.errors} tracks ({pair.first_as_second} → / "
-            f"{pair.second_as_first} ←), {_percent(pair.share_of_errors)} of the errors"
+            f"{pair.second_as_first} ←), {percent(pair.share_of_errors)} of the errors"
         )
     lines += ["", "## Intended use", "", INTENDED_USE.rstrip()]
     if record["dataset"] == "demo":

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from genreflow.atomic import write_csv, write_text
+from genreflow.evaluation.formatting import percent
 from genreflow.evaluation.plots import (
     plot_accuracy,
     plot_confusion_grid,
@@ -38,7 +39,7 @@ def data_stage_counts(manifest: pd.DataFrame) -> pd.DataFrame:
 
 
 def _percent(value: float) -> str:
-    return "–" if value is None or math.isnan(value) else f"{100 * value:.1f}"
+    return percent(value, suffix="")
 
 
 def _mean_std(mean: float, std: float) -> str:

@@ -17,6 +17,7 @@ import pandas as pd
 import seaborn as sns
 
 from genreflow.atomic import write_csv, write_json, write_text
+from genreflow.evaluation.formatting import percent
 from genreflow.evaluation.plots import plt, save_figure
 
 
@@ -72,7 +73,7 @@ def plot_sweep(
     """
     long = scores.merge(points, on="point")
     figure, axes = plt.subplots(1, len(swept), figsize=(4.2 * len(swept), 3.6), squeeze=False)
-    chosen = points.set_index("point").loc[selected]
+    by_point = points.set_index("point")
     best = long[long["point"] == selected]["val_accuracy"].mean()
     for ax, name in zip(axes[0], swept):
         values = long[name].astype(str)
@@ -82,7 +83,12 @@ def plot_sweep(
             x=values, y=long["val_accuracy"], order=order, ax=ax, color="C0", errorbar=("ci", 95)
         )
         ax.plot(
-            order.index(str(chosen[name])), best, marker="*", color="C3", markersize=16, zorder=5
+            order.index(str(by_point[name][selected])),
+            best,
+            marker="*",
+            color="C3",
+            markersize=16,
+            zorder=5,
         )
         ax.set_xlabel(name)
         ax.set_ylabel("validation accuracy")
@@ -94,9 +100,6 @@ def plot_sweep(
 def _sort_key(value):
     return (0, float(value), "") if isinstance(value, (int, float)) else (1, 0.0, str(value))
 
-
-def _percent(value: float) -> str:
-    return "–" if value is None or pd.isna(value) else f"{100 * value:.1f}%"
 
 
 def render_sweep_markdown(
@@ -117,21 +120,21 @@ def render_sweep_markdown(
         "## Selected",
         "",
         f"Point `{selected['point']}`: "
-        + ", ".join(f"{name} = {selected[name]}" for name in swept)
-        + f"; validation accuracy {_percent(selected['val_accuracy_mean'])} ± "
-        f"{_percent(selected['val_accuracy_std'])}.",
+        + ", ".join(f"{name} = {summary[name].iloc[0]}" for name in swept)
+        + f"; validation accuracy {percent(selected['val_accuracy_mean'])} ± "
+        f"{percent(selected['val_accuracy_std'])}.",
         "",
         "| configuration | test track accuracy (mean) | per fold |",
         "|---|---|---|",
     ]
     for label, result in test.items():
-        folds = ", ".join(_percent(v) for v in result["track_accuracy"])
-        lines.append(f"| {label} | {_percent(np.mean(result['track_accuracy']))} | {folds} |")
+        folds = ", ".join(percent(v) for v in result["track_accuracy"])
+        lines.append(f"| {label} | {percent(np.mean(result['track_accuracy']))} | {folds} |")
     lines += ["", "## Every point", ""]
     columns = ["rank", "point", *swept, "val_accuracy_mean", "val_accuracy_std", "n_folds"]
     table = summary[columns].copy()
     for column in ("val_accuracy_mean", "val_accuracy_std"):
-        table[column] = table[column].map(_percent)
+        table[column] = table[column].map(percent)
     lines.append(table.to_markdown(index=False))
     return "\n".join(lines) + "\n"
 
@@ -152,7 +155,8 @@ def write_sweep_report(
     write_text(render_sweep_markdown(identity, summary, swept, test), outputs["markdown"])
     record = {
         "point": selected,
-        "hyperparameters": {name: _plain(summary.iloc[0][name]) for name in swept},
+        # column by column: a row of mixed columns would turn integers into floats
+        "hyperparameters": {name: _plain(summary[name].iloc[0]) for name in swept},
         "val_accuracy_mean": float(summary.iloc[0]["val_accuracy_mean"]),
         "test": test,
     }

@@ -111,6 +111,7 @@ def explain_fold(
                 "baseline_logit": explanation.baseline_logit,
                 "ig_sum": float(sum(a.sum() for a in explanation.integrated_gradients)),
                 "delta": explanation.delta,
+                "ig_steps": explanation.steps,
                 "grad_cam": explanation.grad_cam is not None,
             }
         )

@@ -47,6 +47,7 @@ with script_logging(snakemake.log[0]) as log:
         points=points,
         scores=scores,
         swept=list(snakemake.params.swept),
+        default_point=snakemake.params.default_point,
         test={
             f"selected ({selected})": {"track_accuracy": selected_accuracy},
             "default": {"track_accuracy": [m["track_accuracy"] for m in defaults]},

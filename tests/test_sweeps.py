@@ -152,11 +152,14 @@ def test_sweep_report_files(tmp_path):
         swept=["lr", "batch_size", "optimizer"],
         test=test,
         outputs=outputs,
+        default_point="aaaaaaaaaa",
     )
     markdown = outputs["markdown"].read_text()
     assert "Point `bbbbbbbbbb`: lr = 0.003, batch_size = 32, optimizer = sgd" in markdown
     assert "| selected (bbbbbbbbbb) | 75.0% | 80.0%, 70.0% |" in markdown
     assert "| default | 62.5% | 60.0%, 65.0% |" in markdown
+    assert "| aaaaaaaaaa (default) |" in markdown
+    assert "default configuration)" not in markdown  # the selected point is not the default
     import json
 
     selected = json.loads(outputs["selected"].read_text())

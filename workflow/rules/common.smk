@@ -197,7 +197,8 @@ FINAL_MODELS = _final_models()
 def _sweeps():
     """The scheme swept on, and per swept model its points (id → train overrides)."""
     from genreflow.models import MODELS
-    from genreflow.training.sweeps import sweep_points, swept_names
+    from genreflow.training.params import TrainParams
+    from genreflow.training.sweeps import point_id, sweep_points, swept_names
 
     sweeps = config["sweeps"]
     scheme = sweeps.get("scheme") or config["folds"]["schemes"][0]
@@ -222,7 +223,14 @@ def _sweeps():
             )
         except ConfigError as exc:
             raise WorkflowError(f"Invalid configuration: {exc}") from None
-        found[name] = {"points": points, "swept": swept_names(block)}
+        default = TrainParams.resolve(
+            MODELS[name].train, config["models"][name].get("train", {})
+        )
+        found[name] = {
+            "points": points,
+            "swept": swept_names(block),
+            "default": point_id(default),
+        }
     return scheme, found
 
 

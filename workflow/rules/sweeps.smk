@@ -82,6 +82,7 @@ rule sweep_report:
     params:
         folds=lambda wildcards: folds_of(config, wildcards.scheme),
         swept=lambda wildcards: SWEEPS[wildcards.model]["swept"],
+        default_point=lambda wildcards: SWEEPS[wildcards.model]["default"],
         sweep_dir=lambda wildcards: SWEEP.format(**wildcards),
     script:
         "../../scripts/sweep_report.py"

@@ -107,9 +107,15 @@ def render_sweep_markdown(
     summary: pd.DataFrame,
     swept: Sequence[str],
     test: Mapping[str, Mapping],
+    default_point: str | None = None,
 ) -> str:
-    """The sweep's summary.md: the selected point, its test result, then every point."""
+    """The sweep's summary.md: the selected point, its test result, then every point.
+
+    ``default_point`` is the id the model's default configuration would have; the
+    table marks it when the sweep contains it.
+    """
     selected = summary.iloc[0]
+    is_default = selected["point"] == default_point
     lines = [
         f"# Sweep: {identity['model']} on {identity['dataset']} ({identity['scheme']})",
         "",
@@ -122,7 +128,8 @@ def render_sweep_markdown(
         f"Point `{selected['point']}`: "
         + ", ".join(f"{name} = {summary[name].iloc[0]}" for name in swept)
         + f"; validation accuracy {percent(selected['val_accuracy_mean'])} ± "
-        f"{percent(selected['val_accuracy_std'])}.",
+        f"{percent(selected['val_accuracy_std'])}"
+        + (" (the model's default configuration)." if is_default else "."),
         "",
         "| configuration | test track accuracy (mean) | per fold |",
         "|---|---|---|",
@@ -133,6 +140,7 @@ def render_sweep_markdown(
     lines += ["", "## Every point", ""]
     columns = ["rank", "point", *swept, "val_accuracy_mean", "val_accuracy_std", "n_folds"]
     table = summary[columns].copy()
+    table["point"] = [p + " (default)" if p == default_point else p for p in table["point"]]
     for column in ("val_accuracy_mean", "val_accuracy_std"):
         table[column] = table[column].map(percent)
     lines.append(table.to_markdown(index=False))
@@ -147,17 +155,20 @@ def write_sweep_report(
     swept: Sequence[str],
     test: Mapping[str, Mapping],
     outputs: Mapping[str, str],
+    default_point: str | None = None,
 ) -> pd.DataFrame:
     """Write summary.csv, summary.md, selected.json and the figure; return the summary."""
     summary = summarise_points(points, scores)
     selected = str(summary.iloc[0]["point"])
     write_csv(summary, outputs["summary"])
-    write_text(render_sweep_markdown(identity, summary, swept, test), outputs["markdown"])
+    markdown = render_sweep_markdown(identity, summary, swept, test, default_point)
+    write_text(markdown, outputs["markdown"])
     record = {
         "point": selected,
         # column by column: a row of mixed columns would turn integers into floats
         "hyperparameters": {name: _plain(summary[name].iloc[0]) for name in swept},
         "val_accuracy_mean": float(summary.iloc[0]["val_accuracy_mean"]),
+        "is_default": selected == default_point,
         "test": test,
     }
     write_json(json.loads(json.dumps(record, default=_plain)), outputs["selected"])

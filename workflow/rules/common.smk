@@ -223,9 +223,7 @@ def _sweeps():
             )
         except ConfigError as exc:
             raise WorkflowError(f"Invalid configuration: {exc}") from None
-        default = TrainParams.resolve(
-            MODELS[name].train, config["models"][name].get("train", {})
-        )
+        default = TrainParams.resolve(MODELS[name].train, config["models"][name].get("train", {}))
         found[name] = {
             "points": points,
             "swept": swept_names(block),

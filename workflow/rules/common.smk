@@ -365,8 +365,9 @@ def final_artifacts(wildcards):
 def model_fold_metrics(wildcards):
     """metrics.json of every evaluated fold of one model, across the fold schemes."""
     return [
-        EVAL.format(dataset=DATASET, scheme=scheme, model=wildcards.model, fold=fold)
-        + "/metrics.json"
+        f"{EVAL}/metrics.json".format(
+            dataset=DATASET, scheme=scheme, model=wildcards.model, fold=fold
+        )
         for scheme in config["folds"]["schemes"]
         for fold in folds_of(config, scheme)
     ]
@@ -377,7 +378,7 @@ def explain_outputs():
     if not config["explain"]["tracks_per_fold"]:
         return []
     return [
-        EXPLAIN.format(dataset=DATASET, scheme=scheme, model=name, fold=fold) + "/explanations.png"
+        f"{EXPLAIN}/explanations.png".format(dataset=DATASET, scheme=scheme, model=name, fold=fold)
         for scheme in config["folds"]["schemes"]
         for name in TORCH_MODELS
         for fold in folds_of(config, scheme)
@@ -406,7 +407,7 @@ def sweep_point_files(wildcards, name):
 def sweep_outputs():
     """The report of every configured sweep."""
     return [
-        SWEEP.format(dataset=DATASET, scheme=SWEEP_SCHEME, model=name) + "/report/summary.md"
+        f"{SWEEP}/report/summary.md".format(dataset=DATASET, scheme=SWEEP_SCHEME, model=name)
         for name in SWEEPS
     ]
 

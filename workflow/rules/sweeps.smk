@@ -26,9 +26,9 @@ use rule train_torch as train_sweep_torch with:
         folds="results/folds/{dataset}/{scheme}.csv",
         manifest="results/data/{dataset}/manifest.csv",
     output:
-        model=SWEEP + "/{point}/fold{fold}/model.pt",
-        history=SWEEP + "/{point}/fold{fold}/history.json",
-        config=SWEEP + "/{point}/fold{fold}/config.json",
+        model=f"{SWEEP}/{{point}}/fold{{fold}}/model.pt",
+        history=f"{SWEEP}/{{point}}/fold{{fold}}/history.json",
+        config=f"{SWEEP}/{{point}}/fold{{fold}}/config.json",
     log:
         "results/logs/{dataset}/sweeps/{scheme}/{model}/{point}/fold{fold}.log",
     benchmark:
@@ -51,7 +51,7 @@ rule sweep_report:
         models=lambda wildcards: sweep_point_files(wildcards, "model.pt"),
         folds="results/folds/{dataset}/{scheme}.csv",
         default_metrics=lambda wildcards: [
-            EVAL.format(**wildcards, fold=fold) + "/metrics.json"
+            f"{EVAL}/metrics.json".format(**wildcards, fold=fold)
             for fold in folds_of(config, wildcards.scheme)
         ],
     output:

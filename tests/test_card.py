@@ -35,6 +35,7 @@ def test_card_of_a_classical_model_on_real_data():
         "inputs": ["gtzan_summary"],
         "arch": {"C": 1.0},
         "n_examples": {"train": 89, "val": 10},
+        "fit_on": ["train", "val"],
         "reproduces": "seed 004: logistic regression",
         "features": {"sample_rate": 22050, "n_fft": 2048, "hop_length": 512, "clip_seconds": 30},
     }
@@ -42,13 +43,17 @@ def test_card_of_a_classical_model_on_real_data():
     card = render_card(
         record=record,
         history={"train_accuracy": 0.9, "test": None},
-        summaries={"stratified_kfold": summary("logreg", 0.72), "artist_kfold": summary("svm", 0.5)},
+        summaries={
+            "stratified_kfold": summary("logreg", 0.72),
+            "artist_kfold": summary("svm", 0.5),
+        },
         confusion=confusion,
         manifest=manifest,
         published=Published(0.45, "split not stated", "GTZAN", "seed 004"),
         model_dir="results/final/gtzan/logreg",
     )
     assert "99 usable tracks of 100 (1 quarantined, 1 repaired)" in card
+    assert "**Training examples:** all 99 (scikit-learn models do not stop early" in card
     assert "| stratified_kfold | 5 | 72.0% ± 2.0% | 67.0%–77.0% | 0.700 | 100 |" in card
     assert "| artist_kfold |" not in card  # that summary has no logreg row
     assert "Published figure: 45.0% (seed 004: split not stated, GTZAN)" in card

@@ -37,7 +37,6 @@ DEMO_CAVEAT = """\
 """
 
 
-
 def accuracy_lines(model: str, summaries: Mapping[str, pd.DataFrame]) -> list[str]:
     """A markdown table of the model's cross-validated figures, one row per scheme."""
     lines = [
@@ -58,6 +57,22 @@ def accuracy_lines(model: str, summaries: Mapping[str, pd.DataFrame]) -> list[st
     return lines
 
 
+def training_examples(record: Mapping) -> str:
+    """The card's line on what the final model was fitted on."""
+    examples = record.get("n_examples", {})
+    n_train, n_val = examples.get("train", 0), examples.get("val", 0)
+    if record.get("fit_on") == ["train", "val"]:
+        return (
+            f"- **Training examples:** all {n_train + n_val} (scikit-learn models do not "
+            "stop early, so the validation share is fitted on too); no test part: see "
+            "the expected accuracy below."
+        )
+    return (
+        f"- **Training examples:** {n_train} train, {n_val} validation (early stopping "
+        "only); no test part: see the expected accuracy below."
+    )
+
+
 def render_card(
     *,
     record: Mapping,
@@ -73,7 +88,6 @@ def render_card(
     features = record.get("features") or {}
     status = manifest["status"].value_counts()
     n_usable = int(len(manifest) - status.get("quarantined", 0))
-    examples = record.get("n_examples", {})
     lines = [f"# Model card: {model}", "", record.get("reproduces", ""), ""]
     lines += [
         "## Data",
@@ -82,9 +96,7 @@ def render_card(
         f"({int(status.get('quarantined', 0))} quarantined, {int(status.get('repaired', 0))} "
         "repaired).",
         f"- **Genres ({len(genres)}):** {', '.join(genres)}.",
-        f"- **Training examples:** {examples.get('train', '?')} train, "
-        f"{examples.get('val', '?')} validation (early stopping only); no test part: "
-        "see the expected accuracy below.",
+        training_examples(record),
         "",
         "## Features and model",
         "",

@@ -242,10 +242,14 @@ def train_classical(
     x = table[columns].to_numpy(dtype=np.float64)
     y = table["genre"].to_numpy()
     estimator = spec.build(seed, **arch)
+    # a final model's val share exists for early stopping, which scikit-learn models
+    # do not do: they fit on every usable track
+    fit_roles = ["train", "val"] if job.scheme == FINAL_SCHEME else ["train"]
+    fit_rows = np.concatenate([rows[role] for role in fit_roles])
     started = time.perf_counter()
     # BLAS threads fighting over shared cores make small fits tens of times slower
     with threadpool_limits(limits=int(training.get("threads", 1))):
-        estimator.fit(x[rows["train"]], y[rows["train"]])
+        estimator.fit(x[fit_rows], y[fit_rows])
     seconds = time.perf_counter() - started
     scores = {role: float((estimator.predict(x[r]) == y[r]).mean()) for role, r in rows.items()}
     log.info(
@@ -279,6 +283,7 @@ def train_classical(
         "seed": seed,
         "device": "cpu",
         "n_examples": {role: len(r) for role, r in rows.items()},
+        "fit_on": fit_roles,
         "reproduces": spec.reproduces,
         "features": dict(feature_settings),
     }

@@ -8,7 +8,7 @@ from torch import nn
 from conftest import DEMO_SHAPES, build_model
 from genreflow.cli import main
 from genreflow.explain.attributions import explain, last_conv_layer
-from genreflow.explain.examples import choose_tracks
+from genreflow.explain.examples import choose_tracks, explain_window
 from genreflow.models import get_model
 from test_predict import AU_FIXTURE, save_torch_model, default_features
 
@@ -86,6 +86,15 @@ def test_grad_cam_layer_is_the_last_convolution_that_sees_the_first_input():
     layer = last_conv_layer(model, example_inputs("hybrid_seed004"))
     first_tower = [m for m in model.towers[0].modules() if isinstance(m, nn.Conv2d)]
     assert layer is first_tower[-1]  # not the chroma tower's, which runs later
+
+
+def test_the_figure_names_the_grad_cam_layer():
+    model = build_model("hybrid_seed004").eval()
+    inputs = example_inputs("hybrid_seed004")
+    example = explain_window(model, inputs, title="t", seconds=3.0, steps=8)
+    named = dict(model.named_modules())[example.cam_layer]
+    assert named is last_conv_layer(model, inputs)
+    assert example.cam_layer.startswith("towers.0.")
 
 
 def test_a_model_without_convolutions_has_no_grad_cam():

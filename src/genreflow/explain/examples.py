@@ -48,7 +48,10 @@ def explain_window(
             target = int(model(*inputs).argmax(dim=1)[0])
     layer = last_conv_layer(model, inputs)
     explanation = explain(model, inputs, target, steps=steps, layer=layer)
-    return ExplainedExample(title, inputs[0][0].cpu().numpy(), explanation, seconds)
+    layer_name = next((name for name, module in model.named_modules() if module is layer), None)
+    return ExplainedExample(
+        title, inputs[0][0].cpu().numpy(), explanation, seconds, cam_layer=layer_name
+    )
 
 
 def explain_fold(

@@ -20,6 +20,7 @@ class ExplainedExample:
     image: np.ndarray  # rows × frames of the first input, as the model saw it (normalised)
     explanation: Explanation
     seconds: float  # time spanned by the frames
+    cam_layer: str | None = None  # qualified name of the Grad-CAM layer in the model
 
 
 def plot_explanations(
@@ -46,7 +47,8 @@ def plot_explanations(
         else:
             shown = row[1].imshow(cam, cmap="jet", alpha=0.5, vmin=0, **common)
             figure.colorbar(shown, ax=row[1], fraction=0.04, pad=0.02)
-            row[1].set_title("Grad-CAM (last convolution)", fontsize=9)
+            layer = f": {example.cam_layer}" if example.cam_layer else ""
+            row[1].set_title(f"Grad-CAM (last convolution{layer})", fontsize=9)
         ig = example.explanation.integrated_gradients[0]
         limit = float(np.abs(ig).max()) or 1.0
         shown = row[2].imshow(ig, cmap="RdBu_r", alpha=0.75, vmin=-limit, vmax=limit, **common)

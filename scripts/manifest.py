@@ -15,12 +15,8 @@ with script_logging(snakemake.log[0]) as log:
         subset=snakemake.params.subset,
         genres=snakemake.params.genres,
     )
-    repairs = pd.read_csv(
-        snakemake.input.repairs, dtype={"track_id": str}, keep_default_na=False
-    )
-    manifest = build_manifest(
-        registry, read_validation(snakemake.input.validation), repairs
-    )
+    repairs = pd.read_csv(snakemake.input.repairs, dtype={"track_id": str}, keep_default_na=False)
+    manifest = build_manifest(registry, read_validation(snakemake.input.validation), repairs)
     for status, count in manifest["status"].value_counts().items():
         log.info("manifest: %d track(s) %s", count, status)
     write_csv(manifest, snakemake.output[0])

@@ -11,9 +11,7 @@ from genreflow.training.run import Job, train_classical
 with script_logging(snakemake.log[0]):
     train_classical(
         Job.from_rule(snakemake.wildcards, snakemake.output.model),
-        table=pd.read_csv(
-            snakemake.input.table, dtype={"track_id": str, "source_track_id": str}
-        ),
+        table=pd.read_csv(snakemake.input.table, dtype={"track_id": str, "source_track_id": str}),
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),
         arch_overrides=snakemake.params.arch,

@@ -83,7 +83,8 @@ TINY_DEMO = {
         "n_folds": 2,
     },
     "training": {"max_epochs": 1, "threads": 1},
-    "explain": {"tracks_per_fold": 2, "ig_steps": 16},
+    "final": {"models": "all"},
+    "explain": {"tracks_per_fold": 2, "ig_steps": 16, "schemes": ["stratified_kfold"]},
     "sweeps": {
         "scheme": "stratified_kfold",
         "models": {"cnn_seed001": {"grid": {"lr": [0.001, 0.003], "batch_size": [16, 32]}}},

@@ -189,6 +189,8 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
         "explain",
     ):
         assert f"rule {rule}:" in out, out
+    # the demo trains a few final models; a real dataset trains every enabled model
+    assert "15 models (15 final)" in result.stderr
     if preset == "fma_small.yaml":
         assert "rule download_metadata:" in out and "rule registry_from_metadata:" in out
         assert "dataset fma_small, 8 genres (Electronic, Experimental" in result.stderr
@@ -197,15 +199,17 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
 
 
 @pytest.mark.parametrize(
-    "models, expected",
+    "change, expected",
     [
-        ({"polka_net": {"enabled": True}}, "models.polka_net: unknown model"),
-        ({"cnn_seed001": {"inputs": ["logmel@s9"]}}, "models.cnn_seed001.inputs"),
+        ({"models": {"polka_net": {"enabled": True}}}, "models.polka_net: unknown model"),
+        ({"models": {"cnn_seed001": {"inputs": ["logmel@s9"]}}}, "models.cnn_seed001.inputs"),
+        ({"final": {"models": ["svm", "polka_net"]}}, "final.models: polka_net not enabled"),
+        ({"explain": {"schemes": ["holdout"]}}, "explain.schemes: holdout not in folds.schemes"),
     ],
 )
-def test_model_config_errors_stop_before_any_job(tmp_path, models, expected):
+def test_config_errors_stop_before_any_job(tmp_path, change, expected):
     project = copy_project(tmp_path / "project")
-    config = write_config(project, {"models": models})
+    config = write_config(project, change)
     result = snakemake(project, "-n", "--configfile", str(config), check=False)
     assert result.returncode != 0
     assert expected in result.stdout + result.stderr

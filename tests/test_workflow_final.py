@@ -86,8 +86,13 @@ def test_predict_classifies_demo_clips_and_real_fixtures(tiny_demo, model, tmp_p
 @pytest.mark.parametrize("model", TORCH_MODELS)
 def test_explain_rule_explains_test_tracks_of_every_fold(tiny_demo, model):
     project, _, _ = tiny_demo
+    explained = TINY_DEMO["explain"]["schemes"]
+    assert set(explained) < set(TINY_DEMO["folds"]["schemes"])
     for scheme in TINY_DEMO["folds"]["schemes"]:
         folder = project / "results/explain/demo" / scheme / model
+        if scheme not in explained:
+            assert not folder.exists(), f"{scheme} is not in explain.schemes"
+            continue
         figures = sorted(folder.glob("fold*/explanations.png"))
         assert figures, f"no explanations for {scheme}/{model}"
         for figure in figures:

@@ -373,13 +373,31 @@ def model_fold_metrics(wildcards):
     ]
 
 
+def _explained_schemes():
+    """The fold schemes whose models are explained (explain.schemes)."""
+    chosen = config["explain"]["schemes"]
+    schemes = config["folds"]["schemes"]
+    if chosen == "all":
+        return list(schemes)
+    unknown = [scheme for scheme in chosen if scheme not in schemes]
+    if unknown:
+        raise WorkflowError(
+            f"Invalid configuration: explain.schemes: {', '.join(unknown)} not in "
+            f"folds.schemes ({', '.join(schemes)})."
+        )
+    return list(chosen)
+
+
+EXPLAINED_SCHEMES = _explained_schemes()
+
+
 def explain_outputs():
-    """An explanation figure per torch model, fold scheme and fold (unless turned off)."""
+    """An explanation figure per torch model, explained fold scheme and fold (unless off)."""
     if not config["explain"]["tracks_per_fold"]:
         return []
     return [
         f"{EXPLAIN}/explanations.png".format(dataset=DATASET, scheme=scheme, model=name, fold=fold)
-        for scheme in config["folds"]["schemes"]
+        for scheme in EXPLAINED_SCHEMES
         for name in TORCH_MODELS
         for fold in folds_of(config, scheme)
     ]

@@ -101,7 +101,6 @@ def _sort_key(value):
     return (0, float(value), "") if isinstance(value, (int, float)) else (1, 0.0, str(value))
 
 
-
 def render_sweep_markdown(
     identity: Mapping[str, str],
     summary: pd.DataFrame,

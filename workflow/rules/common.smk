@@ -177,21 +177,21 @@ def _model_claims():
 MODEL_CLAIMS = _model_claims()
 
 
-def _final_models():
-    """The models trained on every track for ``genreflow predict`` (final.models)."""
-    chosen = config["final"]["models"]
+def _chosen(key, chosen, available, among):
+    """``chosen`` ('all' or names from ``available``) as a list; unknown names: an error."""
     if chosen == "all":
-        return list(ENABLED_MODELS)
-    unknown = [name for name in chosen if name not in ENABLED_MODELS]
+        return list(available)
+    unknown = [name for name in chosen if name not in available]
     if unknown:
         raise WorkflowError(
-            f"Invalid configuration: final.models: {', '.join(unknown)} not enabled; "
-            f"enabled models: {', '.join(ENABLED_MODELS)}."
+            f"Invalid configuration: {key}: {', '.join(unknown)} not {among}; "
+            f"choose from: {', '.join(available)}."
         )
     return list(chosen)
 
 
-FINAL_MODELS = _final_models()
+# the models trained on every track for `genreflow predict`
+FINAL_MODELS = _chosen("final.models", config["final"]["models"], ENABLED_MODELS, "enabled")
 
 
 def _sweeps():
@@ -373,22 +373,10 @@ def model_fold_metrics(wildcards):
     ]
 
 
-def _explained_schemes():
-    """The fold schemes whose models are explained (explain.schemes)."""
-    chosen = config["explain"]["schemes"]
-    schemes = config["folds"]["schemes"]
-    if chosen == "all":
-        return list(schemes)
-    unknown = [scheme for scheme in chosen if scheme not in schemes]
-    if unknown:
-        raise WorkflowError(
-            f"Invalid configuration: explain.schemes: {', '.join(unknown)} not in "
-            f"folds.schemes ({', '.join(schemes)})."
-        )
-    return list(chosen)
-
-
-EXPLAINED_SCHEMES = _explained_schemes()
+# the fold schemes whose torch models are explained
+EXPLAINED_SCHEMES = _chosen(
+    "explain.schemes", config["explain"]["schemes"], config["folds"]["schemes"], "in folds.schemes"
+)
 
 
 def explain_outputs():

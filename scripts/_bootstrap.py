@@ -1,13 +1,23 @@
-"""Make ``genreflow`` importable from a Snakemake script.
+"""Prepare a Snakemake script's process: ``genreflow`` importable, numba cache private.
 
 In the project's virtualenv genreflow is pip-installed. Inside a conda env built from
 ``envs/*.yaml`` it is not, and Snakemake unsets PYTHONPATH there; Snakemake does put
 this folder on ``sys.path``, so importing this module adds the checkout's ``src/``.
+
+Every job then gets a private ``NUMBA_CACHE_DIR``, seeded from the job's ``kernels``
+input (rule compile_kernels' cache) when it has one, so no two jobs ever write the same
+cached kernel (see :mod:`genreflow.numba_cache`). Import this module first.
 """
 
+import __main__
 import sys
 from pathlib import Path
 
 _SRC = Path(__file__).resolve().parent.parent / "src"
 if str(_SRC) not in sys.path:
     sys.path.insert(0, str(_SRC))
+
+from genreflow.numba_cache import use_private_cache  # noqa: E402
+
+_job = getattr(__main__, "snakemake", None)
+use_private_cache(getattr(_job.input, "kernels", None) if _job is not None else None)

@@ -29,4 +29,5 @@ with script_logging(snakemake.log[0]):
         repairs=pd.read_csv(inputs.repairs, dtype=str, keep_default_na=False),
         outputs=dict(snakemake.output.items()),
         seed=snakemake.params.seed,
+        environment=inputs.environment,
     )

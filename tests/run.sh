@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Install genreflow with its test tools into .venv and run every check:
-# formatting (snakefmt), Snakemake's linter, and the pytest suite.
+# Install genreflow with its test tools into .venv, through the committed lock
+# (requirements/lock.txt), and run every check: formatting (snakefmt), Snakemake's
+# linter, and the pytest suite.
 # Usage: bash tests/run.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -c requirements/lock.txt -e ".[test]"
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== snakefmt --check ."
 snakefmt --check .

@@ -5,6 +5,7 @@ Usage::
     genreflow predict SONG [SONG ...] --model results/final/<dataset>/<model>
                       [--top-k 3] [--format text|json|csv] [--plot out.png]
     genreflow explain SONG --model results/final/<dataset>/<model> [--out explain.png]
+    genreflow doctor [--repair] [--cache-dir DIR] [--check NAME ...]
 
 Results go to standard output; each file that cannot be classified gets one line on
 standard error naming it and the reason. The exit status is 0 when at least one file
@@ -62,6 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(explain)
     explain.add_argument("--out", default="explanation.png", metavar="PNG", help="figure path")
     explain.add_argument("--steps", type=int, default=64, help="Integrated Gradients steps")
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="run every compiled kernel genreflow uses, each in its own process",
+        description=(
+            "Run librosa's numba kernels, soxr, PyWavelets, torch (every device) and "
+            "scikit-learn on a 30 s test signal, each in a child process, and diagnose "
+            "failures: a poisoned numba cache (its files named) or the package at fault. "
+            "Run it on a compute node of your cluster too."
+        ),
+    )
+    doctor.add_argument(
+        "--repair", action="store_true", help="delete the cache files found poisoned"
+    )
+    doctor.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the numba cache to examine (default: $NUMBA_CACHE_DIR, else numba's default)",
+    )
+    doctor.add_argument(
+        "--check", action="append", default=[], metavar="NAME", help="run only this check"
+    )
     return parser
 
 
@@ -142,10 +165,22 @@ def explain_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def doctor_command(args: argparse.Namespace) -> int:
+    from genreflow.doctor import run_doctor
+
+    try:
+        return run_doctor(repair=args.repair, cache_dir=args.cache_dir, only=args.check)
+    except ValueError as error:
+        raise GenreflowError(str(error)) from None
+
+
+COMMANDS = {"predict": predict_command, "explain": explain_command, "doctor": doctor_command}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="genreflow: %(message)s")
-    command = predict_command if args.command == "predict" else explain_command
+    command = COMMANDS[args.command]
     try:
         return command(args)
     except GenreflowError as error:
@@ -153,5 +188,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def run() -> int:
+    """The ``genreflow`` command: :func:`main` in a process with a private numba cache.
+
+    predict and explain run librosa's kernels; they start from a copy of this user's
+    compiled kernels (built once, under a lock) so that parallel runs never write a
+    shared cache (see :mod:`genreflow.numba_cache`). The doctor manages caches itself.
+    """
+    if sys.argv[1:2] != ["doctor"] and "numba" not in sys.modules:
+        from genreflow.numba_cache import use_private_cache, user_kernel_cache
+
+        use_private_cache(seed=user_kernel_cache())
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -105,6 +105,17 @@ def format_spec():
     return {**config["dataset"]["format"], "clip_seconds": dataset_clip_seconds(config)}
 
 
+# rule compile_kernels' numba cache, the seed of every librosa job's private cache
+KERNELS = "results/kernels/{dataset}/numba_cache"
+
+
+def kernel_versions():
+    """The versions a compiled kernel depends on (a change recompiles them)."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("numba", "llvmlite", "librosa", "numpy")}
+
+
 N_SHARDS = max(1, -(-expected_track_count(config) // config["features"]["tracks_per_job"]))
 SHARDS = [f"{k:03d}" for k in range(N_SHARDS)]
 FEATURES = f"results/features/{DATASET}"
@@ -425,6 +436,7 @@ def fold_outputs():
 def final_outputs():
     return [
         f"results/data/{DATASET}/manifest.csv",
+        f"results/environment/{DATASET}.json",
         *feature_outputs(),
         *fold_outputs(),
         *model_outputs(),

@@ -66,6 +66,7 @@ rule aggregate_report:
         configs=lambda wildcards: evaluated_folds(wildcards.scheme, f"{MODEL_DIR}/config.json"),
         manifest="results/data/{dataset}/manifest.csv",
         repairs="results/data/{dataset}/repairs.csv",
+        environment="results/environment/{dataset}.json",
     output:
         summary=scheme_output("summary.csv", "summary", "summary table"),
         markdown=f"{REPORT}/summary.md",

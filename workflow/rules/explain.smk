@@ -7,6 +7,7 @@ rule explain:
         unpack(model_inputs),
         model=f"{MODEL_DIR}/model.pt",
         folds="results/folds/{dataset}/{scheme}.csv",
+        kernels=KERNELS,
     output:
         figure=report(
             f"{EXPLAIN}/explanations.png",

@@ -4,6 +4,7 @@
 rule augment:
     input:
         manifest="results/data/{dataset}/manifest.csv",
+        kernels=KERNELS,
     output:
         table="results/data/{dataset}/augmented/shard{shard}.csv",
     log:
@@ -29,6 +30,7 @@ rule extract_features:
     input:
         manifest="results/data/{dataset}/manifest.csv",
         augmented=augmented_shard_table,
+        kernels=KERNELS,
     output:
         table="results/features/{dataset}/shards/shard{shard}.csv",
     log:
@@ -53,6 +55,7 @@ rule extract_features:
 rule feature_tables:
     input:
         shards=expand("results/features/{{dataset}}/shards/shard{shard}.csv", shard=SHARDS),
+        kernels=KERNELS,
     output:
         tracks="results/features/{dataset}/tracks.csv",
         summary="results/features/{dataset}/gtzan_summary.csv",
@@ -76,6 +79,7 @@ rule feature_tables:
 rule consolidate_features:
     input:
         tracks="results/features/{dataset}/tracks.csv",
+        kernels=KERNELS,
     output:
         array="results/features/{dataset}/consolidated/{feature}@{segments}.npy",
         index="results/features/{dataset}/consolidated/{feature}@{segments}.index.csv",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -66,10 +67,13 @@ def render_markdown(
     manifest: pd.DataFrame,
     repairs: pd.DataFrame,
     figures: Mapping[str, str],
+    environment: Mapping | None = None,
+    environment_link: str | None = None,
 ) -> str:
     """``summary.md``: data header, model table, paired tests, error pairs and figures.
 
-    ``figures`` maps each figure to its path relative to the markdown file.
+    ``figures`` maps each figure to its path relative to the markdown file;
+    ``environment`` is the run's environment record, linked at ``environment_link``.
     """
     n_folds = int(summary["n_folds"].max()) if len(summary) else 0
     chance = 1 / len(genres)
@@ -172,7 +176,33 @@ def render_markdown(
         ]
     lines += ["## Figures", ""]
     lines += [f"![{name}]({path})" for name, path in figures.items()]
+    if environment is not None:
+        lines += ["", "## Environment", "", environment_summary(environment, environment_link)]
     return "\n".join(lines) + "\n"
+
+
+def environment_summary(record: Mapping, link: str | None) -> str:
+    """One paragraph on the software and node of a run (``results/environment``)."""
+    node, packages = record["node"], record["packages"]
+    versions = ", ".join(
+        f"{name} {packages[name]}"
+        for name in ("numpy", "numba", "librosa", "torch", "scikit-learn")
+        if name in packages
+    )
+    lock = record.get("lock_sha256")
+    differs = record.get("differs_from_lock") or {}
+    provenance = (
+        f"installed from `{record['lock']}` (SHA-256 {lock[:12]}…)"
+        + (f", except {', '.join(differs)}" if differs else "")
+        if lock
+        else "no lock file found"
+    )
+    where = f" Every package: [{link}]({link})." if link else ""
+    return (
+        f"Python {record['python'].split()[0]} on {node['cpu']}"
+        + (f" with {node['gpu']}" if node.get("gpu") else "")
+        + f"; {versions}; {provenance}.{where}"
+    )
 
 
 def write_report(
@@ -185,6 +215,7 @@ def write_report(
     repairs: pd.DataFrame,
     outputs: Mapping[str, str | os.PathLike],
     seed: int = 0,
+    environment: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Write every table and figure of one scheme's report; return the summary table.
 
@@ -193,7 +224,8 @@ def write_report(
 
     ``outputs`` names ``summary`` (CSV), ``markdown``, ``comparisons`` (CSV),
     ``per_genre_f1`` (CSV) and the figures ``accuracy_png``, ``per_genre_f1_png``,
-    ``confusions_png`` and ``confusion_pairs_png``.
+    ``confusions_png`` and ``confusion_pairs_png``. ``environment`` is the run's
+    environment record (rule record_environment), summarised and linked.
     """
     genres = list(results[0].metrics["genres"])
     summary = summary_table(
@@ -244,6 +276,8 @@ def write_report(
             manifest=manifest,
             repairs=repairs,
             figures=figures,
+            environment=json.loads(Path(environment).read_text()) if environment else None,
+            environment_link=os.path.relpath(environment, markdown_dir) if environment else None,
         ),
         outputs["markdown"],
     )

@@ -21,6 +21,7 @@ from genreflow.errors import DataError
 from genreflow.evaluation.metrics import segment_table, track_table
 from genreflow.folds import FINAL_SCHEME, training_rows
 from genreflow.models import get_model
+from genreflow.environment import node_facts
 from genreflow.training.artifacts import fingerprint, package_versions, torch_record
 from genreflow.training.data import ROLES, Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
@@ -209,7 +210,10 @@ def train_torch(
             tmp,
         )
     write_json(history, job.out_dir / "history.json")
-    write_json({**resolved, "versions": package_versions()}, job.out_dir / "config.json")
+    write_json(
+        {**resolved, "versions": package_versions(), "node": node_facts()},
+        job.out_dir / "config.json",
+    )
     checkpoint.unlink(missing_ok=True)
     return history
 
@@ -300,5 +304,8 @@ def train_classical(
             tmp,
         )
     write_json(history, job.out_dir / "history.json")
-    write_json({**resolved, "versions": package_versions()}, job.out_dir / "config.json")
+    write_json(
+        {**resolved, "versions": package_versions(), "node": node_facts()},
+        job.out_dir / "config.json",
+    )
     return history

@@ -1,0 +1,84 @@
+"""Compile every numba kernel the workflow's jobs call, once, in this process.
+
+Rule ``compile_kernels`` runs :func:`warm_kernels` with the run's feature and
+augmentation settings, so the kernels are compiled for the exact code paths and
+signatures that feature extraction, augmentation, ``genreflow predict`` and the
+explanations use (see :mod:`genreflow.numba_cache` for why only one process may).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from genreflow.doctor.checks import CHECKS, reference_signal
+from genreflow.features.augment import Augmentation
+from genreflow.features.compute import compute_features
+from genreflow.features.loading import load_track
+from genreflow.features.settings import FeatureSettings
+
+# a rate no dataset uses, so decoding resamples as it does for any foreign file
+FOREIGN_RATE = 44100
+
+
+def warm_kernels(
+    features: Mapping[str, Any], augmentations: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Run the doctor's librosa checks, then feature extraction and every augmentation
+    exactly as the jobs do, on the doctor's test signal. Returns what ran."""
+    ran = []
+    y = reference_signal()
+    for name, check in CHECKS.items():
+        if check.numba:
+            check.run(y)
+            ran.append(name)
+    settings = FeatureSettings.from_config(features, features.get("clip_seconds"))
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "stereo.wav"
+        stereo = np.stack([y, 0.5 * y], axis=1)
+        sf.write(path, np.repeat(stereo, 2, axis=0)[: 2 * y.size], FOREIGN_RATE)
+        loaded = load_track(
+            path,
+            sample_rate=settings.sample_rate,
+            clip_seconds=settings.clip_seconds,
+            clip_policy=settings.clip_policy,
+        )
+    compute_features(
+        loaded.y,
+        loaded.sr,
+        list(settings.specs),
+        n_fft=settings.n_fft,
+        hop_length=settings.hop_length,
+    )
+    ran.append(f"features {', '.join(spec.name for spec in settings.specs)}")
+    rng = np.random.default_rng(0)
+    for block in augmentations:
+        augmentation = Augmentation.from_config(block)
+        augmentation.apply(loaded.y, loaded.sr, rng)
+        ran.append(f"augmentation {augmentation.name}")
+    return ran
+
+
+if __name__ == "__main__":
+    # genreflow.numba_cache.user_kernel_cache: every feature kind at its defaults
+    from genreflow.features.compute import FEATURE_KINDS
+
+    sets = {kind: {"kind": kind} for kind in FEATURE_KINDS}
+    warm_kernels(
+        {
+            "sets": sets,
+            "sample_rate": 22050,
+            "n_fft": 2048,
+            "hop_length": 512,
+            "clip_seconds": None,
+            "clip_policy": "none",
+            "silence_peak": 1e-4,
+            "short_tolerance_s": 0.5,
+        },
+        [{"kind": "time_stretch", "rate": 1.1}, {"kind": "pitch_shift", "n_steps": 2}],
+    )

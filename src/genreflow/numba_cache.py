@@ -1,0 +1,160 @@
+"""Where numba keeps compiled kernels, so that no two processes ever write the same one.
+
+numba's on-disk cache (``cache=True``, used by librosa) is not safe against concurrent
+writers: for a ``@guvectorize`` kernel ``X`` the pair ``X.nbc`` / ``guf-X.nbc`` is written
+by each compiling process in turn, and when two processes compile at once the pair can
+come from two compilations whose symbol names differ. From then on every process that
+loads the pair crashes with SIGSEGV (numba issue #10128; also #4807). genreflow avoids
+the race instead of hoping to win it:
+
+* The workflow's first job (rule ``compile_kernels``) runs every kernel path the jobs use
+  in **one** process, into a staging folder that is renamed into place when complete:
+  ``results/kernels/numba_cache``. Nothing else ever writes there.
+* Every other process (each Snakemake job, ``genreflow predict``/``explain``) points
+  ``NUMBA_CACHE_DIR`` at a **private** folder of its own, seeded with a copy of a
+  complete cache. Whatever it compiles itself (another CPU on a cluster node, a new
+  signature) lands in its private copy, which is deleted when the process ends.
+
+A cache entry records the CPU it was compiled for, so a node whose CPU differs from the
+one that ran ``compile_kernels`` compiles in its private folder: slower, never unsafe.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from pathlib import Path
+
+ENV_VAR = "NUMBA_CACHE_DIR"
+# Packages whose numba kernels genreflow calls (PyWavelets and soxr are compiled C).
+KERNEL_PACKAGES = ("librosa",)
+CACHE_SUFFIXES = (".nbi", ".nbc")
+
+
+def use_private_cache(seed: str | os.PathLike | None = None) -> Path:
+    """Point this process's numba cache at a new private folder, seeded from ``seed``.
+
+    Must run before numba is imported (numba reads ``NUMBA_CACHE_DIR`` once). The folder
+    lives in the temporary directory (node-local on clusters) and is removed at exit.
+    """
+    if "numba" in sys.modules:
+        raise RuntimeError(
+            "genreflow.numba_cache.use_private_cache() must run before numba is imported"
+        )
+    private = Path(tempfile.mkdtemp(prefix="genreflow-numba-"))
+    if seed is not None and Path(seed).is_dir():
+        shutil.copytree(seed, private, dirs_exist_ok=True)
+    os.environ[ENV_VAR] = str(private)
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
+    return private
+
+
+def user_kernel_cache(build: Callable[[Path], None] | None = None) -> Path:
+    """A complete kernel cache for this user and installation, built once, under a lock.
+
+    For ``genreflow predict`` and ``explain`` outside the workflow: the first call builds
+    it (``build(folder)``, by default a child process running
+    :func:`genreflow.features.warmup.warm_kernels` with every feature kind) while holding
+    a file lock, then renames it into place; later calls, in parallel or not, only read
+    it. Keyed by Python, the kernels' package versions, the installation and the CPU.
+    """
+    from filelock import FileLock
+
+    from genreflow.environment import cpu_model
+
+    versions = [metadata.version(name) for name in ("numba", "llvmlite", "librosa", "numpy")]
+    key_text = "|".join([sys.version, sys.prefix, cpu_model(), *versions])
+    key = hashlib.sha256(key_text.encode()).hexdigest()[:16]
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "genreflow"
+    folder = root / f"numba-{key}"
+    if folder.is_dir():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / f"numba-{key}.lock")):
+        if not folder.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix=f".numba-{key}.", dir=root))
+            try:
+                (build or _build_in_child)(staging)
+                os.replace(staging, folder)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    return folder
+
+
+def _build_in_child(folder: Path) -> None:
+    """Compile every kernel into ``folder`` in a child process (numba not loaded here)."""
+    subprocess.run(
+        [sys.executable, "-m", "genreflow.features.warmup"],
+        env={**os.environ, ENV_VAR: str(folder)},
+        check=True,
+        capture_output=True,
+    )
+
+
+def cache_subfolder(source_file: str | os.PathLike) -> str:
+    """The folder, under ``NUMBA_CACHE_DIR``, of the kernels defined in ``source_file``.
+
+    numba's ``_CacheLocator.get_suitable_cache_subpath``: parent folder name plus the
+    SHA-1 of the source folder's absolute path.
+    """
+    folder = os.path.dirname(os.path.abspath(source_file))
+    digest = hashlib.sha1(folder.encode()).hexdigest()
+    return f"{os.path.basename(folder)}_{digest}"
+
+
+def kernel_source_folders(packages: Iterable[str] = KERNEL_PACKAGES) -> list[Path]:
+    """Every folder of the installed ``packages`` (where their kernels' sources live)."""
+    folders = []
+    for package in packages:
+        try:
+            files = metadata.files(package) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for file in files:
+            if file.suffix == ".py":
+                folders.append(Path(file.locate()).resolve().parent)
+    return sorted(set(folders))
+
+
+def default_cache_folder(source_folder: Path, cache_dir: str | None) -> Path:
+    """Where numba caches kernels of ``source_folder``: NUMBA_CACHE_DIR, else in the tree."""
+    if cache_dir:
+        return Path(cache_dir) / cache_subfolder(source_folder / "x.py")
+    return source_folder / "__pycache__"
+
+
+def kernel_unit(file_name: str) -> str:
+    """The kernel a cache file belongs to: ``guf-pitch._pi_wrapper-430.py311.2.nbc`` and
+    ``pitch._pi_wrapper-430.py311.nbi`` are both ``pitch._pi_wrapper-430``."""
+    name = file_name.removeprefix("guf-")
+    stem, _, _ = name.partition(".py")
+    return stem
+
+
+def cache_files(folder: Path) -> dict[str, list[Path]]:
+    """numba cache files directly in ``folder``, grouped by kernel (:func:`kernel_unit`)."""
+    units: dict[str, list[Path]] = defaultdict(list)
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.suffix in CACHE_SUFFIXES and path.is_file():
+                units[kernel_unit(path.name)].append(path)
+    return dict(units)
+
+
+def folder_fingerprint(folder: str | os.PathLike) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by relative path (to prove it unchanged)."""
+    root = Path(folder)
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }

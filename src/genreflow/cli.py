@@ -195,10 +195,14 @@ def run() -> int:
     compiled kernels (built once, under a lock) so that parallel runs never write a
     shared cache (see :mod:`genreflow.numba_cache`). The doctor manages caches itself.
     """
-    if sys.argv[1:2] != ["doctor"] and "numba" not in sys.modules:
+    if sys.argv[1:2] in (["predict"], ["explain"]) and "numba" not in sys.modules:
         from genreflow.numba_cache import use_private_cache, user_kernel_cache
 
-        use_private_cache(seed=user_kernel_cache())
+        try:
+            use_private_cache(seed=user_kernel_cache())
+        except GenreflowError as error:
+            print(f"genreflow: {error}", file=sys.stderr)
+            return EXIT_USAGE
     return main()
 
 

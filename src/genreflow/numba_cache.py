@@ -92,12 +92,20 @@ def user_kernel_cache(build: Callable[[Path], None] | None = None) -> Path:
 
 def _build_in_child(folder: Path) -> None:
     """Compile every kernel into ``folder`` in a child process (numba not loaded here)."""
-    subprocess.run(
+    from genreflow.errors import GenreflowError
+
+    done = subprocess.run(
         [sys.executable, "-m", "genreflow.features.warmup"],
         env={**os.environ, ENV_VAR: str(folder)},
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GenreflowError(
+            f"compiling librosa's kernels into {folder} failed (exit {done.returncode}: "
+            f"{last}); run `genreflow doctor` to find the broken package"
+        )
 
 
 def cache_subfolder(source_file: str | os.PathLike) -> str:
@@ -126,10 +134,15 @@ def kernel_source_folders(packages: Iterable[str] = KERNEL_PACKAGES) -> list[Pat
 
 
 def default_cache_folder(source_folder: Path, cache_dir: str | None) -> Path:
-    """Where numba caches kernels of ``source_folder``: NUMBA_CACHE_DIR, else in the tree."""
+    """Where numba caches kernels of ``source_folder``, as numba's locators decide:
+    NUMBA_CACHE_DIR; else ``__pycache__`` beside the source where that is writable;
+    else the user-wide cache (``$XDG_CACHE_HOME/numba``)."""
     if cache_dir:
         return Path(cache_dir) / cache_subfolder(source_folder / "x.py")
-    return source_folder / "__pycache__"
+    if os.access(source_folder, os.W_OK):
+        return source_folder / "__pycache__"
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "numba"
+    return user_cache / cache_subfolder(source_folder / "x.py")
 
 
 def kernel_unit(file_name: str) -> str:

@@ -17,11 +17,11 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from genreflow.atomic import atomic_path, write_json
+from genreflow.environment import node_facts
 from genreflow.errors import DataError
 from genreflow.evaluation.metrics import segment_table, track_table
 from genreflow.folds import FINAL_SCHEME, training_rows
 from genreflow.models import get_model
-from genreflow.environment import node_facts
 from genreflow.training.artifacts import fingerprint, package_versions, torch_record
 from genreflow.training.data import ROLES, Normalizer, load_fold
 from genreflow.training.device import Precision, select_device

@@ -85,8 +85,14 @@ def test_doctor_names_the_poisoned_files_and_repair_deletes_exactly_them(
     assert again.returncode == 0 and "is poisoned" not in again.stdout
 
 
-def test_doctor_passes_on_this_installation(tmp_path):
-    result = doctor(cache=tmp_path / "empty")
+@pytest.mark.integration
+def test_doctor_passes_on_the_workflows_compiled_kernels(tiny_demo):
+    """Every check passes here, on the cache rule compile_kernels built for the run."""
+    project, _, _ = tiny_demo
+    kernels = project / "results" / "kernels" / "demo" / "numba_cache"
+    before = folder_fingerprint(kernels)
+    result = doctor("--cache-dir", str(kernels))
+    assert folder_fingerprint(kernels) == before
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("  ")]
     assert len(rows) >= len(CHECKS) + 1

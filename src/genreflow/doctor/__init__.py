@@ -240,12 +240,13 @@ def _package_of(check: str) -> str:
 
 def facts() -> dict:
     """Versions and the CPU numba targets, read in a child (it imports numba and torch)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "genreflow.doctor.checks", "--facts"],
-        capture_output=True,
-        text=True,
-        env=_child_env(Path(tempfile.gettempdir())),
-    )
+    with tempfile.TemporaryDirectory(prefix="genreflow-doctor-") as scratch:
+        done = subprocess.run(
+            [sys.executable, "-m", "genreflow.doctor.checks", "--facts"],
+            capture_output=True,
+            text=True,
+            env=_child_env(Path(scratch)),
+        )
     if done.returncode != 0:
         return {"versions": {}, "numba_cpu": "unknown", "torch_devices": ["cpu"]}
     return json.loads(done.stdout.strip().splitlines()[-1])

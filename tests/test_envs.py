@@ -17,7 +17,10 @@ import yaml
 from packaging.requirements import Requirement
 
 from conftest import PROJECT_ROOT
-from test_lock import locked_versions, normalise
+from test_lock import LOCK
+
+from genreflow.environment import locked_versions
+from genreflow.environment import normalised_name as normalise
 
 # conda-forge names of PyPI packages where they differ.
 CONDA_TO_PYPI = {"pysoundfile": "soundfile", "soxr-python": "soxr", "pytorch": "torch"}
@@ -66,7 +69,7 @@ def test_there_are_env_files():
 def test_env_pins_the_locked_versions(env_file):
     env = yaml.safe_load(env_file.read_text())
     assert env["channels"][0] == "conda-forge"
-    pins = locked_versions()
+    pins = locked_versions(LOCK)
     for name, spec in env_packages(env_file).items():
         if name == "python":
             assert spec == "3.11.*", f"{env_file.name}: python {spec}; the lock is for 3.11"

@@ -6,23 +6,10 @@ import tomllib
 from packaging.requirements import Requirement
 
 from conftest import PROJECT_ROOT
+from genreflow.environment import locked_versions
+from genreflow.environment import normalised_name as normalise
 
 LOCK = PROJECT_ROOT / "requirements" / "lock.txt"
-
-
-def locked_versions(text: str | None = None) -> dict[str, str]:
-    """name (normalised) → pinned version, from the lock's ``name==version`` lines."""
-    pins = {}
-    for line in (text if text is not None else LOCK.read_text()).splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        if requirement:
-            name, version = requirement.split("==")
-            pins[normalise(name)] = version.strip()
-    return pins
-
-
-def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def pyproject_requirements() -> list[Requirement]:
@@ -53,7 +40,7 @@ def test_every_line_of_the_lock_is_an_exact_pin():
 
 
 def test_lock_pins_every_pyproject_dependency_within_its_range():
-    assert lock_problems(pyproject_requirements(), locked_versions()) == []
+    assert lock_problems(pyproject_requirements(), locked_versions(LOCK)) == []
 
 
 def test_lock_check_catches_a_missing_or_out_of_range_pin():
@@ -65,7 +52,7 @@ def test_lock_check_catches_a_missing_or_out_of_range_pin():
 
 
 def test_lock_holds_torch_at_the_tested_release():
-    pins = locked_versions()
+    pins = locked_versions(LOCK)
     assert pins["torch"] == "2.14.1"
     assert "torchaudio" in pins and "numba" in pins and "llvmlite" in pins
 

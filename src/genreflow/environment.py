@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 import socket
 import sys
 from importlib import metadata
@@ -69,6 +70,22 @@ def lock_hash(lock: Path = LOCK_FILE) -> str | None:
     return hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None
 
 
+def locked_versions(lock: Path = LOCK_FILE) -> dict[str, str]:
+    """The lock's pins: normalised name (``scikit-learn``) → exact version."""
+    pins = {}
+    for line in lock.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            name, version = (part.strip() for part in requirement.split("==", 1))
+            pins[normalised_name(name)] = version
+    return pins
+
+
+def normalised_name(name: str) -> str:
+    """A distribution name as PyPI compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def lock_mismatches(lock: Path = LOCK_FILE) -> dict[str, tuple[str, str | None]]:
     """Installed packages whose version differs from the lock: name → (locked, installed).
 
@@ -76,14 +93,10 @@ def lock_mismatches(lock: Path = LOCK_FILE) -> dict[str, tuple[str, str | None]]
     """
     if not lock.is_file():
         return {}
-    installed = {name.lower().replace("_", "-"): v for name, v in installed_packages().items()}
+    installed = {normalised_name(name): v for name, v in installed_packages().items()}
     differing = {}
-    for line in lock.read_text().splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        if "==" not in requirement:
-            continue
-        name, version = (part.strip() for part in requirement.split("==", 1))
-        found = installed.get(name.lower().replace("_", "-"))
+    for name, version in locked_versions(lock).items():
+        found = installed.get(name)
         if found is not None and found.split("+", 1)[0] != version.split("+", 1)[0]:
             differing[name] = (version, found)
     return differing

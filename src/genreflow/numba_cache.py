@@ -73,7 +73,7 @@ def user_kernel_cache(build: Callable[[Path], None] | None = None) -> Path:
     versions = [metadata.version(name) for name in ("numba", "llvmlite", "librosa", "numpy")]
     key_text = "|".join([sys.version, sys.prefix, cpu_model(), *versions])
     key = hashlib.sha256(key_text.encode()).hexdigest()[:16]
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "genreflow"
+    root = user_cache_root() / "genreflow"
     folder = root / f"numba-{key}"
     if folder.is_dir():
         return folder
@@ -141,8 +141,12 @@ def default_cache_folder(source_folder: Path, cache_dir: str | None) -> Path:
         return Path(cache_dir) / cache_subfolder(source_folder / "x.py")
     if os.access(source_folder, os.W_OK):
         return source_folder / "__pycache__"
-    user_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "numba"
-    return user_cache / cache_subfolder(source_folder / "x.py")
+    return user_cache_root() / "numba" / cache_subfolder(source_folder / "x.py")
+
+
+def user_cache_root() -> Path:
+    """``$XDG_CACHE_HOME``, else ``~/.cache`` (where numba's user-wide cache lives too)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 def kernel_unit(file_name: str) -> str:

@@ -27,16 +27,21 @@ FOREIGN_RATE = 44100
 
 
 def warm_kernels(
-    features: Mapping[str, Any], augmentations: Sequence[Mapping[str, Any]]
+    features: Mapping[str, Any] | None = None,
+    augmentations: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
-    """Run the doctor's librosa checks, then feature extraction and every augmentation
-    exactly as the jobs do, on the doctor's test signal. Returns what ran."""
+    """Run the doctor's librosa checks (every feature kind at its defaults, time stretch
+    and pitch shift among them), then, given a run's ``features`` block, decoding,
+    feature extraction and every augmentation exactly as its jobs do, on the doctor's
+    test signal. Returns what ran."""
     ran = []
     y = reference_signal()
     for name, check in CHECKS.items():
         if check.numba:
             check.run(y)
             ran.append(name)
+    if features is None:
+        return ran
     settings = FeatureSettings.from_config(features, features.get("clip_seconds"))
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "stereo.wav"
@@ -65,20 +70,5 @@ def warm_kernels(
 
 
 if __name__ == "__main__":
-    # genreflow.numba_cache.user_kernel_cache: every feature kind at its defaults
-    from genreflow.features.compute import FEATURE_KINDS
-
-    sets = {kind: {"kind": kind} for kind in FEATURE_KINDS}
-    warm_kernels(
-        {
-            "sets": sets,
-            "sample_rate": 22050,
-            "n_fft": 2048,
-            "hop_length": 512,
-            "clip_seconds": None,
-            "clip_policy": "none",
-            "silence_peak": 1e-4,
-            "short_tolerance_s": 0.5,
-        },
-        [{"kind": "time_stretch", "rate": 1.1}, {"kind": "pitch_shift", "n_steps": 2}],
-    )
+    # genreflow.numba_cache.user_kernel_cache, for genreflow predict and explain
+    warm_kernels()

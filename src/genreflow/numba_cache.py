@@ -37,6 +37,13 @@ ENV_VAR = "NUMBA_CACHE_DIR"
 # Packages whose numba kernels genreflow calls (PyWavelets and soxr are compiled C).
 KERNEL_PACKAGES = ("librosa",)
 CACHE_SUFFIXES = (".nbi", ".nbc")
+# what compiled kernels depend on: a new release of any of them recompiles
+KERNEL_DEPENDENCIES = ("numba", "llvmlite", "librosa", "numpy")
+
+
+def kernel_versions() -> dict[str, str]:
+    """The installed versions of :data:`KERNEL_DEPENDENCIES`."""
+    return {name: metadata.version(name) for name in KERNEL_DEPENDENCIES}
 
 
 def use_private_cache(seed: str | os.PathLike | None = None) -> Path:
@@ -70,8 +77,7 @@ def user_kernel_cache(build: Callable[[Path], None] | None = None) -> Path:
 
     from genreflow.environment import cpu_model
 
-    versions = [metadata.version(name) for name in ("numba", "llvmlite", "librosa", "numpy")]
-    key_text = "|".join([sys.version, sys.prefix, cpu_model(), *versions])
+    key_text = "|".join([sys.version, sys.prefix, cpu_model(), *kernel_versions().values()])
     key = hashlib.sha256(key_text.encode()).hexdigest()[:16]
     root = user_cache_root() / "genreflow"
     folder = root / f"numba-{key}"

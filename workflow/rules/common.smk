@@ -15,6 +15,7 @@ from genreflow.config import (
     source_kind,
 )
 from genreflow.errors import ConfigError
+from genreflow.numba_cache import kernel_versions
 
 try:
     check_config(config)
@@ -107,13 +108,6 @@ def format_spec():
 
 # rule compile_kernels' numba cache, the seed of every librosa job's private cache
 KERNELS = "results/kernels/{dataset}/numba_cache"
-
-
-def kernel_versions():
-    """The versions a compiled kernel depends on (a change recompiles them)."""
-    from importlib.metadata import version
-
-    return {name: version(name) for name in ("numba", "llvmlite", "librosa", "numpy")}
 
 
 N_SHARDS = max(1, -(-expected_track_count(config) // config["features"]["tracks_per_job"]))

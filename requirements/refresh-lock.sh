@@ -15,6 +15,8 @@ if [ -z "$uv" ]; then
 fi
 pin=$(mktemp)
 echo "torch==$TORCH_PIN" > "$pin"
+# uv keeps the versions an existing output file pins (unless --upgrade): start from the lock
+cp requirements/lock.txt requirements/lock.txt.tmp
 "$uv" pip compile pyproject.toml --extra test --extra slurm \
   --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
   --constraint "$pin" --no-header --annotation-style line "$@" \

@@ -9,15 +9,16 @@ input (rule compile_kernels' cache) when it has one, so no two jobs ever write t
 cached kernel (see :mod:`genreflow.numba_cache`). Import this module first.
 """
 
-import __main__
 import sys
 from pathlib import Path
+
+import __main__
 
 _SRC = Path(__file__).resolve().parent.parent / "src"
 if str(_SRC) not in sys.path:
     sys.path.insert(0, str(_SRC))
 
-from genreflow.numba_cache import use_private_cache  # noqa: E402
+from genreflow.numba_cache import use_private_cache
 
 _job = getattr(__main__, "snakemake", None)
 use_private_cache(getattr(_job.input, "kernels", None) if _job is not None else None)

@@ -1,6 +1,7 @@
 """Snakemake script of rule assign_folds: track_id, fold, role for one scheme."""
 
 import _bootstrap  # noqa: F401
+
 import pandas as pd
 
 from genreflow.atomic import write_csv

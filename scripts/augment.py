@@ -1,6 +1,7 @@
 """Snakemake script of rule augment: augmented copies of one shard's tracks."""
 
 import _bootstrap  # noqa: F401
+
 from pathlib import Path
 
 from genreflow.atomic import write_csv

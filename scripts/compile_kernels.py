@@ -1,6 +1,7 @@
 """Snakemake script of rule compile_kernels: the run's numba kernels, compiled once."""
 
 import _bootstrap  # noqa: F401  (sets this job's private NUMBA_CACHE_DIR)
+
 import os
 import shutil
 

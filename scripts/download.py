@@ -1,6 +1,7 @@
 """Snakemake script of rule download: fetch and verify the dataset archive."""
 
 import _bootstrap  # noqa: F401
+
 from pathlib import Path
 
 from genreflow.data.download import fetch
@@ -8,7 +9,7 @@ from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):
     checksum = snakemake.params.checksum
-    if "checksum_file" in snakemake.input.keys():
+    if hasattr(snakemake.input, "checksum_file"):
         checksum = Path(snakemake.input.checksum_file).read_text().strip()
     fetch(
         snakemake.params.source,

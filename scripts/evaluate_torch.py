@@ -3,6 +3,7 @@
 import _bootstrap  # noqa: F401
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -27,5 +28,5 @@ with script_logging(snakemake.log[0]):
         genres,
         identity=dict(snakemake.wildcards.items()),
         outputs=dict(snakemake.output.items()),
-        history=json.loads(open(snakemake.input.history).read()),
+        history=json.loads(Path(snakemake.input.history).read_text()),
     )

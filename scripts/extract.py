@@ -1,6 +1,7 @@
 """Snakemake script of rule extract: unpack the archive and list its audio files."""
 
 import _bootstrap  # noqa: F401
+
 from pathlib import Path
 
 from genreflow.atomic import write_csv

@@ -1,6 +1,7 @@
 """Snakemake script of rule extract_features: every feature of one shard's tracks."""
 
 import _bootstrap  # noqa: F401
+
 import pandas as pd
 
 from genreflow.atomic import write_csv

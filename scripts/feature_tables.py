@@ -1,6 +1,7 @@
 """Snakemake script of rule feature_tables: the track → files index and the summary table."""
 
 import _bootstrap  # noqa: F401
+
 import pandas as pd
 
 from genreflow.atomic import write_csv

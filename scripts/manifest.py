@@ -1,6 +1,7 @@
 """Snakemake script of rule manifest: one row per track for every later stage."""
 
 import _bootstrap  # noqa: F401
+
 import pandas as pd
 
 from genreflow.atomic import write_csv

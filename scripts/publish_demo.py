@@ -1,6 +1,7 @@
 """Snakemake script of rule publish_demo: build the demo dataset's release."""
 
 import _bootstrap  # noqa: F401
+
 from pathlib import Path
 
 from genreflow.demo.publish import publish_demo

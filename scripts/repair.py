@@ -1,6 +1,7 @@
 """Snakemake script of rule repair: re-derive, salvage or quarantine failed tracks."""
 
 import _bootstrap  # noqa: F401
+
 from pathlib import Path
 
 from genreflow.atomic import write_csv

@@ -1,6 +1,7 @@
 """Snakemake script of rule validate: check every registry track in the dataset copy."""
 
 import _bootstrap  # noqa: F401
+
 import pandas as pd
 
 from genreflow.atomic import write_csv

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install genreflow with its test tools into .venv, through the committed lock
-# (requirements/lock.txt), and run every check: formatting (snakefmt), Snakemake's
-# linter, and the pytest suite.
+# (requirements/lock.txt), and run every check: Python lint and format (ruff),
+# Snakefile formatting (snakefmt), Snakemake's linter, and the pytest suite.
 # Usage: bash tests/run.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,9 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c requirements/lock.txt -e ".[test]"
 export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff check, ruff format --check (src scripts tests)"
+ruff check src scripts tests
+ruff format --check src scripts tests
 echo "== snakefmt --check ."
 snakefmt --check .
 echo "== snakemake --lint"

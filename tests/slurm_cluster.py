@@ -72,10 +72,11 @@ def ensure_installed() -> None:
         capture_output=True,
         text=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        check=False,
     )
     if result.returncode != 0:
-        update = subprocess.run(["apt-get", "update"], capture_output=True, text=True)
-        result = subprocess.run(command, capture_output=True, text=True)
+        update = subprocess.run(["apt-get", "update"], capture_output=True, text=True, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
         if update.returncode != 0 or result.returncode != 0:
             raise SlurmUnavailable(f"apt-get install failed:\n{result.stderr[-2000:]}")
 
@@ -121,23 +122,26 @@ class LocalSlurm:
             subprocess.run(["mungekey", "--create", "--keyfile", str(key)], check=True)
             shutil.chown(key, "munge", "munge")
             key.chmod(0o400)
-        if subprocess.run(["munge", "-n"], capture_output=True).returncode == 0:
+        if subprocess.run(["munge", "-n"], capture_output=True, check=False).returncode == 0:
             return  # a munged is already serving this machine
         self._spawn(["runuser", "-u", "munge", "--", "munged", "--foreground", "--force"], "munged")
         self._wait(
-            lambda: subprocess.run(["munge", "-n"], capture_output=True).returncode == 0,
+            lambda: (
+                subprocess.run(["munge", "-n"], capture_output=True, check=False).returncode == 0
+            ),
             20,
             "munged",
         )
 
     def _spawn(self, command: list[str], name: str) -> None:
-        log = open(self.root / f"{name}.stdout", "wb")
+        # the daemon writes its log for as long as it runs; close() is left to the OS
+        log = open(self.root / f"{name}.stdout", "wb")  # noqa: SIM115
         self.processes.append(
             subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         )
 
     def _run(self, *command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(command, capture_output=True, text=True, env=self.env)
+        return subprocess.run(command, capture_output=True, text=True, env=self.env, check=False)
 
     def node_state(self) -> str:
         return self._run("sinfo", "-h", "-N", "-o", "%T").stdout.strip()

@@ -4,9 +4,10 @@ import hashlib
 
 import pytest
 
-from conftest import FIXTURES, au_as_canonical_wav, registry_md5
 from genreflow.checksums import canonical_md5, file_digest, parse_checksum
 from genreflow.errors import ConfigError
+
+from conftest import FIXTURES, au_as_canonical_wav, registry_md5
 
 
 @pytest.mark.parametrize("track_id", ["jazz.00054", "blues.00050"])

@@ -3,9 +3,10 @@
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT
 from genreflow.config import archive_name, check_config, schema_problems, source_kind
 from genreflow.errors import ConfigError
+
+from conftest import PROJECT_ROOT
 
 SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 

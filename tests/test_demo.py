@@ -26,7 +26,7 @@ from genreflow.demo.publish import (
 from genreflow.demo.synth import GENRES, RECIPES, make_artist, parse_chord, render_clip
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SMALL = dict(clips_per_genre=5, clip_seconds=3.0)
+SMALL = {"clips_per_genre": 5, "clip_seconds": 3.0}
 SR = 22050
 MEMBER_RE = re.compile(r"^genreflow_demo/genres_original/([a-z]+)/\1\.(\d{5})\.wav$")
 

@@ -30,6 +30,7 @@ def doctor(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=900,
+        check=False,
     )
 
 

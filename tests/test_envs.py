@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 from packaging.requirements import Requirement
-
-from conftest import PROJECT_ROOT
 from test_lock import LOCK
 
 from genreflow.environment import locked_versions
 from genreflow.environment import normalised_name as normalise
+
+from conftest import PROJECT_ROOT
 
 # conda-forge names of PyPI packages where they differ.
 CONDA_TO_PYPI = {"pysoundfile": "soundfile", "soxr-python": "soxr", "pytorch": "torch"}
@@ -85,7 +85,7 @@ def test_env_pins_the_locked_versions(env_file):
 
 def rule_envs_and_scripts() -> dict[str, set[Path]]:
     """env file name → the scripts of the rules that use it."""
-    blocks = re.split(r"^(?=rule \w+:|use rule )", RULES, flags=re.M)[1:]
+    blocks = re.split(r"^(?=rule \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
     found: dict[str, set[Path]] = {}
     for block in blocks:
         env = re.search(r'conda:\s*\n\s*"\.\./\.\./envs/([^"]+)"', block)
@@ -188,11 +188,11 @@ def test_every_rule_env_exists():
         assert (PROJECT_ROOT / env).is_file(), env
     # each rule's block, from its header to the next header; `use rule … with:` blocks
     # inherit conda: from their rule but name their own log and benchmark files
-    blocks = re.split(r"^[ ]*(?=rule \w+:|use rule )", RULES, flags=re.M)[1:]
+    blocks = re.split(r"^[ ]*(?=rule \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
     assert len(blocks) >= 20
     for block in blocks:
         name = block.split(":", 1)[0]
         if not block.startswith("use rule"):
-            assert re.search(r"^\s+conda:", block, flags=re.M), f"{name} lacks conda:"
-        assert re.search(r"^\s+log:", block, flags=re.M), f"{name} lacks log:"
-        assert re.search(r"^\s+benchmark:", block, flags=re.M), f"{name} lacks benchmark:"
+            assert re.search(r"^\s+conda:", block, flags=re.MULTILINE), f"{name} lacks conda:"
+        assert re.search(r"^\s+log:", block, flags=re.MULTILINE), f"{name} lacks log:"
+        assert re.search(r"^\s+benchmark:", block, flags=re.MULTILINE), f"{name} lacks benchmark:"

@@ -3,14 +3,15 @@
 import pandas as pd
 import pytest
 import torch
+from test_predict import AU_FIXTURE, default_features, save_torch_model
 from torch import nn
 
-from conftest import DEMO_SHAPES, build_model
 from genreflow.cli import main
 from genreflow.explain.attributions import explain, last_conv_layer
 from genreflow.explain.examples import choose_tracks, explain_window
 from genreflow.models import get_model
-from test_predict import AU_FIXTURE, save_torch_model, default_features
+
+from conftest import DEMO_SHAPES, build_model
 
 
 def example_inputs(name: str, seed: int = 0) -> list[torch.Tensor]:

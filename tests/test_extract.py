@@ -5,9 +5,10 @@ import zipfile
 
 import pytest
 
-from conftest import write_tar
 from genreflow.data.extract import inventory, safe_extract
 from genreflow.errors import ArchiveError, DataError
+
+from conftest import write_tar
 
 
 def test_extract_tar_and_inventory(tmp_path):

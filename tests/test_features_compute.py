@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import FIXTURES
 from genreflow.features.compute import SPECTRAL_ROWS, FeatureSpec, compute_features
 from genreflow.features.summary import SUMMARY_COLUMNS
+
+from conftest import FIXTURES
 
 SR = 22050
 SPECS = [

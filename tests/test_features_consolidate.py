@@ -1,16 +1,20 @@
 """Shards and consolidation: per-track files, segment arrays with the track id on every row."""
 
+import functools
+import operator
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import tone_wav
 from genreflow.errors import DataError
 from genreflow.features.compute import FeatureSpec
 from genreflow.features.consolidate import consolidate_feature, segment_starts, summary_table
 from genreflow.features.settings import FeatureSettings, Segmentation
 from genreflow.features.shards import extract_shard, shard_of
 from genreflow.features.summary import SUMMARY_COLUMNS
+
+from conftest import tone_wav
 
 
 def settings(clip_seconds=4.0, policy="pad_or_trim"):
@@ -63,7 +67,7 @@ def test_segments_and_index(tmp_path, tracks):
         tmp_path / "a.csv",
     )
     array = np.load(tmp_path / "a.npy", mmap_mode="r")
-    frames, hop = int(round(22050 / 512)), int(round(0.5 * 22050 / 512))
+    frames, hop = round(22050 / 512), round(0.5 * 22050 / 512)
     per_track = len(segment_starts(1 + 4 * 22050 // 512, frames, hop))
     assert array.shape == (3 * per_track, 64, frames)
     assert index.groupby("track_id").size().tolist() == [per_track] * 3
@@ -112,5 +116,8 @@ def test_summary_table_columns(tmp_path, tracks):
 def test_shards_partition_the_tracks():
     tracks = pd.DataFrame({"track_id": [f"t{i:03d}" for i in range(10)]})
     parts = [shard_of(tracks.sample(frac=1, random_state=0), k, 3) for k in range(3)]
-    assert sorted(sum((p.track_id.tolist() for p in parts), [])) == tracks.track_id.tolist()
+    assert (
+        sorted(functools.reduce(operator.iadd, (p.track_id.tolist() for p in parts), []))
+        == tracks.track_id.tolist()
+    )
     assert [len(p) for p in parts] == [3, 3, 4]

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import FIXTURES, tone_wav
 from genreflow.features.loading import load_track
+
+from conftest import FIXTURES, tone_wav
 
 
 def test_resamples_any_rate_to_the_configured_one():

@@ -37,16 +37,16 @@ def synthetic_manifest() -> pd.DataFrame:
             track_id = f"{genre}.{i:05d}"
             artist = "" if i >= 18 else f"{genre}-artist{i % 6}"
             rows.append(
-                dict(
-                    track_id=track_id,
-                    genre=genre,
-                    path=f"wav/{track_id}.wav",
-                    status="quarantined" if track_id in QUARANTINED else "ok",
-                    md5="",
-                    duration_s=30.0,
-                    sample_rate=22050,
-                    artist=artist,
-                )
+                {
+                    "track_id": track_id,
+                    "genre": genre,
+                    "path": f"wav/{track_id}.wav",
+                    "status": "quarantined" if track_id in QUARANTINED else "ok",
+                    "md5": "",
+                    "duration_s": 30.0,
+                    "sample_rate": 22050,
+                    "artist": artist,
+                }
             )
     manifest = pd.DataFrame(rows)
     # One artist spanning two genres, and an unknown artist read back as NaN.
@@ -231,10 +231,12 @@ def segment_index(manifest: pd.DataFrame) -> pd.DataFrame:
     """3 segments per usable track, plus 2 augmented copies (2 segments each) per track."""
     rows = []
     for track_id in sorted(usable_ids(manifest)):
-        rows += [dict(track_id=track_id, source_track_id=track_id, segment=s) for s in range(3)]
+        rows += [
+            {"track_id": track_id, "source_track_id": track_id, "segment": s} for s in range(3)
+        ]
         for copy in range(2):
             aug = f"{track_id}.aug{copy}"
-            rows += [dict(track_id=aug, source_track_id=track_id, segment=s) for s in range(2)]
+            rows += [{"track_id": aug, "source_track_id": track_id, "segment": s} for s in range(2)]
     return pd.DataFrame(rows).sample(frac=1, random_state=1).reset_index(drop=True)
 
 

@@ -5,9 +5,10 @@ import tomllib
 
 from packaging.requirements import Requirement
 
-from conftest import PROJECT_ROOT
 from genreflow.environment import locked_versions
 from genreflow.environment import normalised_name as normalise
+
+from conftest import PROJECT_ROOT
 
 LOCK = PROJECT_ROOT / "requirements" / "lock.txt"
 

@@ -6,12 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import build_model as build
-from conftest import modules, n_params
 from genreflow.models import load_all
 from genreflow.models.cnn_gru_attn_seed002 import CNNGRUAttention
 from genreflow.models.layers import AdditiveAttention, ConvBlock2d, to_image
 from genreflow.training.params import TrainParams
+
+from conftest import build_model as build
+from conftest import modules, n_params
 
 torch.set_num_threads(1)
 

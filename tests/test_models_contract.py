@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import DEMO_SHAPES
 from genreflow.models import MODELS, load_all
 from genreflow.training.params import TrainParams
+
+from conftest import DEMO_SHAPES
 
 torch.set_num_threads(1)
 load_all()

@@ -8,12 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import build_model as build
-from conftest import modules, n_params
 from genreflow.models import load_all
 from genreflow.models.resnet_cnn_seed004 import ResidualBlock
 from genreflow.models.shortchunk_resnet import Res2d
 from genreflow.training.params import TrainParams
+
+from conftest import build_model as build
+from conftest import modules, n_params
 
 torch.set_num_threads(1)
 

@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import PROJECT_ROOT
 from test_envs import RULES, rule_envs_and_scripts, third_party_imports
 
 from genreflow.numba_cache import (
@@ -21,6 +19,8 @@ from genreflow.numba_cache import (
     kernel_unit,
     user_kernel_cache,
 )
+
+from conftest import PROJECT_ROOT
 
 # Two gufuncs; whichever is compiled second in a process gets another ABI tag in its
 # symbol names, which is what makes a pair from two processes incompatible.
@@ -50,7 +50,12 @@ def python(code: str, cwd: Path, cache: Path | None, **env) -> subprocess.Comple
     if cache is not None:
         environment["NUMBA_CACHE_DIR"] = str(cache)
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=environment, capture_output=True, text=True
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -160,7 +165,7 @@ def scripts_running_librosa() -> dict[str, Path]:
 def test_every_rule_that_may_run_librosa_kernels_starts_from_compile_kernels():
     librosa_scripts = scripts_running_librosa()
     assert {"extract_features", "augment", "explain", "compile_kernels"} <= set(librosa_scripts)
-    blocks = re.split(r"^(?=rule \w+:|use rule )", RULES, flags=re.M)[1:]
+    blocks = re.split(r"^(?=rule \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
     for block in blocks:
         script = re.search(r'script:\s*\n\s*"\.\./\.\./scripts/(\w+)\.py"', block)
         if not script or script.group(1) not in librosa_scripts:
@@ -169,7 +174,7 @@ def test_every_rule_that_may_run_librosa_kernels_starts_from_compile_kernels():
         if script.group(1) == "compile_kernels":
             assert 'directory("results/kernels/{dataset}/numba_cache")' in block
             continue
-        assert re.search(r"^\s+kernels=KERNELS,", block, flags=re.M), (
+        assert re.search(r"^\s+kernels=KERNELS,", block, flags=re.MULTILINE), (
             f"{name} imports librosa but does not start from rule compile_kernels' cache"
         )
     common = (PROJECT_ROOT / "workflow" / "rules" / "common.smk").read_text()

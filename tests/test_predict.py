@@ -15,7 +15,6 @@ import soundfile as sf
 import torch
 import yaml
 
-from conftest import PROJECT_ROOT, build_model
 from genreflow.cli import main
 from genreflow.evaluation.predict import load_torch_model
 from genreflow.features.summary import SUMMARY_COLUMNS
@@ -24,6 +23,8 @@ from genreflow.inference.output import JSON_SCHEMA
 from genreflow.models import get_model
 from genreflow.training.artifacts import torch_record
 from genreflow.training.data import Normalizer
+
+from conftest import PROJECT_ROOT, build_model
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "audio"
 AU_FIXTURE = FIXTURES / "blues.00050.au"
@@ -41,7 +42,7 @@ def save_torch_model(folder: Path, features: dict, seed: int = 0) -> Path:
     """A randomly initialised cnn_seed001 saved as a training job saves it."""
     spec = get_model("cnn_seed001")
     rows = features["sets"]["logmel64"]["n_mels"]
-    frames = int(round(3.0 * features["sample_rate"] / features["hop_length"]))
+    frames = round(3.0 * features["sample_rate"] / features["hop_length"])
     torch.manual_seed(seed)
     model = build_model("cnn_seed001", shapes=[(rows, frames)], n_classes=len(GENRES)).eval()
     stats = [(torch.full((rows, 1), -40.0), torch.full((rows, 1), 20.0))]
@@ -90,7 +91,7 @@ def songs(tmp_path_factory) -> dict[str, Path]:
     """Files a user might have: stereo 44.1 kHz, its mono mix, mp3, a 2 s clip, a fake wav."""
     folder = tmp_path_factory.mktemp("songs")
     rng = np.random.default_rng(1)
-    t = np.arange(int(12 * 44100)) / 44100
+    t = np.arange(12 * 44100) / 44100
     left = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.normal(size=t.size)
     right = 0.3 * np.sin(2 * np.pi * 330 * t) + 0.05 * rng.normal(size=t.size)
     stereo = np.stack([left, right], axis=1).astype(np.float32)
@@ -214,8 +215,10 @@ def test_each_bad_file_gets_one_line_and_the_good_ones_are_still_reported(
     assert code == 0
     lines = err.strip().splitlines()
     assert lines == [
-        f"genreflow: {songs['text']}: not audio: the format is not recognised "
-        "(genreflow reads wav, flac, ogg, mp3 and au)",
+        (
+            f"genreflow: {songs['text']}: not audio: the format is not recognised "
+            "(genreflow reads wav, flac, ogg, mp3 and au)"
+        ),
         f"genreflow: {missing}: missing: no such file",
         f"genreflow: {songs['silent']}: silent: peak 0 is below 0.0001",
     ]

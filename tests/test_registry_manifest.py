@@ -3,10 +3,11 @@
 import pandas as pd
 import pytest
 
-from conftest import GTZAN_REGISTRY, PROJECT_ROOT
 from genreflow.data.manifest import MANIFEST_COLUMNS, build_manifest
 from genreflow.data.registry import read_registry
 from genreflow.errors import DataError
+
+from conftest import GTZAN_REGISTRY, PROJECT_ROOT
 
 
 def test_gtzan_registry():
@@ -51,7 +52,7 @@ def test_unknown_subset_track(tmp_path):
 
 
 def _validation(rows):
-    base = dict(detail="", expected_md5="", channels=1)
+    base = {"detail": "", "expected_md5": "", "channels": 1}
     return pd.DataFrame([{**base, **row} for row in rows])
 
 
@@ -67,53 +68,53 @@ def test_manifest_merges_validation_and_repairs():
     )
     validation = _validation(
         [
-            dict(
-                track_id="a.00000",
-                genre="a",
-                path="raw/a0.wav",
-                status="ok",
-                md5="m0",
-                sample_rate=22050,
-                duration_s=30.0,
-            ),
-            dict(
-                track_id="a.00001",
-                genre="a",
-                path="raw/a1.wav",
-                status="undecodable",
-                md5="",
-                sample_rate="",
-                duration_s="",
-            ),
-            dict(
-                track_id="b.00000",
-                genre="b",
-                path="",
-                status="missing",
-                md5="",
-                sample_rate="",
-                duration_s="",
-            ),
+            {
+                "track_id": "a.00000",
+                "genre": "a",
+                "path": "raw/a0.wav",
+                "status": "ok",
+                "md5": "m0",
+                "sample_rate": 22050,
+                "duration_s": 30.0,
+            },
+            {
+                "track_id": "a.00001",
+                "genre": "a",
+                "path": "raw/a1.wav",
+                "status": "undecodable",
+                "md5": "",
+                "sample_rate": "",
+                "duration_s": "",
+            },
+            {
+                "track_id": "b.00000",
+                "genre": "b",
+                "path": "",
+                "status": "missing",
+                "md5": "",
+                "sample_rate": "",
+                "duration_s": "",
+            },
         ]
     )
     repairs = pd.DataFrame(
         [
-            dict(
-                track_id="a.00001",
-                status="repaired",
-                path="fixed/a1.wav",
-                md5="m1",
-                duration_s=29.9,
-                sample_rate=22050,
-            ),
-            dict(
-                track_id="b.00000",
-                status="quarantined",
-                path="",
-                md5="",
-                duration_s="",
-                sample_rate="",
-            ),
+            {
+                "track_id": "a.00001",
+                "status": "repaired",
+                "path": "fixed/a1.wav",
+                "md5": "m1",
+                "duration_s": 29.9,
+                "sample_rate": 22050,
+            },
+            {
+                "track_id": "b.00000",
+                "status": "quarantined",
+                "path": "",
+                "md5": "",
+                "duration_s": "",
+                "sample_rate": "",
+            },
         ]
     )
     manifest = build_manifest(registry, validation, repairs)
@@ -139,15 +140,15 @@ def test_manifest_refuses_failed_track_without_repair_record():
     )
     validation = _validation(
         [
-            dict(
-                track_id="a.00000",
-                genre="a",
-                path="",
-                status="missing",
-                md5="",
-                sample_rate="",
-                duration_s="",
-            )
+            {
+                "track_id": "a.00000",
+                "genre": "a",
+                "path": "",
+                "status": "missing",
+                "md5": "",
+                "sample_rate": "",
+                "duration_s": "",
+            }
         ]
     )
     with pytest.raises(DataError, match="re-run the repair rule"):

@@ -4,24 +4,25 @@ import tarfile
 
 import pandas as pd
 
-from conftest import FIXTURES, au_as_canonical_wav, registry_md5, tone_wav
 from genreflow.checksums import file_digest
 from genreflow.data.repair import REPAIR_COLUMNS, index_repair_sources, repair_tracks
 from genreflow.data.validate import FormatSpec, check_track
+
+from conftest import FIXTURES, au_as_canonical_wav, registry_md5, tone_wav
 
 GTZAN = FormatSpec(sample_rate=22050, channels=1, clip_seconds=30.0, duration_tolerance_s=1.0)
 
 
 def failed_row(track_id, path, status="undecodable"):
-    return dict(
-        track_id=track_id,
-        genre=track_id.split(".")[0],
-        path=str(path),
-        status=status,
-        detail="broken",
-        md5="",
-        expected_md5=registry_md5(track_id),
-    )
+    return {
+        "track_id": track_id,
+        "genre": track_id.split(".")[0],
+        "path": str(path),
+        "status": status,
+        "detail": "broken",
+        "md5": "",
+        "expected_md5": registry_md5(track_id),
+    }
 
 
 def broken_jazz(tmp_path):

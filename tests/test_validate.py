@@ -3,8 +3,9 @@
 import pandas as pd
 import pytest
 
-from conftest import FIXTURES, au_as_canonical_wav, registry_md5, tone_wav
 from genreflow.data.validate import VALIDATION_COLUMNS, FormatSpec, check_track, validate_tracks
+
+from conftest import FIXTURES, au_as_canonical_wav, registry_md5, tone_wav
 
 GTZAN = FormatSpec(sample_rate=22050, channels=1, clip_seconds=30.0, duration_tolerance_s=1.0)
 
@@ -78,9 +79,9 @@ def test_checksum_mismatch_accepted_when_not_strict(blues):
 @pytest.mark.parametrize(
     "wav_kwargs, expected",
     [
-        (dict(seconds=30, channels=2), "2 channels, expected 1"),
-        (dict(seconds=30, sr=44100), "sample rate 44100 Hz, expected 22050 Hz"),
-        (dict(seconds=5), "duration 5.00 s, expected 30 ± 1 s"),
+        ({"seconds": 30, "channels": 2}, "2 channels, expected 1"),
+        ({"seconds": 30, "sr": 44100}, "sample rate 44100 Hz, expected 22050 Hz"),
+        ({"seconds": 5}, "duration 5.00 s, expected 30 ± 1 s"),
     ],
 )
 def test_unexpected_format(tmp_path, wav_kwargs, expected):

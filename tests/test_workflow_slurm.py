@@ -10,10 +10,10 @@ import re
 
 import pandas as pd
 import pytest
+from workflow_runner import copy_project, snakemake, write_config
 
 from conftest import only_models
 from slurm_cluster import LocalSlurm
-from workflow_runner import copy_project, snakemake, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slurm]
 
@@ -89,7 +89,7 @@ def runs(cluster, tmp_path_factory):
 def test_every_job_went_through_slurm(runs):
     project, result = runs["slurm"]
     log = result.stdout + result.stderr
-    jobs = re.findall(r"^rule (\w+):", log, flags=re.M)
+    jobs = re.findall(r"^rule (\w+):", log, flags=re.MULTILINE)
     submitted = re.findall(r"SLURM jobid (\d+)", log)
     assert "train_torch" in jobs and "aggregate_report" in jobs
     # every rule instance but the local target `all` got its own SLURM job id
@@ -100,7 +100,7 @@ def test_every_job_went_through_slurm(runs):
 
 def test_training_jobs_asked_slurm_for_a_gpu(runs):
     _, result = runs["slurm"]
-    calls = re.findall(r"^sbatch call: (.*)$", result.stdout + result.stderr, flags=re.M)
+    calls = re.findall(r"^sbatch call: (.*)$", result.stdout + result.stderr, flags=re.MULTILINE)
     training = [call for call in calls if any(rule in call for rule in TORCH_TRAINING)]
     others = [call for call in calls if call not in training]
     assert len(training) == 2 and others  # the fold model and the final model

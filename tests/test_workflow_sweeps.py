@@ -4,9 +4,9 @@ import json
 
 import pandas as pd
 import pytest
+from workflow_runner import snakemake, write_config
 
 from conftest import TINY_DEMO
-from workflow_runner import snakemake, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -60,17 +60,17 @@ def test_sweep_report_selects_on_validation_and_tests_once(tiny_demo):
 
 
 def test_a_larger_grid_trains_only_the_new_points(tiny_demo):
-    project, config, _ = tiny_demo
+    project, _config, _ = tiny_demo
     larger = json.loads(json.dumps(TINY_DEMO))
     larger["sweeps"]["models"]["cnn_seed001"]["grid"]["lr"].append(0.01)
     bigger = write_config(project, larger, "larger_grid.yaml")
     result = snakemake(project, "-n", "--configfile", str(bigger))
     stats = result.stdout.split("Job stats:")[1]
-    counts = dict(
-        (line.split()[0], int(line.split()[1]))
+    counts = {
+        line.split()[0]: int(line.split()[1])
         for line in stats.splitlines()
         if len(line.split()) == 2 and line.split()[1].isdigit()
-    )
+    }
     assert counts["train_sweep_torch"] == 2 * 2  # two new points × two folds
     assert counts["sweep_report"] == 1
     assert "train_torch" not in counts and "train_final_torch" not in counts

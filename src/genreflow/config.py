@@ -176,12 +176,12 @@ def _check_metadata(dataset: dict[str, Any]) -> None:
     if metadata.get("checksum"):
         parse_checksum(metadata["checksum"], key="dataset.metadata.checksum")
     source = str(metadata["source"])
-    if not is_url(source) or urlparse(source).scheme == "file":
-        if not local_source_path(source).is_file():
-            raise ConfigError(
-                f"dataset.metadata.source: {local_source_path(source)} does not exist. Point "
-                "it at the downloaded metadata archive or an http(s) URL."
-            )
+    is_local = not is_url(source) or urlparse(source).scheme == "file"
+    if is_local and not local_source_path(source).is_file():
+        raise ConfigError(
+            f"dataset.metadata.source: {local_source_path(source)} does not exist. Point "
+            "it at the downloaded metadata archive or an http(s) URL."
+        )
     archive_name(metadata, key="dataset.metadata")
 
 

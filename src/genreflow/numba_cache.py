@@ -105,6 +105,7 @@ def _build_in_child(folder: Path) -> None:
         env={**os.environ, ENV_VAR: str(folder)},
         capture_output=True,
         text=True,
+        check=False,
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -34,28 +34,29 @@ if THREADS_PINNED:
     for _variable in THREAD_VARIABLES:
         os.environ[_variable] = "1"
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
 
-import librosa  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
+import librosa
+import numpy as np
+import pandas as pd
+import yaml
 
-from genreflow.features.compute import FeatureSpec, compute_features  # noqa: E402
-from genreflow.features.compute import wavelet as shared_wavelet  # noqa: E402
-from genreflow.features.loading import LoadedTrack, load_track  # noqa: E402
-from genreflow.features.settings import FeatureSettings  # noqa: E402
-from genreflow.features.spectra import Spectra  # noqa: E402
-from genreflow.features.summary import SUMMARY_COLUMNS, summary_reference  # noqa: E402
+from genreflow.features.compute import FeatureSpec, compute_features
+from genreflow.features.compute import wavelet as shared_wavelet
+from genreflow.features.loading import LoadedTrack, load_track
+from genreflow.features.settings import FeatureSettings
+from genreflow.features.spectra import Spectra
+from genreflow.features.summary import SUMMARY_COLUMNS, summary_reference
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 BASE_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
@@ -97,7 +98,7 @@ def _naive_chroma(
 
 
 def _naive_spectral(y: np.ndarray, sr: int, n_fft: int, hop_length: int) -> np.ndarray:
-    stft = dict(n_fft=n_fft, hop_length=hop_length)
+    stft = {"n_fft": n_fft, "hop_length": hop_length}
     rows = [
         librosa.feature.spectral_centroid(y=y, sr=sr, **stft),
         librosa.feature.spectral_bandwidth(y=y, sr=sr, **stft),
@@ -201,7 +202,7 @@ def benchmark(
     if not tracks or not specs or repeats < 1:
         raise ValueError("need at least one track, one feature set and one repeat")
     specs = list(specs)
-    stft = dict(n_fft=n_fft, hop_length=hop_length)
+    stft = {"n_fft": n_fft, "hop_length": hop_length}
 
     def load(path: str | os.PathLike) -> LoadedTrack:
         return load_track(path, sample_rate=sample_rate, clip_seconds=clip_seconds)
@@ -219,18 +220,18 @@ def benchmark(
     per_feature = {spec.name: np.zeros(shape) for spec in specs}
     for r in range(repeats):
         for t, path in enumerate(tracks):
-            loaded, decode[r, t] = _timed(lambda: load(path))
+            loaded, decode[r, t] = _timed(partial(load, path))
             y = loaded.y
             padded[t] = loaded.padded_s
-            _, full[r, t] = _timed(lambda: compute_features(y, sample_rate, specs, **stft))
+            _, full[r, t] = _timed(partial(compute_features, y, sample_rate, specs, **stft))
             _, logmel[r, t] = _timed(
-                lambda: compute_features(y, sample_rate, [logmel_spec], **stft)
+                partial(compute_features, y, sample_rate, [logmel_spec], **stft)
             )
             _, seconds = naive_features(y, sample_rate, specs, **stft)
             for name, value in seconds.items():
                 per_feature[name][r, t] = value
             _, naive_logmel[r, t] = _timed(
-                lambda: NAIVE_KINDS["logmel"](y, sample_rate, **stft, **logmel_spec.params)
+                partial(NAIVE_KINDS["logmel"], y, sample_rate, **stft, **logmel_spec.params)
             )
     naive_full = sum(per_feature.values())
 
@@ -325,7 +326,7 @@ def _snakemake(project: Path, cores: int, target: str, config: Path) -> tuple[fl
     command = [sys.executable, "-m", "snakemake", "--cores", str(cores), target]
     command += ["--configfile", str(config)]
     cpu, start = _children_cpu_s(), time.perf_counter()
-    result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
     wall, cpu = time.perf_counter() - start, _children_cpu_s() - cpu
     if result.returncode != 0:
         tail = (result.stdout + result.stderr)[-4000:]
@@ -432,17 +433,25 @@ def format_report(result: dict[str, Any]) -> str:
     load = m["load_average_1min"]
     threads = "1 thread (pinned before numpy import)" if m["threads_pinned"] else "not pinned"
     out = [
-        f"Measured: {m['n_tracks']} track(s) at {m['sample_rate']} Hz, padded or trimmed to "
-        f"{m['clip_seconds']:g} s; best of {m['repeats']} repeat(s) per track, mean over "
-        f"tracks; after 1 untimed warm-up track; {threads}.",
-        f"Feature sets: {', '.join(m['sets'])} (n_fft {m['n_fft']}, hop {m['hop_length']}); "
-        f"{os.cpu_count()} CPUs, 1-min load average {load[0]:.2f} before and {load[1]:.2f} "
-        "after timing (other processes share the cores).",
-        f"Decode (load_track, once per track, both paths): {result['decode_s_per_track']:.4f} s"
-        " per track.",
-        f"GTZAN extrapolation: {GTZAN_TRACKS} tracks x {GTZAN_SECONDS:g} s on {GTZAN_CORES} "
-        f"cores = {GTZAN_TRACKS} x (s/track incl. decode) x {GTZAN_SECONDS:g}/"
-        f"{m['clip_seconds']:g} / {GTZAN_CORES}.",
+        (
+            f"Measured: {m['n_tracks']} track(s) at {m['sample_rate']} Hz, padded or trimmed to "
+            f"{m['clip_seconds']:g} s; best of {m['repeats']} repeat(s) per track, mean over "
+            f"tracks; after 1 untimed warm-up track; {threads}."
+        ),
+        (
+            f"Feature sets: {', '.join(m['sets'])} (n_fft {m['n_fft']}, hop {m['hop_length']}); "
+            f"{os.cpu_count()} CPUs, 1-min load average {load[0]:.2f} before and {load[1]:.2f} "
+            "after timing (other processes share the cores)."
+        ),
+        (
+            f"Decode (load_track, once per track, both paths): {result['decode_s_per_track']:.4f} s"
+            " per track."
+        ),
+        (
+            f"GTZAN extrapolation: {GTZAN_TRACKS} tracks x {GTZAN_SECONDS:g} s on {GTZAN_CORES} "
+            f"cores = {GTZAN_TRACKS} x (s/track incl. decode) x {GTZAN_SECONDS:g}/"
+            f"{m['clip_seconds']:g} / {GTZAN_CORES}."
+        ),
         "",
     ]
     rows = []

@@ -40,16 +40,16 @@ def build_manifest(
     repaired = repairs.set_index("track_id") if len(repairs) else None
     rows = []
     for row in table.itertuples(index=False):
-        entry = dict(
-            track_id=row.track_id,
-            genre=row.genre,
-            path=row.path,
-            status="ok",
-            md5=row.md5,
-            duration_s=row.duration_s,
-            sample_rate=row.sample_rate,
-            artist=row.artist,
-        )
+        entry = {
+            "track_id": row.track_id,
+            "genre": row.genre,
+            "path": row.path,
+            "status": "ok",
+            "md5": row.md5,
+            "duration_s": row.duration_s,
+            "sample_rate": row.sample_rate,
+            "artist": row.artist,
+        }
         if row.status != "ok":
             if repaired is None or row.track_id not in repaired.index:
                 raise DataError(

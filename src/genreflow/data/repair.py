@@ -173,16 +173,16 @@ def repair_tracks(
                 (f"salvaged: {label}", track.path, lambda b=wav: b)
                 for label, wav in salvage_candidates(raw, spec)
             ]
-        row = dict(
-            track_id=track.track_id,
-            genre=track.genre,
-            status_before=track.status,
-            action="quarantine",
-            source="",
-            path="",
-            status="quarantined",
-            detail="",
-        )
+        row = {
+            "track_id": track.track_id,
+            "genre": track.genre,
+            "status_before": track.status,
+            "action": "quarantine",
+            "source": "",
+            "path": "",
+            "status": "quarantined",
+            "detail": "",
+        }
         tried = []
         for action, source, make_wav in attempts:
             try:

@@ -76,12 +76,12 @@ def check_track(
         md5 = canonical_md5(path)
     except UndecodableAudioError as exc:
         return TrackCheck("undecodable", str(exc).removeprefix(f"{path}: "))
-    measured = dict(
-        md5=md5,
-        sample_rate=info.sample_rate,
-        channels=info.channels,
-        duration_s=round(info.duration_s, 4),
-    )
+    measured = {
+        "md5": md5,
+        "sample_rate": info.sample_rate,
+        "channels": info.channels,
+        "duration_s": round(info.duration_s, 4),
+    }
     problems = _format_problems(info.sample_rate, info.channels, info.duration_s, spec)
     mismatch = ""
     if expected_md5 and md5 != expected_md5:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from scipy.signal import lfilter
@@ -545,7 +545,7 @@ _QUALITIES: dict[tuple[bool, str], tuple[int, ...]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_chord(symbol: str) -> tuple[int, tuple[int, ...]]:
     """``"bVII5"`` -> (root semitones above the key, chord intervals above the root)."""
     match = _CHORD_RE.match(symbol)
@@ -681,7 +681,7 @@ class _Clip:
         rng: np.random.Generator,
     ) -> None:
         self.recipe, self.artist, self.sr, self.rng = recipe, artist, sr, rng
-        self.n = int(round(seconds * sr))
+        self.n = round(seconds * sr)
         self.tempo = float(rng.uniform(*artist.tempo_range))
         self.step_s = 60.0 / self.tempo / 4.0
         self.swing = float(rng.uniform(*artist.swing_range))
@@ -690,7 +690,7 @@ class _Clip:
             pattern_index = int(rng.integers(len(recipe.drums)))
         self.drums = recipe.drums[pattern_index]
         self.offset_s = float(rng.uniform(0.0, STEPS_PER_BAR * self.step_s))
-        self.n_bars = int(math.ceil((seconds + self.offset_s) / (STEPS_PER_BAR * self.step_s)))
+        self.n_bars = math.ceil((seconds + self.offset_s) / (STEPS_PER_BAR * self.step_s))
         self.key = artist.key_root
         if rng.random() < 0.25:
             self.key = (self.key + int(rng.choice([-2, -1, 1, 2, 5, 7]))) % 12
@@ -718,7 +718,7 @@ class _Clip:
 
     def sample(self, step: float) -> int:
         jitter = self.rng.normal(0.0, self.jitter) if self.jitter else 0.0
-        return int(round((self.time(step) + jitter) * self.sr))
+        return round((self.time(step) + jitter) * self.sr)
 
     # ----------------------------------------------------------------- pitched parts
 

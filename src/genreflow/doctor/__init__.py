@@ -90,6 +90,7 @@ def run_child(check: str, cache_dir: Path) -> Outcome:
             capture_output=True,
             text=True,
             timeout=CHILD_TIMEOUT_S,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return Outcome(check, "failed", f"no answer within {CHILD_TIMEOUT_S} s")
@@ -246,6 +247,7 @@ def facts() -> dict:
             capture_output=True,
             text=True,
             env=_child_env(Path(scratch)),
+            check=False,
         )
     if done.returncode != 0:
         return {"versions": {}, "numba_cpu": "unknown", "torch_devices": ["cpu"]}

@@ -32,7 +32,7 @@ def reference_signal(sr: int = SAMPLE_RATE, seconds: float = SECONDS) -> np.ndar
     t = np.arange(int(sr * seconds)) / sr
     rng = np.random.default_rng(0)
     y = 0.4 * np.sin(2 * np.pi * TONE_HZ * t) + 0.02 * rng.standard_normal(t.size)
-    period = int(round(sr * 60.0 / TEMPO_BPM))
+    period = round(sr * 60.0 / TEMPO_BPM)
     click = np.exp(-np.arange(400) / 40.0) * rng.standard_normal(400)
     for start in range(0, t.size - click.size, period):
         y[start : start + click.size] += 0.8 * click
@@ -121,7 +121,7 @@ def check_soxr(y: np.ndarray) -> str:
     import soxr
 
     resampled = soxr.resample(y, SAMPLE_RATE, 16000, quality="HQ")
-    expected = int(round(y.size * 16000 / SAMPLE_RATE))
+    expected = round(y.size * 16000 / SAMPLE_RATE)
     _expect(abs(resampled.size - expected) <= 1, f"{resampled.size} samples, not {expected}")
     peak = _peak_hz(resampled, 16000)
     _expect(abs(peak - TONE_HZ) < 1.0, f"tone at {peak:.2f} Hz after resampling")

@@ -92,9 +92,11 @@ def render_card(
     lines += [
         "## Data",
         "",
-        f"- **Dataset:** `{record['dataset']}`, {n_usable} usable tracks of {len(manifest)} "
-        f"({int(status.get('quarantined', 0))} quarantined, {int(status.get('repaired', 0))} "
-        "repaired).",
+        (
+            f"- **Dataset:** `{record['dataset']}`, {n_usable} usable tracks of {len(manifest)} "
+            f"({int(status.get('quarantined', 0))} quarantined, {int(status.get('repaired', 0))} "
+            "repaired)."
+        ),
         f"- **Genres ({len(genres)}):** {', '.join(genres)}.",
         training_examples(record),
         "",

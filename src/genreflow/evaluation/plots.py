@@ -10,12 +10,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from genreflow.atomic import atomic_path  # noqa: E402
+from genreflow.atomic import atomic_path
 
 DPI = 150
 sns.set_theme(style="whitegrid", context="notebook")

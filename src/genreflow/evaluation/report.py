@@ -80,10 +80,12 @@ def render_markdown(
     lines = [
         f"# genreflow report: {identity['dataset']}, {identity['scheme']}",
         "",
-        f"{len(genres)} genres (chance {chance:.0%}), {n_folds} test fold(s), "
-        f"{len(summary)} models. Track accuracy averages each track's segment "
-        "probabilities; mean ± standard deviation across folds; the interval is a "
-        f"{CONFIDENCE:.0%} bootstrap over every test track of every fold.",
+        (
+            f"{len(genres)} genres (chance {chance:.0%}), {n_folds} test fold(s), "
+            f"{len(summary)} models. Track accuracy averages each track's segment "
+            "probabilities; mean ± standard deviation across folds; the interval is a "
+            f"{CONFIDENCE:.0%} bootstrap over every test track of every fold."
+        ),
         "",
         "## Data",
         "",
@@ -132,8 +134,10 @@ def render_markdown(
     lines += [
         "## Models",
         "",
-        "Published figures are each seed's own, on its own split and data (often "
-        "segment accuracy): read them as context, not as a like-for-like comparison.",
+        (
+            "Published figures are each seed's own, on its own split and data (often "
+            "segment accuracy): read them as context, not as a like-for-like comparison."
+        ),
         "",
         _markdown(table),
         "",
@@ -152,9 +156,11 @@ def render_markdown(
         lines += [
             f"## Paired comparison with the best model ({best})",
             "",
-            f"On the same {int(comparisons['n_tracks'].max())} test tracks. With "
-            f"{n_folds} fold(s) the Wilcoxon test cannot go below "
-            f"{2 / 2 ** max(n_folds, 1):.3g}; McNemar's test uses every track.",
+            (
+                f"On the same {int(comparisons['n_tracks'].max())} test tracks. With "
+                f"{n_folds} fold(s) the Wilcoxon test cannot go below "
+                f"{2 / 2 ** max(n_folds, 1):.3g}; McNemar's test uses every track."
+            ),
             "",
             _markdown(shown),
             "",

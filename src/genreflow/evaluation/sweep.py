@@ -118,9 +118,11 @@ def render_sweep_markdown(
     lines = [
         f"# Sweep: {identity['model']} on {identity['dataset']} ({identity['scheme']})",
         "",
-        f"{len(summary)} points, selected on validation accuracy (mean over "
-        f"{int(selected['n_folds'])} folds); the test parts were scored for the selected "
-        "point only.",
+        (
+            f"{len(summary)} points, selected on validation accuracy (mean over "
+            f"{int(selected['n_folds'])} folds); the test parts were scored for the selected "
+            "point only."
+        ),
         "",
         "## Selected",
         "",

@@ -186,7 +186,7 @@ def hpss_signals(
     if stft.shape[-2] != 1 + n_fft // 2:
         raise ValueError(f"stft has {stft.shape[-2]} frequency bins, expected {1 + n_fft // 2}")
     stft_harm, stft_perc = median_filter_hpss(stft)
-    kwargs = dict(dtype=y.dtype, n_fft=n_fft, hop_length=hop_length, length=y.shape[-1])
+    kwargs = {"dtype": y.dtype, "n_fft": n_fft, "hop_length": hop_length, "length": y.shape[-1]}
     y_harm = librosa.istft(stft_harm, **kwargs)
     y_perc = librosa.istft(stft_perc, **kwargs)
     return y_harm, y_perc

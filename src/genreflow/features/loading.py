@@ -58,7 +58,7 @@ def load_track(
     original_duration = len(y) / sample_rate
     padded = trimmed = 0.0
     if clip_policy == "pad_or_trim" and clip_seconds is not None:
-        target = int(round(clip_seconds * sample_rate))
+        target = round(clip_seconds * sample_rate)
         padded = max(0, target - len(y)) / sample_rate
         trimmed = max(0, len(y) - target) / sample_rate
         y = librosa.util.fix_length(y, size=target)

@@ -61,7 +61,7 @@ class FeatureSettings:
 
     def frames(self, seconds: float) -> int:
         """Number of STFT frames spanning ``seconds``."""
-        return int(round(seconds * self.sample_rate / self.hop_length))
+        return round(seconds * self.sample_rate / self.hop_length)
 
 
 def segmentations(config_segments: Mapping[str, Mapping[str, Any]]) -> dict[str, Segmentation]:

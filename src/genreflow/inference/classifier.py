@@ -194,7 +194,7 @@ class ClassicalClassifier(Classifier):
                 f"{source}: its feature settings lack the clip length the summaries were "
                 "computed over; retrain it with this version of genreflow."
             )
-        self.window_samples = int(round(self.settings.clip_seconds * self.settings.sample_rate))
+        self.window_samples = round(self.settings.clip_seconds * self.settings.sample_rate)
         self.hop_samples = self.window_samples
 
     def window_probabilities(self, y: np.ndarray) -> tuple[list[int], np.ndarray]:

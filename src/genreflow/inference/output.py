@@ -81,7 +81,7 @@ def render_text(records: Sequence[dict]) -> str:
             f"{record['duration_s']:.1f} s, {n_windows} window{'s' * (n_windows != 1)})"
         )
         for entry in record["top"]:
-            bar = "█" * int(round(entry["probability"] * 20))
+            bar = "█" * round(entry["probability"] * 20)
             lines.append(f"  {entry['genre']:<14}{entry['probability']:7.1%}  {bar}")
     return "\n".join(lines) + ("\n" if lines else "")
 

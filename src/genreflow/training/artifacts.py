@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from importlib import metadata
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from typing import Any
 
 import torch

@@ -3,23 +3,25 @@
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 # genreflow is pip-installed in the venv; inside conda envs it is found through src/.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from genreflow.config import schema_problems
+from genreflow.plan import ConfigProblems, resolve_plan
 
 
 configfile: "config/config.yaml"
 
 
-CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
-config_problems = schema_problems(config, Path(workflow.basedir) / CONFIG_SCHEMA)
-if config_problems:
-    raise WorkflowError("Invalid configuration:\n  " + "\n  ".join(config_problems))
-validate(config, CONFIG_SCHEMA)
+# Every config mistake stops the run here, before any job, each named by its key.
+try:
+    PLAN = resolve_plan(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+except ConfigProblems as exc:
+    raise WorkflowError(f"Invalid configuration: {exc}") from None
+if workflow.is_main_process:
+    print(PLAN.describe(), file=sys.stderr)
 
 
 report: "workflow/report/workflow.rst"

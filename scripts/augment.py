@@ -2,8 +2,6 @@
 
 import _bootstrap  # noqa: F401
 
-from pathlib import Path
-
 from genreflow.atomic import write_csv
 from genreflow.data.manifest import read_manifest, usable_tracks
 from genreflow.features.augment import Augmentation, augment_tracks
@@ -20,7 +18,7 @@ with script_logging(snakemake.log[0]):
     table = augment_tracks(
         tracks,
         [Augmentation.from_config(block) for block in params.copies],
-        Path(snakemake.output.table).parent,
+        params.folder,
         sample_rate=params.sample_rate,
         seed=params.seed,
     )

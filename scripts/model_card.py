@@ -14,12 +14,15 @@ from genreflow.models.registry import Published
 
 with script_logging(snakemake.log[0]):
     inputs = snakemake.input
-    claim = snakemake.params.claims[snakemake.wildcards.model]
+    claim = snakemake.params.claim
     write_card(
         snakemake.output.card,
         record=json.loads(Path(inputs.config).read_text()),
         history=json.loads(Path(inputs.history).read_text()),
-        summaries={Path(path).parent.name: pd.read_csv(path) for path in inputs.summaries},
+        summaries={
+            scheme: pd.read_csv(path)
+            for scheme, path in zip(snakemake.params.schemes, inputs.summaries, strict=True)
+        },
         fold_metrics=[json.loads(Path(path).read_text()) for path in inputs.metrics],
         manifest=read_manifest(inputs.manifest),
         published=Published(**claim["published"]) if claim["published"] else None,

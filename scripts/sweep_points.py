@@ -2,12 +2,11 @@
 
 import _bootstrap  # noqa: F401
 
-import pandas as pd
-
 from genreflow.atomic import write_csv
 from genreflow.logs import script_logging
+from genreflow.training.sweeps import points_table
 
 with script_logging(snakemake.log[0]) as log:
-    table = pd.DataFrame(snakemake.params.rows)
+    table = points_table(snakemake.params.points, list(snakemake.params.swept))
     log.info("%d points of %s", len(table), snakemake.wildcards.model)
     write_csv(table, snakemake.output.points)

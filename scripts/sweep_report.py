@@ -17,20 +17,21 @@ with script_logging(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
     inputs = snakemake.input
     points = pd.read_csv(inputs.points, dtype={"point": str})
-    # .../<point>/fold<k>/history.json
+    # the rule lists (point, fold) of each history and model, in input order
+    point_folds = [(point, int(fold)) for point, fold in snakemake.params.point_folds]
     histories = {
-        (Path(path).parts[-3], int(Path(path).parts[-2].removeprefix("fold"))): json.loads(
-            Path(path).read_text()
-        )
-        for path in inputs.histories
+        key: json.loads(Path(path).read_text())
+        for key, path in zip(point_folds, inputs.histories, strict=True)
     }
+    models = dict(zip(point_folds, inputs.models, strict=True))
     scores = validation_scores(histories)
     selected = summarise_points(points, scores).iloc[0]["point"]
     log.info("selected point %s on validation accuracy", selected)
     folds = pd.read_csv(inputs.folds, dtype={"track_id": str})
     selected_accuracy = []
-    for fold in snakemake.params.folds:
-        model = f"{snakemake.params.sweep_dir}/{selected}/fold{fold}/model.pt"
+    for (point, fold), model in models.items():
+        if point != selected:
+            continue
         segments, genres = predict_torch_fold(
             model,
             arrays=inputs.arrays,

@@ -10,7 +10,7 @@ from genreflow.training.run import Job, train_classical
 
 with script_logging(snakemake.log[0]):
     train_classical(
-        Job.from_rule(snakemake.wildcards, snakemake.output.model),
+        Job.from_rule(dict(snakemake.wildcards.items()), dict(snakemake.output.items())),
         table=pd.read_csv(snakemake.input.table, dtype={"track_id": str, "source_track_id": str}),
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),

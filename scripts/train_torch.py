@@ -12,7 +12,7 @@ from genreflow.training.run import Job, train_torch
 with script_logging(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     train_torch(
-        Job.from_rule(snakemake.wildcards, snakemake.output.model),
+        Job.from_rule(dict(snakemake.wildcards.items()), dict(snakemake.output.items())),
         arrays=snakemake.input.arrays,
         indexes=snakemake.input.indexes,
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),

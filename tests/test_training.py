@@ -85,7 +85,9 @@ def dataset(tmp_path):
 
 
 def run_job(tmp_path, folds, manifest, out="out", **training):
-    job = Job("toy", "stratified_kfold", "tiny_test_net", 0, tmp_path / out)
+    files = {"model": "model.pt", "history": "history.json", "config": "config.json"}
+    outputs = {name: str(tmp_path / out / file) for name, file in files.items()}
+    job = Job("toy", "stratified_kfold", "tiny_test_net", 0, outputs)
     return train_torch(
         job,
         arrays=[str(tmp_path / "toy@s1.npy")],

@@ -1,7 +1,7 @@
-"""Checks of the workflow config that a JSON schema cannot express.
+"""What a config's ``dataset`` block means, and the problems a JSON schema cannot see.
 
-Imported by the Snakefile after schema validation, so it uses the standard
-library only. Every error names the config key and says what to do.
+Used by :mod:`genreflow.plan` when the workflow is parsed, so it stays light (no
+numpy, pandas or torch). Every problem names the config key and says what to do.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from genreflow.checksums import parse_checksum
-from genreflow.errors import ConfigError
+from genreflow.errors import ConfigError, closest, unknown_key
 from genreflow.genres import GTZAN_GENRES
+from genreflow.schemes import KFOLD_SCHEMES, REGISTRY_SPLITS
 
 GENERATED = "generated"
 
@@ -85,104 +86,149 @@ def selected_genres(dataset: dict[str, Any]) -> list[str] | None:
 def schema_problems(config: dict[str, Any], schema_path: str | os.PathLike) -> list[str]:
     """One line per schema violation, each starting with the dotted config key.
 
-    Snakemake's own ``validate`` (which also fills defaults) reports only the first
-    violation, deep in a dump of the schema; this lists them all, readably.
+    Snakemake's own ``validate`` reports only the first violation, deep in a dump of the
+    schema; this lists them all, readably, with the closest valid name for a typo.
     """
     import jsonschema
     import yaml
 
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
+    return _problems(validator, config, [])
+
+
+def _problems(validator: Any, instance: Any, path: list[object]) -> list[str]:
     problems = []
-    for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
-        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        parts = [*path, *error.absolute_path]
+        key = ".".join(str(part) for part in parts) or "(top level)"
+        prefix = "" if not parts else f"{key}."
         if error.validator == "additionalProperties":
-            unexpected = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            allowed = ", ".join(error.schema.get("properties", {}))
-            for name in unexpected:
-                prefix = "" if key == "(top level)" else f"{key}."
-                problems.append(f"{prefix}{name}: unknown key (allowed here: {allowed})")
+            allowed = list(error.schema.get("properties", {}))
+            for name in sorted(set(error.instance) - set(allowed)):
+                problems.append(unknown_key(f"{prefix}{name}", name, allowed))
+        elif error.validator == "oneOf" and _kind_branch(error) is not None:
+            # a block chosen by its `kind` (features.sets, augment.copies): its own errors
+            branch = validator.evolve(schema=_kind_branch(error))
+            problems += _problems(branch, error.instance, parts)
+        elif error.validator == "oneOf" and isinstance(error.instance, dict):
+            kinds = [
+                b.get("properties", {}).get("kind", {}).get("const") for b in error.schema["oneOf"]
+            ]
+            kind = error.instance.get("kind")
+            problems.append(
+                f"{prefix}kind: {kind!r} is not a known kind{closest(kind, kinds)} "
+                f"(allowed: {', '.join(str(k) for k in kinds if k)})"
+            )
         else:
             problems.append(f"{key}: {error.message}")
     return problems
 
 
-def check_config(config: dict[str, Any]) -> None:
-    """Raise :class:`ConfigError` for values the schema accepts but the workflow cannot use.
+def _kind_branch(error: Any) -> dict[str, Any] | None:
+    """The ``oneOf`` branch whose ``kind`` constant matches the instance's, if any."""
+    if not isinstance(error.instance, dict):
+        return None
+    for branch in error.schema["oneOf"]:
+        if branch.get("properties", {}).get("kind", {}).get("const") == error.instance.get("kind"):
+            return branch
+    return None
+
+
+def dataset_problems(config: dict[str, Any]) -> list[str]:
+    """Values the schema accepts but the workflow cannot use, one line each.
 
     Relative paths are resolved against the current directory (Snakemake's
     working directory).
     """
+    problems: list[str] = []
     dataset = config["dataset"]
     name, source = dataset["name"], str(dataset["source"])
     if (name == "demo") != (source == GENERATED):
-        raise ConfigError(
+        problems.append(
             f"dataset.source: {source!r} with dataset.name {name!r}: the demo dataset is "
             f"'{GENERATED}' and only it is; give real datasets their own name and a URL or path."
         )
     if dataset.get("checksum"):
-        parse_checksum(dataset["checksum"], key="dataset.checksum")
+        problems += _caught(parse_checksum, dataset["checksum"], key="dataset.checksum")
+    registry_ok = source == GENERATED
     if source != GENERATED:
         if not is_url(source) or urlparse(source).scheme == "file":
             path = local_source_path(source)
             if not path.exists():
-                raise ConfigError(
-                    f"dataset.source: {path} does not exist. Point it at the downloaded archive, "
-                    "an extracted dataset folder, or an http(s) URL."
+                problems.append(
+                    f"dataset.source: {path} does not exist. Point it at the downloaded "
+                    "archive, an extracted dataset folder, or an http(s) URL."
                 )
         if registry_is_built(dataset):
-            _check_metadata(dataset)
+            problems += _metadata_problems(dataset)
+            registry_ok = not problems
         elif not dataset.get("registry"):
-            raise ConfigError(
+            problems.append(
                 "dataset.registry: a real dataset needs its track registry CSV "
                 "(or dataset.metadata to build it from)."
             )
         elif not Path(dataset["registry"]).is_file():
-            raise ConfigError(f"dataset.registry: {dataset['registry']} does not exist.")
+            problems.append(f"dataset.registry: {dataset['registry']} does not exist.")
+        else:
+            registry_ok = True
         if source_kind(dataset) == "archive":
-            archive_name(dataset)
+            problems += _caught(archive_name, dataset)
     if dataset.get("subset") and not Path(dataset["subset"]).is_file():
-        raise ConfigError(f"dataset.subset: {dataset['subset']} does not exist.")
+        problems.append(f"dataset.subset: {dataset['subset']} does not exist.")
     for i, repair_source in enumerate(dataset.get("repair_sources", [])):
         if not Path(repair_source).exists():
-            raise ConfigError(
-                f"dataset.repair_sources[{i}]: {repair_source} does not exist. List folders or "
-                "archives holding original copies of tracks (e.g. GTZAN's .au files)."
+            problems.append(
+                f"dataset.repair_sources[{i}]: {repair_source} does not exist. List folders "
+                "or archives holding original copies of tracks (e.g. GTZAN's .au files)."
             )
-    _check_features(config)
-    _check_folds(config)
-    wanted = selected_genres(dataset)
-    known = dataset_genres(dataset)
-    if wanted is not None and known is not None:
-        unknown = [g for g in wanted if g not in known]
-        if unknown:
-            raise ConfigError(
-                f"dataset.genres: unknown genre(s) {', '.join(unknown)}; "
-                f"{name} has {', '.join(known)}."
-            )
+    problems += features_problems(config)
+    if registry_ok:
+        problems += folds_problems(config)
+        wanted = selected_genres(dataset)
+        known = dataset_genres(dataset)
+        if wanted is not None and known is not None:
+            for genre in wanted:
+                if genre not in known:
+                    problems.append(
+                        f"dataset.genres: unknown genre {genre!r}{closest(genre, known)} "
+                        f"({name} has {', '.join(known)})"
+                    )
+    return problems
 
 
-def _check_metadata(dataset: dict[str, Any]) -> None:
+def _caught(function: Any, *args: Any, **kwargs: Any) -> list[str]:
+    """The message of the :class:`ConfigError` ``function`` raises, as a problem list."""
+    try:
+        function(*args, **kwargs)
+    except ConfigError as exc:
+        return [str(exc)]
+    return []
+
+
+def _metadata_problems(dataset: dict[str, Any]) -> list[str]:
+    problems = []
     metadata = dataset["metadata"]
     if dataset.get("registry"):
-        raise ConfigError(
+        problems.append(
             "dataset.registry: set it to null when dataset.metadata builds the registry."
         )
     if not dataset.get("n_tracks"):
-        raise ConfigError(
+        problems.append(
             "dataset.n_tracks: give the expected number of tracks (FMA-small: 8000) when "
             "dataset.metadata builds the registry; it sizes the feature jobs."
         )
     if metadata.get("checksum"):
-        parse_checksum(metadata["checksum"], key="dataset.metadata.checksum")
+        problems += _caught(parse_checksum, metadata["checksum"], key="dataset.metadata.checksum")
     source = str(metadata["source"])
     is_local = not is_url(source) or urlparse(source).scheme == "file"
     if is_local and not local_source_path(source).is_file():
-        raise ConfigError(
+        problems.append(
             f"dataset.metadata.source: {local_source_path(source)} does not exist. Point "
             "it at the downloaded metadata archive or an http(s) URL."
         )
-    archive_name(metadata, key="dataset.metadata")
+    problems += _caught(archive_name, metadata, key="dataset.metadata")
+    return problems
 
 
 def dataset_clip_seconds(config: dict[str, Any]) -> float | None:
@@ -218,73 +264,73 @@ def expected_track_count(config: dict[str, Any]) -> int:
     return len(rows)
 
 
-def _check_features(config: dict[str, Any]) -> None:
+def features_problems(config: dict[str, Any]) -> list[str]:
+    """Segments longer than the clips, arrays naming no set or segmentation, hop > n_fft."""
+    problems = []
     features = config["features"]
     sets, segments = features["sets"], features["segments"]
     clip = feature_clip_seconds(config)
     for name, block in segments.items():
         seconds = block.get("seconds")
         if seconds is not None and clip is not None and seconds > clip:
-            raise ConfigError(
+            problems.append(
                 f"features.segments.{name}.seconds: {seconds:g} s is longer than the "
                 f"{clip:g} s clips; shorten it or set features.clip_seconds."
             )
     for i, item in enumerate(features.get("consolidate", [])):
         feature, _, segmentation = item.partition("@")
         if feature not in sets:
-            raise ConfigError(
-                f"features.consolidate[{i}]: {item!r} names no feature set; "
-                f"features.sets has {', '.join(sets)}."
+            problems.append(
+                f"features.consolidate[{i}]: {item!r} names no feature set"
+                f"{closest(feature, sets)} (features.sets has {', '.join(sets)})"
             )
-        if sets[feature]["kind"] == "gtzan_summary":
-            raise ConfigError(
+        elif sets[feature]["kind"] == "gtzan_summary":
+            problems.append(
                 f"features.consolidate[{i}]: {feature!r} is a per-track summary table, "
                 "not a sequence; it is written as gtzan_summary.csv."
             )
         if segmentation not in segments:
-            raise ConfigError(
-                f"features.consolidate[{i}]: {item!r} names no segmentation; "
-                f"features.segments has {', '.join(segments)}."
+            problems.append(
+                f"features.consolidate[{i}]: {item!r} names no segmentation"
+                f"{closest(segmentation, segments)} (features.segments has {', '.join(segments)})"
             )
     if features["n_fft"] < features["hop_length"]:
-        raise ConfigError("features.hop_length: must not exceed features.n_fft.")
+        problems.append("features.hop_length: must not exceed features.n_fft.")
+    return problems
 
 
-def _check_folds(config: dict[str, Any]) -> None:
+def folds_problems(config: dict[str, Any]) -> list[str]:
+    """Holdout ratios, registry split columns, and what the demo cannot split."""
+    problems = []
     folds, dataset = config["folds"], config["dataset"]
+    generated = dataset["source"] == GENERATED
     if "holdout" in folds["schemes"]:
         total = sum(folds["holdout"].values())
         if abs(total - 1.0) > 1e-6:
-            raise ConfigError(f"folds.holdout: the ratios sum to {total:g}, not 1.")
-    # registry columns the split schemes read; a registry built from FMA's metadata has
-    # official_split only
-    for scheme, column in (
-        ("fault_filtered", "fault_filtered_split"),
-        ("official", "official_split"),
-    ):
-        if scheme not in folds["schemes"] or dataset["source"] == GENERATED:
+            problems.append(f"folds.holdout: the ratios sum to {total:g}, not 1.")
+    for scheme, (column, _) in REGISTRY_SPLITS.items():
+        if scheme not in folds["schemes"] or generated:
             continue
         if registry_is_built(dataset):
-            header = ["official_split"]
+            # a registry built from FMA's metadata has its official split only
+            header = [REGISTRY_SPLITS["official"][0]]
         else:
             with open(dataset["registry"], newline="") as fh:
                 header = next(csv.reader(fh), [])
         if column not in header:
-            raise ConfigError(
+            problems.append(
                 f"folds.schemes: {scheme} needs a {column} column in the track registry; "
                 f"{dataset['name']} has none."
             )
-    if "official" in folds["schemes"] and dataset["source"] == GENERATED:
-        raise ConfigError("folds.schemes: the demo dataset has no official split; remove official.")
-    if dataset["source"] == GENERATED and folds["n_folds"] > config["demo"]["clips_per_genre"]:
-        raise ConfigError(
+    if "official" in folds["schemes"] and generated:
+        problems.append("folds.schemes: the demo dataset has no official split; remove official.")
+    if (
+        generated
+        and any(s in KFOLD_SCHEMES for s in folds["schemes"])
+        and folds["n_folds"] > config["demo"]["clips_per_genre"]
+    ):
+        problems.append(
             f"folds.n_folds: {folds['n_folds']} folds need at least that many clips per "
             f"genre; demo.clips_per_genre is {config['demo']['clips_per_genre']}."
         )
-
-
-def folds_of(config: dict[str, Any], scheme: str) -> list[int]:
-    """The fold numbers a scheme produces."""
-    if scheme in ("holdout", "fault_filtered", "official"):
-        return [0]
-    return list(range(int(config["folds"]["n_folds"])))
+    return problems

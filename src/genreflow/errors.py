@@ -3,6 +3,11 @@
 Every message names the file or config key at fault and says what to do.
 """
 
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
 
 class GenreflowError(Exception):
     """Base class of the errors genreflow raises on bad input."""
@@ -26,3 +31,15 @@ class ArchiveError(GenreflowError):
 
 class DataError(GenreflowError):
     """A dataset file or table is missing or malformed."""
+
+
+def closest(name: object, choices: Iterable[object]) -> str:
+    """``"; did you mean 'x'?"`` for the choice closest to a misspelt ``name``, else ``""``."""
+    match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def unknown_key(key: str, name: object, allowed: Iterable[object]) -> str:
+    """The problem line of an unknown config key ``key`` (whose last part is ``name``)."""
+    allowed = [str(a) for a in allowed]
+    return f"{key}: unknown key{closest(name, allowed)} (allowed here: {', '.join(allowed)})"

@@ -24,23 +24,29 @@ from sklearn.model_selection import (
 )
 
 from genreflow.errors import ConfigError, DataError
+from genreflow.schemes import (
+    FINAL_SCHEME,
+    KFOLD_SCHEMES,
+    REGISTRY_SPLITS,
+    SCHEMES,
+)
+
+__all__ = [
+    "FINAL_SCHEME",
+    "KFOLD_SCHEMES",
+    "REGISTRY_SPLITS",
+    "SCHEMES",
+    "assign_folds",
+    "final_split",
+    "fold_summary",
+    "training_rows",
+]
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("stratified_kfold", "holdout", "fault_filtered", "official", "artist_kfold")
-KFOLD_SCHEMES = ("stratified_kfold", "artist_kfold")
 ROLES = ("train", "val", "test")
 FOLD_COLUMNS = ("track_id", "fold", "role")
 DEFAULT_HOLDOUT = {"train": 0.6, "val": 0.2, "test": 0.2}
-FAULT_FILTERED_COLUMN = "fault_filtered_split"
-# Values of the registry's fault_filtered_split column and the role each maps to.
-FAULT_FILTERED_ROLES = {"train": "train", "valid": "val", "test": "test"}
-# Schemes read from a registry column: the column and what its values mean.
-REGISTRY_SPLITS: dict[str, tuple[str, dict[str, str]]] = {
-    "fault_filtered": (FAULT_FILTERED_COLUMN, FAULT_FILTERED_ROLES),
-    # a dataset's own published split, e.g. FMA's (set, split)
-    "official": ("official_split", {"training": "train", "validation": "val", "test": "test"}),
-}
 
 
 def assign_folds(
@@ -122,7 +128,6 @@ def assign_folds(
     return folds[list(FOLD_COLUMNS)]
 
 
-FINAL_SCHEME = "final"
 
 
 def final_split(manifest: pd.DataFrame, *, seed: int, val_fraction: float) -> pd.DataFrame:

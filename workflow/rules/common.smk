@@ -1,36 +1,15 @@
-# Shared helpers: config checks, the dataset's inputs, and the workflow's targets.
+# Paths and input functions, built from the run's plan (PLAN, resolved in the Snakefile
+# by genreflow.plan, which checks the config). No validation and no config changes here.
 import re
 
-from genreflow.config import (
-    archive_name,
-    check_config,
-    dataset_clip_seconds,
-    dataset_genres,
-    expected_track_count,
-    feature_clip_seconds,
-    folds_of,
-    local_source_path,
-    registry_is_built,
-    selected_genres,
-    source_kind,
-)
-from genreflow.errors import ConfigError
+from genreflow.config import archive_name, local_source_path
 from genreflow.numba_cache import kernel_versions
 
-try:
-    check_config(config)
-except ConfigError as exc:
-    raise WorkflowError(f"Invalid configuration: {exc}") from None
-
-DATASET = config["dataset"]["name"]
-SOURCE_KIND = source_kind(config["dataset"])
-if SOURCE_KIND == "generated":
-    # The demo's own scale for heavy models (demo.models), merged over models.*.
-    for _name, _override in config["demo"].get("models", {}).items():
-        _block = config["models"].setdefault(_name, {})
-        for _part in ("arch", "train"):
-            _block[_part] = {**_block.get(_part, {}), **_override.get(_part, {})}
-DEMO_RELEASE = "results/data/demo/release"
+DATASET = PLAN.dataset.name
+GENERATED = PLAN.dataset.source_kind == "generated"
+MODELS = PLAN.models
+# the genres a run keeps (dataset.genres), None for all
+SELECTED_GENRES = list(PLAN.dataset.selected) if PLAN.dataset.selected else None
 
 
 wildcard_constraints:
@@ -43,33 +22,77 @@ wildcard_constraints:
     point=r"[0-9a-f]{10}",
 
 
+# ---- path patterns: one per kind of file (wildcards in braces) ----
+DEMO_RELEASE = "results/data/demo/release"
+DOWNLOADS = "resources/downloads/{dataset}"
+DATA = "results/data/{dataset}"
+MANIFEST = f"{DATA}/manifest.csv"
+INVENTORY = f"{DATA}/inventory.csv"
+VALIDATION = f"{DATA}/validation.csv"
+REPAIRS = f"{DATA}/repairs.csv"
+REPAIRED = f"{DATA}/repaired"
+REGISTRY_BUILT = f"{DATA}/registry.csv"
+AUGMENTED = f"{DATA}/augmented"
+AUGMENTED_TABLE = f"{AUGMENTED}/shard{{shard}}.csv"
+# rule compile_kernels' numba cache, the seed of every librosa job's private cache
+KERNELS = "results/kernels/{dataset}/numba_cache"
+ENVIRONMENT = "results/environment/{dataset}.json"
+FEATURES = "results/features/{dataset}"
+TRACK_TABLE = f"{FEATURES}/tracks.csv"
+SUMMARY_TABLE = f"{FEATURES}/gtzan_summary.csv"
+SHARD_TABLE = f"{FEATURES}/shards/shard{{shard}}.csv"
+ARRAY = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.npy"
+ARRAY_INDEX = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.index.csv"
+FOLDS = "results/folds/{dataset}/{scheme}.csv"
+MODEL_DIR = "results/models/{dataset}/{scheme}/{model}/fold{fold}"
+EVAL = "results/eval/{dataset}/{scheme}/{model}/fold{fold}"
+REPORT = "results/report/{dataset}/{scheme}"
+FINAL = "results/final/{dataset}/{model}"
+FINAL_SPLIT = "results/final/{dataset}/split.csv"
+EXPLAIN = "results/explain/{dataset}/{scheme}/{model}/fold{fold}"
+SWEEP = "results/sweeps/{dataset}/{scheme}/{model}"
+SWEEP_POINT = f"{SWEEP}/{{point}}/fold{{fold}}"
+
+SHARDS = [f"{k:03d}" for k in range(PLAN.n_shards)]
+# A pattern matching no name keeps a rule out of the DAG when its family is unused.
+TORCH_MODEL_PATTERN = "|".join(map(re.escape, PLAN.torch_models)) or "(?!x)x"
+CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, PLAN.classical_models)) or "(?!x)x"
+# what each enabled model reproduces and its report's figure, for reports and cards
+MODEL_CLAIMS = {name: model.claim() for name, model in MODELS.items()}
+
+
+def here(pattern, **wildcards):
+    """``pattern`` for this run's dataset (and any other wildcards given)."""
+    return pattern.format(dataset=DATASET, **wildcards)
+
+
+# ---- the data stage ----
 def dataset_registry():
     """The CSV of expected tracks: published with the demo, committed for GTZAN, built
     from the metadata archive for FMA."""
-    if SOURCE_KIND == "generated":
+    if GENERATED:
         return f"{DEMO_RELEASE}/tracks.csv"
-    if registry_is_built(config["dataset"]):
-        return f"results/data/{DATASET}/registry.csv"
+    if PLAN.dataset.registry_built:
+        return here(REGISTRY_BUILT)
     return config["dataset"]["registry"]
 
 
 def metadata_archive():
     """Where the metadata archive (dataset.metadata) is stored after download."""
-    metadata = config["dataset"]["metadata"]
-    name = archive_name(metadata, key="dataset.metadata")
-    return f"resources/downloads/{DATASET}/{name}"
+    name = archive_name(config["dataset"]["metadata"], key="dataset.metadata")
+    return f"{here(DOWNLOADS)}/{name}"
 
 
 def dataset_archive():
     """Where the dataset archive is stored after download."""
-    if SOURCE_KIND == "generated":
-        return f"resources/downloads/{DATASET}/genreflow_demo.tar.gz"
-    return f"resources/downloads/{DATASET}/{archive_name(config['dataset'])}"
+    if GENERATED:
+        return f"{here(DOWNLOADS)}/genreflow_demo.tar.gz"
+    return f"{here(DOWNLOADS)}/{archive_name(config['dataset'])}"
 
 
 def download_inputs(wildcards):
     """The demo's archive and published checksum are built by the workflow itself."""
-    if SOURCE_KIND == "generated":
+    if GENERATED:
         return {
             "archive": f"{DEMO_RELEASE}/genreflow_demo.tar.gz",
             "checksum_file": f"{DEMO_RELEASE}/genreflow_demo.tar.gz.sha256",
@@ -78,240 +101,85 @@ def download_inputs(wildcards):
 
 
 def download_source():
-    if SOURCE_KIND == "generated":
+    if GENERATED:
         return f"{DEMO_RELEASE}/genreflow_demo.tar.gz"
     return config["dataset"]["source"]
 
 
 def extract_inputs(wildcards):
-    return {"archive": dataset_archive()} if SOURCE_KIND != "folder" else {}
+    return {"archive": dataset_archive()} if PLAN.dataset.source_kind != "folder" else {}
 
 
 def dataset_folder():
     """An extracted copy used in place, or None when the source is an archive."""
-    if SOURCE_KIND == "folder":
-        return str(local_source_path(config["dataset"]["source"]))
+    if PLAN.dataset.source_kind == "folder":
+        return str(local_source_path(PLAN.dataset.source))
     return None
 
 
 def repair_sources():
     sources = list(config["dataset"]["repair_sources"])
-    if SOURCE_KIND == "generated":
+    if GENERATED:
         sources.append(f"{DEMO_RELEASE}/originals")
     return sources
 
 
-def format_spec():
-    """The expected track format, as keyword arguments of genreflow's FormatSpec."""
-    return {**config["dataset"]["format"], "clip_seconds": dataset_clip_seconds(config)}
-
-
-# rule compile_kernels' numba cache, the seed of every librosa job's private cache
-KERNELS = "results/kernels/{dataset}/numba_cache"
-
-
-N_SHARDS = max(1, -(-expected_track_count(config) // config["features"]["tracks_per_job"]))
-SHARDS = [f"{k:03d}" for k in range(N_SHARDS)]
-FEATURES = f"results/features/{DATASET}"
-
-
+# ---- features ----
 def augmented_shard_table(wildcards):
     """The shard's augmented copies, when augmentation is enabled."""
-    if config["augment"]["enabled"]:
-        return [f"results/data/{DATASET}/augmented/shard{wildcards.shard}.csv"]
-    return []
-
-
-def _enabled_models():
-    """Enabled models and their inputs, checked against the registry before any job runs."""
-    from genreflow.models import MODELS, load_all
-
-    load_all()
-    sets, segments = config["features"]["sets"], config["features"]["segments"]
-    found = {}
-    for name, block in config["models"].items():
-        if name not in MODELS:
-            raise WorkflowError(
-                f"Invalid configuration: models.{name}: unknown model; registered: "
-                f"{', '.join(sorted(MODELS))}."
-            )
-        if not block.get("enabled", True):
-            continue
-        spec = MODELS[name]
-        inputs = list(block.get("inputs") or spec.inputs)
-        torch_model = spec.family == "torch"
-        for item in inputs:
-            feature, _, segmentation = item.partition("@")
-            valid = feature in sets and (
-                segmentation in segments if torch_model else not segmentation
-            )
-            if not valid:
-                expected = "FEATURE@SEGMENTATION" if torch_model else "a summary feature set"
-                raise WorkflowError(
-                    f"Invalid configuration: models.{name}.inputs: {item!r} is not {expected} "
-                    "of features.sets and features.segments."
-                )
-        found[name] = (spec.family, inputs)
-    return found
-
-
-ENABLED_MODELS = _enabled_models()
-MODEL_INPUTS = {name: inputs for name, (_, inputs) in ENABLED_MODELS.items()}
-TORCH_MODELS = [n for n, (family, _) in ENABLED_MODELS.items() if family == "torch"]
-CLASSICAL_MODELS = [n for n, (family, _) in ENABLED_MODELS.items() if family == "sklearn"]
-# A pattern matching no name keeps a rule out of the DAG when its family is unused.
-TORCH_MODEL_PATTERN = "|".join(map(re.escape, TORCH_MODELS)) or "(?!x)x"
-CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, CLASSICAL_MODELS)) or "(?!x)x"
-
-
-def _model_claims():
-    """What each enabled model reproduces and its seed's published figure, for reports."""
-    from dataclasses import asdict
-
-    from genreflow.models import MODELS
-
-    return {
-        name: {
-            "reproduces": MODELS[name].reproduces,
-            "published": asdict(MODELS[name].published) if MODELS[name].published else None,
-        }
-        for name in ENABLED_MODELS
-    }
-
-
-MODEL_CLAIMS = _model_claims()
-
-
-def _chosen(key, chosen, available, among):
-    """``chosen`` ('all' or names from ``available``) as a list; unknown names: an error."""
-    if chosen == "all":
-        return list(available)
-    unknown = [name for name in chosen if name not in available]
-    if unknown:
-        raise WorkflowError(
-            f"Invalid configuration: {key}: {', '.join(unknown)} not {among}; "
-            f"choose from: {', '.join(available)}."
-        )
-    return list(chosen)
-
-
-# the models trained on every track for `genreflow predict`
-FINAL_MODELS = _chosen("final.models", config["final"]["models"], ENABLED_MODELS, "enabled")
-
-
-def _sweeps():
-    """The scheme swept on, and per swept model its points (id → train overrides)."""
-    from genreflow.models import MODELS
-    from genreflow.training.params import TrainParams
-    from genreflow.training.sweeps import point_id, sweep_points, swept_names
-
-    sweeps = config["sweeps"]
-    scheme = sweeps.get("scheme") or config["folds"]["schemes"][0]
-    if sweeps.get("models") and scheme not in config["folds"]["schemes"]:
-        raise WorkflowError(
-            f"Invalid configuration: sweeps.scheme: {scheme} is not one of folds.schemes "
-            f"({', '.join(config['folds']['schemes'])})."
-        )
-    found = {}
-    for name, block in (sweeps.get("models") or {}).items():
-        if name not in TORCH_MODELS:
-            raise WorkflowError(
-                f"Invalid configuration: sweeps.models.{name}: sweeps cover enabled torch "
-                f"models; enabled: {', '.join(TORCH_MODELS)}."
-            )
-        try:
-            points = sweep_points(
-                MODELS[name].train,
-                config["models"][name].get("train", {}),
-                block,
-                key=f"sweeps.models.{name}",
-            )
-        except ConfigError as exc:
-            raise WorkflowError(f"Invalid configuration: {exc}") from None
-        default = TrainParams.resolve(MODELS[name].train, config["models"][name].get("train", {}))
-        found[name] = {
-            "points": points,
-            "swept": swept_names(block),
-            "default": point_id(default),
-        }
-    return scheme, found
-
-
-SWEEP_SCHEME, SWEEPS = _sweeps()
-SWEEP = "results/sweeps/{dataset}/{scheme}/{model}"
-
-
-def _run_summary():
-    """One line on what this configuration runs, printed once by the main process."""
-    genres = selected_genres(config["dataset"]) or dataset_genres(config["dataset"])
-    described = (
-        f"{len(genres)} genres ({', '.join(genres)})"
-        if genres
-        else "genres from the dataset's metadata"
-    )
-    return (
-        f"genreflow: dataset {DATASET}, {described}, {expected_track_count(config)} tracks; "
-        f"fold schemes {', '.join(config['folds']['schemes'])}; "
-        f"{len(ENABLED_MODELS)} models ({len(FINAL_MODELS)} final)"
-    )
-
-
-if workflow.is_main_process:
-    print(_run_summary(), file=sys.stderr)
-# The features block a model is trained with, its clip length resolved: saved with the
-# model, so `genreflow predict` featurises songs exactly as its training tracks.
-TRAINED_FEATURES = {**config["features"], "clip_seconds": feature_clip_seconds(config)}
+    return [AUGMENTED_TABLE.format(**wildcards)] if config["augment"]["enabled"] else []
 
 
 def consolidated_arrays():
     """Every FEATURE@SEGMENTATION array: the configured ones and every torch model's inputs."""
-    items = list(config["features"]["consolidate"])
-    for name in TORCH_MODELS:
-        items += [item for item in MODEL_INPUTS[name] if item not in items]
-    return items
+    return PLAN.consolidated_arrays(config["features"]["consolidate"])
 
 
 def model_inputs(wildcards):
     """The consolidated arrays and index tables a torch model reads."""
-    inputs = MODEL_INPUTS[wildcards.model]
+    pairs = [item.split("@") for item in MODELS[wildcards.model].inputs]
     return {
-        "arrays": [f"{FEATURES}/consolidated/{item}.npy" for item in inputs],
-        "indexes": [f"{FEATURES}/consolidated/{item}.index.csv" for item in inputs],
+        "arrays": [here(ARRAY, feature=f, segments=s) for f, s in pairs],
+        "indexes": [here(ARRAY_INDEX, feature=f, segments=s) for f, s in pairs],
     }
 
 
 def feature_outputs():
     """Per-track tables, the summary table and every consolidated array."""
-    outputs = [f"{FEATURES}/tracks.csv"]
+    outputs = [here(TRACK_TABLE)]
     if any(s["kind"] == "gtzan_summary" for s in config["features"]["sets"].values()):
-        outputs.append(f"{FEATURES}/gtzan_summary.csv")
+        outputs.append(here(SUMMARY_TABLE))
     for item in consolidated_arrays():
+        feature, segments = item.split("@")
         outputs += [
-            f"{FEATURES}/consolidated/{item}.npy",
-            f"{FEATURES}/consolidated/{item}.index.csv",
+            here(ARRAY, feature=feature, segments=segments),
+            here(ARRAY_INDEX, feature=feature, segments=segments),
         ]
     return outputs
 
 
+# ---- folds, models, evaluation, report ----
+def every_fold(pattern, schemes=None, models=None):
+    """``pattern`` for every (scheme, model, fold) of this run (or of those given)."""
+    return [
+        here(pattern, scheme=scheme, model=name, fold=fold)
+        for scheme in (PLAN.schemes if schemes is None else schemes)
+        for name in (MODELS if models is None else models)
+        for fold in PLAN.schemes[scheme]
+    ]
+
+
+def fold_outputs():
+    return [here(FOLDS, scheme=scheme) for scheme in PLAN.schemes]
+
+
 def model_outputs():
     """One trained model per (fold scheme, enabled model, fold)."""
-    outputs = []
-    for scheme in config["folds"]["schemes"]:
-        for name in ENABLED_MODELS:
-            artifact = "model.pt" if name in TORCH_MODELS else "model.joblib"
-            outputs += [
-                f"results/models/{DATASET}/{scheme}/{name}/fold{fold}/{artifact}"
-                for fold in folds_of(config, scheme)
-            ]
-    return outputs
-
-
-# Evaluation and report paths (wildcards dataset, scheme, model, fold).
-EVAL = "results/eval/{dataset}/{scheme}/{model}/fold{fold}"
-MODEL_DIR = "results/models/{dataset}/{scheme}/{model}/fold{fold}"
-REPORT = "results/report/{dataset}/{scheme}"
-FINAL = "results/final/{dataset}/{model}"
-EXPLAIN = "results/explain/{dataset}/{scheme}/{model}/fold{fold}"
+    return [
+        path
+        for name, model in MODELS.items()
+        for path in every_fold(f"{MODEL_DIR}/{model.artifact}", models=[name])
+    ]
 
 
 def fold_figure(name, caption):
@@ -335,33 +203,27 @@ def scheme_output(path, caption, label):
     )
 
 
-def evaluated_folds(scheme, pattern):
-    """``pattern`` (with {dataset}, {scheme}, {model}, {fold}) for every model and fold."""
-    return [
-        pattern.format(dataset=DATASET, scheme=scheme, model=name, fold=fold)
-        for name in ENABLED_MODELS
-        for fold in folds_of(config, scheme)
-    ]
+def scheme_folds(pattern):
+    """An input function: ``pattern`` for every model and fold of the job's scheme."""
+    return lambda wildcards: every_fold(pattern, schemes=[wildcards.scheme])
 
 
 def report_outputs():
     """The aggregated report of every fold scheme (it depends on every evaluation)."""
-    return [
-        f"results/report/{DATASET}/{scheme}/summary.md" for scheme in config["folds"]["schemes"]
-    ]
+    return [here(f"{REPORT}/summary.md", scheme=scheme) for scheme in PLAN.schemes]
 
 
+# ---- final models ----
 def final_model_outputs():
     """Each final model's card (which needs the model and every scheme's report)."""
-    return [f"results/final/{DATASET}/{name}/card.md" for name in FINAL_MODELS]
+    return [here(f"{FINAL}/card.md", model=name) for name in PLAN.final_models]
 
 
 def final_artifacts(wildcards):
     """A final model's artifact and training record, torch or scikit-learn."""
-    artifact = "model.pt" if wildcards.model in TORCH_MODELS else "model.joblib"
     folder = FINAL.format(**wildcards)
     return {
-        "model": f"{folder}/{artifact}",
+        "model": f"{folder}/{MODELS[wildcards.model].artifact}",
         "history": f"{folder}/history.json",
         "config": f"{folder}/config.json",
     }
@@ -369,68 +231,46 @@ def final_artifacts(wildcards):
 
 def model_fold_metrics(wildcards):
     """metrics.json of every evaluated fold of one model, across the fold schemes."""
-    return [
-        f"{EVAL}/metrics.json".format(
-            dataset=DATASET, scheme=scheme, model=wildcards.model, fold=fold
-        )
-        for scheme in config["folds"]["schemes"]
-        for fold in folds_of(config, scheme)
-    ]
+    return every_fold(f"{EVAL}/metrics.json", models=[wildcards.model])
 
 
-# the fold schemes whose torch models are explained
-EXPLAINED_SCHEMES = _chosen(
-    "explain.schemes", config["explain"]["schemes"], config["folds"]["schemes"], "in folds.schemes"
-)
-
-
+# ---- explanations and sweeps ----
 def explain_outputs():
     """An explanation figure per torch model, explained fold scheme and fold (unless off)."""
-    if not config["explain"]["tracks_per_fold"]:
-        return []
+    return every_fold(
+        f"{EXPLAIN}/explanations.png", schemes=PLAN.explained_schemes, models=PLAN.torch_models
+    )
+
+
+def sweep_point_keys(wildcards):
+    """(point, fold) of every trained point of a sweep, in the order of its inputs."""
     return [
-        f"{EXPLAIN}/explanations.png".format(dataset=DATASET, scheme=scheme, model=name, fold=fold)
-        for scheme in EXPLAINED_SCHEMES
-        for name in TORCH_MODELS
-        for fold in folds_of(config, scheme)
+        (point, fold)
+        for point in PLAN.sweeps[wildcards.model].points
+        for fold in PLAN.schemes[wildcards.scheme]
     ]
 
 
-def sweep_rows(model):
-    """The points table of a model's sweep: id and the value of each swept key."""
-    sweep = SWEEPS[model]
-    return [
-        {"point": point, **{name: overrides.get(name) for name in sweep["swept"]}}
-        for point, overrides in sweep["points"].items()
-    ]
-
-
-def sweep_point_files(wildcards, name):
-    """``name`` (e.g. history.json) of every point and fold of a sweep."""
-    folder = SWEEP.format(**wildcards)
-    return [
-        f"{folder}/{point}/fold{fold}/{name}"
-        for point in SWEEPS[wildcards.model]["points"]
-        for fold in folds_of(config, wildcards.scheme)
+def sweep_point_files(name):
+    """An input function: ``name`` (e.g. history.json) of every point and fold of a sweep."""
+    return lambda wildcards: [
+        f"{SWEEP_POINT}/{name}".format(**wildcards, point=point, fold=fold)
+        for point, fold in sweep_point_keys(wildcards)
     ]
 
 
 def sweep_outputs():
     """The report of every configured sweep."""
     return [
-        f"{SWEEP}/report/summary.md".format(dataset=DATASET, scheme=SWEEP_SCHEME, model=name)
-        for name in SWEEPS
+        here(f"{SWEEP}/report/summary.md", scheme=PLAN.sweep_scheme, model=name)
+        for name in PLAN.sweeps
     ]
-
-
-def fold_outputs():
-    return [f"results/folds/{DATASET}/{scheme}.csv" for scheme in config["folds"]["schemes"]]
 
 
 def final_outputs():
     return [
-        f"results/data/{DATASET}/manifest.csv",
-        f"results/environment/{DATASET}.json",
+        here(MANIFEST),
+        here(ENVIRONMENT),
         *feature_outputs(),
         *fold_outputs(),
         *model_outputs(),

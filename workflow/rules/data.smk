@@ -26,7 +26,7 @@ rule download:
         "../../scripts/download.py"
 
 
-if registry_is_built(config["dataset"]):
+if PLAN.dataset.registry_built:
 
     use rule download as download_metadata with:
         input:
@@ -39,7 +39,7 @@ if registry_is_built(config["dataset"]):
             f"results/benchmarks/{DATASET}/download_metadata.tsv"
         params:
             source=config["dataset"]["metadata"]["source"],
-            checksum=config["dataset"]["metadata"]["checksum"],
+            checksum=config["dataset"]["metadata"].get("checksum"),
             retries=config["download"]["retries"],
             timeout_s=config["download"]["timeout_s"],
             backoff_s=config["download"]["backoff_s"],
@@ -48,7 +48,7 @@ if registry_is_built(config["dataset"]):
         input:
             metadata=metadata_archive(),
         output:
-            registry="results/data/{dataset}/registry.csv",
+            registry=REGISTRY_BUILT,
         log:
             "results/logs/{dataset}/registry.log",
         benchmark:
@@ -61,7 +61,7 @@ if registry_is_built(config["dataset"]):
         params:
             kind=config["dataset"]["metadata"]["kind"],
             subset=config["dataset"]["metadata"]["subset"],
-            genres=selected_genres(config["dataset"]),
+            genres=SELECTED_GENRES,
         script:
             "../../scripts/registry_from_metadata.py"
 
@@ -70,8 +70,8 @@ rule extract:
     input:
         unpack(extract_inputs),
     output:
-        extracted=directory("resources/downloads/{dataset}/extracted"),
-        inventory="results/data/{dataset}/inventory.csv",
+        extracted=directory(f"{DOWNLOADS}/extracted"),
+        inventory=INVENTORY,
     log:
         "results/logs/{dataset}/extract.log",
     benchmark:
@@ -90,10 +90,10 @@ rule extract:
 
 rule validate:
     input:
-        inventory="results/data/{dataset}/inventory.csv",
+        inventory=INVENTORY,
         registry=dataset_registry(),
     output:
-        "results/data/{dataset}/validation.csv",
+        VALIDATION,
     log:
         "results/logs/{dataset}/validate.log",
     benchmark:
@@ -106,8 +106,8 @@ rule validate:
         runtime=60,
     params:
         subset=config["dataset"]["subset"],
-        genres=selected_genres(config["dataset"]),
-        format=format_spec(),
+        genres=SELECTED_GENRES,
+        format=PLAN.dataset.format,
         strict_checksums=config["dataset"]["strict_checksums"],
     script:
         "../../scripts/validate.py"
@@ -115,11 +115,11 @@ rule validate:
 
 rule repair:
     input:
-        validation="results/data/{dataset}/validation.csv",
+        validation=VALIDATION,
         sources=repair_sources(),
     output:
-        repaired=directory("results/data/{dataset}/repaired"),
-        repairs="results/data/{dataset}/repairs.csv",
+        repaired=directory(REPAIRED),
+        repairs=REPAIRS,
     log:
         "results/logs/{dataset}/repair.log",
     benchmark:
@@ -130,7 +130,7 @@ rule repair:
         mem_mb=2000,
         runtime=30,
     params:
-        format=format_spec(),
+        format=PLAN.dataset.format,
         strict_checksums=config["dataset"]["strict_checksums"],
     script:
         "../../scripts/repair.py"
@@ -139,11 +139,11 @@ rule repair:
 rule manifest:
     input:
         registry=dataset_registry(),
-        validation="results/data/{dataset}/validation.csv",
-        repairs="results/data/{dataset}/repairs.csv",
+        validation=VALIDATION,
+        repairs=REPAIRS,
     output:
         report(
-            "results/data/{dataset}/manifest.csv",
+            MANIFEST,
             caption="../report/manifest.rst",
             category="Data",
             labels={"table": "manifest"},
@@ -159,6 +159,6 @@ rule manifest:
         runtime=10,
     params:
         subset=config["dataset"]["subset"],
-        genres=selected_genres(config["dataset"]),
+        genres=SELECTED_GENRES,
     script:
         "../../scripts/manifest.py"

@@ -5,7 +5,7 @@ rule compile_kernels:
     # The only job that writes a shared numba cache (see genreflow.numba_cache); every
     # job that runs librosa's kernels starts from a private copy of it.
     output:
-        cache=directory("results/kernels/{dataset}/numba_cache"),
+        cache=directory(KERNELS),
         host="results/kernels/{dataset}/host.json",
     log:
         "results/logs/{dataset}/compile_kernels.log",
@@ -17,7 +17,7 @@ rule compile_kernels:
         mem_mb=2000,
         runtime=20,
     params:
-        features=TRAINED_FEATURES,
+        features=PLAN.features,
         augmentations=config["augment"]["copies"] if config["augment"]["enabled"] else [],
         # a new numba, llvmlite or librosa recompiles (params are a rerun trigger)
         versions=kernel_versions(),
@@ -28,7 +28,7 @@ rule compile_kernels:
 rule record_environment:
     output:
         report(
-            "results/environment/{dataset}.json",
+            ENVIRONMENT,
             caption="../report/environment.rst",
             category="Environment",
         ),

@@ -7,7 +7,7 @@ rule evaluate_torch:
         unpack(model_inputs),
         model=f"{MODEL_DIR}/model.pt",
         history=f"{MODEL_DIR}/history.json",
-        folds="results/folds/{dataset}/{scheme}.csv",
+        folds=FOLDS,
     output:
         predictions=f"{EVAL}/predictions.csv",
         tracks=f"{EVAL}/track_predictions.csv",
@@ -35,8 +35,8 @@ rule evaluate_torch:
 rule evaluate_classical:
     input:
         model=f"{MODEL_DIR}/model.joblib",
-        table="results/features/{dataset}/gtzan_summary.csv",
-        folds="results/folds/{dataset}/{scheme}.csv",
+        table=SUMMARY_TABLE,
+        folds=FOLDS,
     output:
         predictions=f"{EVAL}/predictions.csv",
         tracks=f"{EVAL}/track_predictions.csv",
@@ -60,13 +60,13 @@ rule evaluate_classical:
 
 rule aggregate_report:
     input:
-        metrics=lambda wildcards: evaluated_folds(wildcards.scheme, f"{EVAL}/metrics.json"),
-        tracks=lambda wildcards: evaluated_folds(wildcards.scheme, f"{EVAL}/track_predictions.csv"),
-        histories=lambda wildcards: evaluated_folds(wildcards.scheme, f"{MODEL_DIR}/history.json"),
-        configs=lambda wildcards: evaluated_folds(wildcards.scheme, f"{MODEL_DIR}/config.json"),
-        manifest="results/data/{dataset}/manifest.csv",
-        repairs="results/data/{dataset}/repairs.csv",
-        environment="results/environment/{dataset}.json",
+        metrics=scheme_folds(f"{EVAL}/metrics.json"),
+        tracks=scheme_folds(f"{EVAL}/track_predictions.csv"),
+        histories=scheme_folds(f"{MODEL_DIR}/history.json"),
+        configs=scheme_folds(f"{MODEL_DIR}/config.json"),
+        manifest=MANIFEST,
+        repairs=REPAIRS,
+        environment=ENVIRONMENT,
     output:
         summary=scheme_output("summary.csv", "summary", "summary table"),
         markdown=f"{REPORT}/summary.md",

@@ -6,7 +6,7 @@ rule explain:
     input:
         unpack(model_inputs),
         model=f"{MODEL_DIR}/model.pt",
-        folds="results/folds/{dataset}/{scheme}.csv",
+        folds=FOLDS,
         kernels=KERNELS,
     output:
         figure=report(

@@ -3,10 +3,10 @@
 
 rule augment:
     input:
-        manifest="results/data/{dataset}/manifest.csv",
+        manifest=MANIFEST,
         kernels=KERNELS,
     output:
-        table="results/data/{dataset}/augmented/shard{shard}.csv",
+        table=AUGMENTED_TABLE,
     log:
         "results/logs/{dataset}/augment/shard{shard}.log",
     benchmark:
@@ -18,7 +18,9 @@ rule augment:
         runtime=60,
     params:
         shard=lambda wildcards: int(wildcards.shard),
-        n_shards=N_SHARDS,
+        n_shards=PLAN.n_shards,
+        # where the augmented audio goes (the table lists it)
+        folder=lambda wildcards: AUGMENTED.format(**wildcards),
         copies=config["augment"]["copies"],
         seed=config["augment"]["seed"],
         sample_rate=config["features"]["sample_rate"],
@@ -28,11 +30,11 @@ rule augment:
 
 rule extract_features:
     input:
-        manifest="results/data/{dataset}/manifest.csv",
+        manifest=MANIFEST,
         augmented=augmented_shard_table,
         kernels=KERNELS,
     output:
-        table="results/features/{dataset}/shards/shard{shard}.csv",
+        table=SHARD_TABLE,
     log:
         "results/logs/{dataset}/features/shard{shard}.log",
     benchmark:
@@ -44,21 +46,21 @@ rule extract_features:
         runtime=60,
     params:
         shard=lambda wildcards: int(wildcards.shard),
-        n_shards=N_SHARDS,
+        n_shards=PLAN.n_shards,
         features=config["features"],
-        clip_seconds=feature_clip_seconds(config),
-        root=FEATURES,
+        clip_seconds=PLAN.features["clip_seconds"],
+        root=here(FEATURES),
     script:
         "../../scripts/extract_features.py"
 
 
 rule feature_tables:
     input:
-        shards=expand("results/features/{{dataset}}/shards/shard{shard}.csv", shard=SHARDS),
+        shards=expand(SHARD_TABLE, shard=SHARDS, allow_missing=True),
         kernels=KERNELS,
     output:
-        tracks="results/features/{dataset}/tracks.csv",
-        summary="results/features/{dataset}/gtzan_summary.csv",
+        tracks=TRACK_TABLE,
+        summary=SUMMARY_TABLE,
     log:
         "results/logs/{dataset}/features/tables.log",
     benchmark:
@@ -78,11 +80,11 @@ rule feature_tables:
 
 rule consolidate_features:
     input:
-        tracks="results/features/{dataset}/tracks.csv",
+        tracks=TRACK_TABLE,
         kernels=KERNELS,
     output:
-        array="results/features/{dataset}/consolidated/{feature}@{segments}.npy",
-        index="results/features/{dataset}/consolidated/{feature}@{segments}.index.csv",
+        array=ARRAY,
+        index=ARRAY_INDEX,
     log:
         "results/logs/{dataset}/features/consolidate_{feature}@{segments}.log",
     benchmark:
@@ -94,6 +96,6 @@ rule consolidate_features:
         runtime=20,
     params:
         features=config["features"],
-        clip_seconds=feature_clip_seconds(config),
+        clip_seconds=PLAN.features["clip_seconds"],
     script:
         "../../scripts/consolidate_features.py"

@@ -4,9 +4,9 @@
 
 rule final_split:
     input:
-        manifest="results/data/{dataset}/manifest.csv",
+        manifest=MANIFEST,
     output:
-        split="results/final/{dataset}/split.csv",
+        split=FINAL_SPLIT,
     log:
         "results/logs/{dataset}/final/split.log",
     benchmark:
@@ -26,8 +26,8 @@ rule final_split:
 use rule train_torch as train_final_torch with:
     input:
         unpack(model_inputs),
-        folds="results/final/{dataset}/split.csv",
-        manifest="results/data/{dataset}/manifest.csv",
+        folds=FINAL_SPLIT,
+        manifest=MANIFEST,
     output:
         model=f"{FINAL}/model.pt",
         history=f"{FINAL}/history.json",
@@ -40,9 +40,9 @@ use rule train_torch as train_final_torch with:
 
 use rule train_classical as train_final_classical with:
     input:
-        table="results/features/{dataset}/gtzan_summary.csv",
-        folds="results/final/{dataset}/split.csv",
-        manifest="results/data/{dataset}/manifest.csv",
+        table=SUMMARY_TABLE,
+        folds=FINAL_SPLIT,
+        manifest=MANIFEST,
     output:
         model=f"{FINAL}/model.joblib",
         history=f"{FINAL}/history.json",
@@ -56,11 +56,9 @@ use rule train_classical as train_final_classical with:
 rule model_card:
     input:
         unpack(final_artifacts),
-        summaries=expand(
-            "results/report/{{dataset}}/{scheme}/summary.csv", scheme=config["folds"]["schemes"]
-        ),
+        summaries=expand(f"{REPORT}/summary.csv", scheme=PLAN.schemes, allow_missing=True),
         metrics=model_fold_metrics,
-        manifest="results/data/{dataset}/manifest.csv",
+        manifest=MANIFEST,
     output:
         card=report(
             f"{FINAL}/card.md",
@@ -78,6 +76,8 @@ rule model_card:
         mem_mb=1000,
         runtime=10,
     params:
-        claims=MODEL_CLAIMS,
+        claim=lambda wildcards: MODEL_CLAIMS[wildcards.model],
+        # the fold scheme of each of input.summaries
+        schemes=list(PLAN.schemes),
     script:
         "../../scripts/model_card.py"

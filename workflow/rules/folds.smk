@@ -3,10 +3,10 @@
 
 rule assign_folds:
     input:
-        manifest="results/data/{dataset}/manifest.csv",
+        manifest=MANIFEST,
         registry=dataset_registry(),
     output:
-        folds="results/folds/{dataset}/{scheme}.csv",
+        folds=FOLDS,
         summary="results/folds/{dataset}/{scheme}.summary.csv",
     log:
         "results/logs/{dataset}/folds/{scheme}.log",

@@ -15,7 +15,8 @@ rule sweep_points:
         mem_mb=500,
         runtime=5,
     params:
-        rows=lambda wildcards: sweep_rows(wildcards.model),
+        points=lambda wildcards: PLAN.sweeps[wildcards.model].points,
+        swept=lambda wildcards: list(PLAN.sweeps[wildcards.model].swept),
     script:
         "../../scripts/sweep_points.py"
 
@@ -23,22 +24,22 @@ rule sweep_points:
 use rule train_torch as train_sweep_torch with:
     input:
         unpack(model_inputs),
-        folds="results/folds/{dataset}/{scheme}.csv",
-        manifest="results/data/{dataset}/manifest.csv",
+        folds=FOLDS,
+        manifest=MANIFEST,
     output:
-        model=f"{SWEEP}/{{point}}/fold{{fold}}/model.pt",
-        history=f"{SWEEP}/{{point}}/fold{{fold}}/history.json",
-        config=f"{SWEEP}/{{point}}/fold{{fold}}/config.json",
+        model=f"{SWEEP_POINT}/model.pt",
+        history=f"{SWEEP_POINT}/history.json",
+        config=f"{SWEEP_POINT}/config.json",
     log:
         "results/logs/{dataset}/sweeps/{scheme}/{model}/{point}/fold{fold}.log",
     benchmark:
         "results/benchmarks/{dataset}/sweeps/{scheme}/{model}/{point}/fold{fold}.tsv"
     params:
-        inputs=lambda wildcards: MODEL_INPUTS[wildcards.model],
-        arch=lambda wildcards: config["models"][wildcards.model].get("arch", {}),
-        train=lambda wildcards: SWEEPS[wildcards.model]["points"][wildcards.point],
+        inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
+        arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
+        train=lambda wildcards: PLAN.sweeps[wildcards.model].points[wildcards.point],
         training=config["training"],
-        features=TRAINED_FEATURES,
+        features=PLAN.features,
         # selection sees validation parts only; the report tests the selected point once
         roles=["train", "val"],
 
@@ -47,12 +48,12 @@ rule sweep_report:
     input:
         unpack(model_inputs),
         points=f"{SWEEP}/points.csv",
-        histories=lambda wildcards: sweep_point_files(wildcards, "history.json"),
-        models=lambda wildcards: sweep_point_files(wildcards, "model.pt"),
-        folds="results/folds/{dataset}/{scheme}.csv",
+        histories=sweep_point_files("history.json"),
+        models=sweep_point_files("model.pt"),
+        folds=FOLDS,
         default_metrics=lambda wildcards: [
-            f"{EVAL}/metrics.json".format(**wildcards, fold=fold)
-            for fold in folds_of(config, wildcards.scheme)
+            EVAL.format(**wildcards, fold=fold) + "/metrics.json"
+            for fold in PLAN.schemes[wildcards.scheme]
         ],
     output:
         summary=report(
@@ -80,9 +81,9 @@ rule sweep_report:
         mem_mb=4000,
         runtime=30,
     params:
-        folds=lambda wildcards: folds_of(config, wildcards.scheme),
-        swept=lambda wildcards: SWEEPS[wildcards.model]["swept"],
-        default_point=lambda wildcards: SWEEPS[wildcards.model]["default"],
-        sweep_dir=lambda wildcards: SWEEP.format(**wildcards),
+        # (point, fold) of each of input.histories and input.models
+        point_folds=sweep_point_keys,
+        swept=lambda wildcards: list(PLAN.sweeps[wildcards.model].swept),
+        default_point=lambda wildcards: PLAN.sweeps[wildcards.model].default_point,
     script:
         "../../scripts/sweep_report.py"

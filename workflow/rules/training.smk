@@ -5,12 +5,12 @@
 rule train_torch:
     input:
         unpack(model_inputs),
-        folds="results/folds/{dataset}/{scheme}.csv",
-        manifest="results/data/{dataset}/manifest.csv",
+        folds=FOLDS,
+        manifest=MANIFEST,
     output:
-        model="results/models/{dataset}/{scheme}/{model}/fold{fold}/model.pt",
-        history="results/models/{dataset}/{scheme}/{model}/fold{fold}/history.json",
-        config="results/models/{dataset}/{scheme}/{model}/fold{fold}/config.json",
+        model=f"{MODEL_DIR}/model.pt",
+        history=f"{MODEL_DIR}/history.json",
+        config=f"{MODEL_DIR}/config.json",
     log:
         "results/logs/{dataset}/models/{scheme}/{model}/fold{fold}.log",
     benchmark:
@@ -26,24 +26,24 @@ rule train_torch:
         gpu_mem_mb=config["training"]["gpu_mem_mb"],
         runtime=240,
     params:
-        inputs=lambda wildcards: MODEL_INPUTS[wildcards.model],
-        arch=lambda wildcards: config["models"][wildcards.model].get("arch", {}),
-        train=lambda wildcards: config["models"][wildcards.model].get("train", {}),
+        inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
+        arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
+        train=lambda wildcards: MODELS[wildcards.model].train_overrides,
         training=config["training"],
-        features=TRAINED_FEATURES,
+        features=PLAN.features,
     script:
         "../../scripts/train_torch.py"
 
 
 rule train_classical:
     input:
-        table="results/features/{dataset}/gtzan_summary.csv",
-        folds="results/folds/{dataset}/{scheme}.csv",
-        manifest="results/data/{dataset}/manifest.csv",
+        table=SUMMARY_TABLE,
+        folds=FOLDS,
+        manifest=MANIFEST,
     output:
-        model="results/models/{dataset}/{scheme}/{model}/fold{fold}/model.joblib",
-        history="results/models/{dataset}/{scheme}/{model}/fold{fold}/history.json",
-        config="results/models/{dataset}/{scheme}/{model}/fold{fold}/config.json",
+        model=f"{MODEL_DIR}/model.joblib",
+        history=f"{MODEL_DIR}/history.json",
+        config=f"{MODEL_DIR}/config.json",
     log:
         "results/logs/{dataset}/models/{scheme}/{model}/fold{fold}.log",
     benchmark:
@@ -57,8 +57,8 @@ rule train_classical:
         mem_mb=4000,
         runtime=60,
     params:
-        arch=lambda wildcards: config["models"][wildcards.model].get("arch", {}),
+        arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
         training={**config["training"], "threads": 1},
-        features=TRAINED_FEATURES,
+        features=PLAN.features,
     script:
         "../../scripts/train_classical.py"

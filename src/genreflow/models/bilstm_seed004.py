@@ -161,14 +161,7 @@ SPEC = register(
         family="torch",
         inputs=("mfcc@s3", "wavelet@s3"),
         build=build,
-        arch={
-            "hidden_size": 128,
-            "num_layers": 2,
-            "dropout": 0.3,
-            "pooling": "meanmax",
-            "dense": 128,
-            "dense_dropout": 0.3,
-        },
+        hyperparameters=BiLSTMSeed004,
         train={
             "optimizer": "adam",
             "lr": 1e-3,

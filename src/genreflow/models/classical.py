@@ -122,7 +122,8 @@ def register_classical(
             family="sklearn",
             inputs=INPUTS,
             build=partial(build_pipeline, estimator_cls, calibrate=calibrate),
-            arch=arch,
+            hyperparameters=estimator_cls,
+            variant=arch,
             reproduces=reproduces,
             published=published,
         )

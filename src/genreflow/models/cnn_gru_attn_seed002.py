@@ -158,21 +158,6 @@ def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) 
     return CNNGRUAttention(n_classes, (int(shape[0]), int(shape[1])), **arch)
 
 
-_PART_ARCH = {  # each variant's arch names only the settings of the parts it has
-    "cnn": {"filters": [32, 64, 128], "conv_dropout": 0.1},
-    "gru": {"gru_hidden": 128},
-    "attention": {"attention_dim": 128},
-}
-
-
-def _arch(cnn: bool, gru: bool, pooling: str) -> dict[str, Any]:
-    arch: dict[str, Any] = {"cnn": cnn, "gru": gru, "pooling": pooling}
-    for part, present in (("cnn", cnn), ("gru", gru), ("attention", pooling == "attention")):
-        if present:
-            arch.update(_PART_ARCH[part])
-    return {**arch, "dropout": 0.3}
-
-
 _TRAIN = {
     "optimizer": "adamw",
     "lr": 1e-3,
@@ -198,7 +183,8 @@ SPECS = {
             family="torch",
             inputs=("logmel@s3",),
             build=build,
-            arch=_arch(**variant),
+            hyperparameters=CNNGRUAttention,
+            variant=variant,
             train=dict(_TRAIN),
             reproduces=_REPRODUCES + note,
             # the seed publishes a figure for its full model only, not for the ablations

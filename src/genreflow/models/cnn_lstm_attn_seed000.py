@@ -106,7 +106,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel@s3",),
         build=build,
-        arch={"filters": [32, 64, 128], "lstm_hidden": 128, "heads": 4, "dropout": 0.3},
+        hyperparameters=CNNLSTMAttention,
         train={
             "epochs": 50,
             "patience": 8,

@@ -106,13 +106,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel64@s3",),
         build=build,
-        arch={
-            "filters": [64, 64],
-            "kernels": [[3, 3], [3, 5]],
-            "pool": [2, 4],
-            "dense": 32,
-            "dropout": 0.2,
-        },
+        hyperparameters=CNNSeed001,
         train={
             "epochs": 30,
             "patience": 5,

@@ -159,15 +159,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel@s3", "chroma@s3", "mfcc@s3", "wavelet@s3"),
         build=build,
-        arch={
-            "cnn_channels": [[16, 32, 64, 64], [16, 32, 32]],
-            "rnn_hidden": 64,
-            "rnn_layers": 2,
-            "rnn_dropout": 0.3,
-            "rnn_pooling": "meanmax",
-            "fusion": 128,
-            "dropout": 0.5,
-        },
+        hyperparameters=HybridSeed004,
         train={
             "optimizer": "adamw",
             "lr": 1e-3,

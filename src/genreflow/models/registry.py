@@ -6,6 +6,7 @@ model is one module plus one config block (``models.<name>`` in ``config/config.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,25 +51,68 @@ class ModelSpec:
         ``forward(*inputs)`` takes float tensors of shape (batch, rows, frames) and
         returns logits (batch, n_classes).
         sklearn: ``build(seed, **arch) -> sklearn estimator`` (a Pipeline with scaling).
-    arch
-        Default architecture (or estimator) hyperparameters: the seed report's own.
+    hyperparameters
+        The class (or function) whose keyword parameters are the ``arch`` keys: the
+        ``nn.Module`` that ``build`` constructs, or the scikit-learn estimator class. Its
+        signature is the one home of the architecture's defaults (the report's own).
+    variant
+        torch: ``arch`` values that differ from ``hyperparameters``' defaults (one
+        architecture registered as several models, e.g. report 002's ablations).
+        sklearn: the estimator keyword arguments genreflow sets; every other one keeps
+        scikit-learn's default, which lives in the estimator.
     train
-        Default optimisation hyperparameters, keys of
-        :class:`genreflow.training.params.TrainParams` (torch only).
+        The report's optimisation choices, keys of
+        :class:`genreflow.training.params.TrainParams` (whose fields hold every other
+        default; torch only).
     reproduces
-        What the model reproduces, e.g. ``"seed 001: CNN on 3 s log-mel segments"``.
+        What the model reproduces, e.g. ``"report 001: CNN on 3 s log-mel segments"``.
     published
-        The seed's published figure for this model, if it reports one.
+        The report's published figure for this model, if it reports one.
     """
 
     name: str
     family: Literal["torch", "sklearn"]
     inputs: tuple[str, ...]
     build: Callable[..., Any]
-    arch: Mapping[str, Any] = field(default_factory=dict)
+    hyperparameters: Callable[..., Any]
+    variant: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)
     reproduces: str = ""
     published: Published | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.variant) - set(self.arch_keys))
+        if unknown:
+            raise ValueError(f"model {self.name!r}: variant keys {unknown} are not arch keys")
+
+    @property
+    def arch_keys(self) -> tuple[str, ...]:
+        """Every key ``models.<name>.arch`` may set: the keyword parameters with defaults."""
+        return tuple(keyword_defaults(self.hyperparameters))
+
+    @property
+    def arch(self) -> dict[str, Any]:
+        """The architecture a model is built with when the config overrides nothing."""
+        if self.family == "sklearn":
+            return dict(self.variant)
+        return {**keyword_defaults(self.hyperparameters), **self.variant}
+
+
+# set by the workflow, never by a model's arch block
+NOT_ARCH = ("random_state",)
+
+
+def keyword_defaults(target: Callable[..., Any]) -> dict[str, Any]:
+    """``target``'s parameters that have a default, with it (``NOT_ARCH`` left out).
+
+    Parameters without a default (``n_classes``, ``input_shape(s)``) are what the
+    workflow passes; the others are hyperparameters.
+    """
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(target).parameters.items()
+        if parameter.default is not inspect.Parameter.empty and name not in NOT_ARCH
+    }
 
 
 MODELS: dict[str, ModelSpec] = {}

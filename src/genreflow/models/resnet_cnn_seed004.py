@@ -26,6 +26,7 @@ Choices made where the description is vague
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -116,13 +117,7 @@ class ResNetCNN(nn.Module):
         return self.fc(x)
 
 
-def build(
-    n_classes: int,
-    input_shapes: Sequence[tuple[int, int]],
-    stem_channels: int = 32,
-    widths: Sequence[int] = (32, 64, 128, 256),
-    dropout: float = 0.3,
-) -> ResNetCNN:
+def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> ResNetCNN:
     """The seed-004 residual CNN for one spectrogram input.
 
     Parameters
@@ -131,8 +126,8 @@ def build(
         Number of genres.
     input_shapes : sequence of (rows, frames)
         Exactly one shape (any size; the network pools globally).
-    stem_channels, widths, dropout
-        See :class:`ResNetCNN`.
+    **arch
+        Keywords of :class:`ResNetCNN` (its signature holds the defaults).
 
     Returns
     -------
@@ -140,7 +135,7 @@ def build(
     """
     if len(input_shapes) != 1:
         raise ValueError(f"resnet_cnn_seed004 takes one input, got {len(input_shapes)}")
-    return ResNetCNN(n_classes, stem_channels=stem_channels, widths=tuple(widths), dropout=dropout)
+    return ResNetCNN(n_classes, **arch)
 
 
 SPEC = register(
@@ -149,7 +144,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel@s3",),
         build=build,
-        arch={"stem_channels": 32, "widths": (32, 64, 128, 256), "dropout": 0.3},
+        hyperparameters=ResNetCNN,
         train={
             "optimizer": "adamw",
             "lr": 1e-3,

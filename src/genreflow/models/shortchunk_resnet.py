@@ -35,6 +35,7 @@ Choices made where the description is vague
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -125,12 +126,7 @@ class ShortChunkResNet(nn.Module):
         return self.head(self.embed(x))
 
 
-def build(
-    n_classes: int,
-    input_shapes: Sequence[tuple[int, int]],
-    n_channels: int = 128,
-    dropout: float = 0.5,
-) -> ShortChunkResNet:
+def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> ShortChunkResNet:
     """The short-chunk ResNet for one spectrogram input (any number of frames).
 
     Parameters
@@ -139,8 +135,8 @@ def build(
         Number of genres.
     input_shapes : sequence of (rows, frames)
         Exactly one shape; 128 rows reduce the frequency axis to 1 as in the reference.
-    n_channels, dropout
-        See :class:`ShortChunkResNet`.
+    **arch
+        Keywords of :class:`ShortChunkResNet` (its signature holds the defaults).
 
     Returns
     -------
@@ -148,7 +144,7 @@ def build(
     """
     if len(input_shapes) != 1:
         raise ValueError(f"shortchunk_resnet takes one input, got {len(input_shapes)}")
-    return ShortChunkResNet(n_classes, n_channels=n_channels, dropout=dropout)
+    return ShortChunkResNet(n_classes, **arch)
 
 
 SPEC = register(
@@ -157,7 +153,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel@clip",),
         build=build,
-        arch={"n_channels": 128, "dropout": 0.5},
+        hyperparameters=ShortChunkResNet,
         train={
             "optimizer": "adamw",
             "lr": 1e-3,

@@ -201,14 +201,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel@s6",),
         build=build,
-        arch={
-            "base_channels": 22,
-            "depth": 4,
-            "branch_kernels": (3, 5, 7),
-            "branch_channels": 32,
-            "dropout": 0.5,
-            "pooling": "avg",
-        },
+        hyperparameters=UNetParallel,
         train={
             "normalize": "minmax",
             "optimizer": "adam",

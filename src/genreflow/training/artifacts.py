@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -12,6 +10,9 @@ from typing import Any
 import torch
 
 from genreflow.training.data import Normalizer
+from genreflow.training.params import fingerprint
+
+__all__ = ["PACKAGES", "fingerprint", "package_versions", "torch_record"]
 
 PACKAGES = ("genreflow", "torch", "torchaudio", "numpy", "librosa", "scikit-learn", "pandas")
 
@@ -24,12 +25,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
-
-
-def fingerprint(resolved: dict[str, Any]) -> str:
-    """A short stable hash of a resolved configuration (JSON with sorted keys)."""
-    text = json.dumps(resolved, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def torch_record(

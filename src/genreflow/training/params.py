@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from genreflow.errors import ConfigError
+from genreflow.errors import ConfigError, unknown_key
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULERS = ("none", "plateau", "cosine", "warmup_cosine", "step")
 NORMALIZATIONS = ("standardize", "minmax", "none")
+
+
+def fingerprint(resolved: dict[str, Any]) -> str:
+    """A short stable hash of a resolved configuration (JSON with sorted keys)."""
+    text = json.dumps(resolved, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def unknown_train_keys(train: Mapping[str, Any], key: str) -> list[str]:
+    """A problem line per key of a ``train`` block (at ``key``) that TrainParams lacks."""
+    problems = []
+    known = [f.name for f in fields(TrainParams)]
+    for name in train:
+        if name not in known:
+            problems.append(unknown_key(f"{key}.{name}", name, known))
+    augment = train.get("augment") or {}
+    if isinstance(augment, Mapping):
+        augment_known = [f.name for f in fields(AugmentParams)]
+        for name in augment:
+            if name not in augment_known:
+                problems.append(unknown_key(f"{key}.augment.{name}", name, augment_known))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -72,16 +96,9 @@ class TrainParams:
                     augment.update(value or {})
                 else:
                     merged[name] = value
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(merged) - known)
-        if unknown:
-            raise ConfigError(
-                f"{key}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
-            )
-        augment_known = {f.name for f in fields(AugmentParams)}
-        unknown = sorted(set(augment) - augment_known)
-        if unknown:
-            raise ConfigError(f"{key}.augment: unknown key(s) {', '.join(unknown)}.")
+        problems = unknown_train_keys({**merged, "augment": augment}, key)
+        if problems:
+            raise ConfigError("\n".join(problems))
         params = cls(**merged, augment=AugmentParams(**augment))
         params.check(key)
         return params

@@ -35,25 +35,34 @@ CHECKPOINT_NAME = ".checkpoint.pt"
 
 @dataclass(frozen=True)
 class Job:
-    """Identifies a training job and where its artifacts go."""
+    """Identifies a training job and the files it writes.
+
+    ``outputs`` maps ``model`` (``model.pt`` or ``model.joblib``), ``history`` and
+    ``config`` to the paths the rule declares; an interrupted torch job keeps its
+    progress in :attr:`checkpoint`, beside the model.
+    """
 
     dataset: str
     scheme: str
     model: str
     fold: int
-    out_dir: Path
+    outputs: Mapping[str, str]
 
     @classmethod
-    def from_rule(cls, wildcards, model_path: str) -> Job:
-        """The job of a training rule: its wildcards and the folder of its model file."""
+    def from_rule(cls, wildcards: Mapping[str, str], outputs: Mapping[str, str]) -> Job:
+        """The job of a training rule: its wildcards and its named outputs."""
         return cls(
-            dataset=wildcards.dataset,
+            dataset=wildcards["dataset"],
             # a final model's rule has neither: it is the one fold of the "final" split
             scheme=wildcards.get("scheme", FINAL_SCHEME),
-            model=wildcards.model,
+            model=wildcards["model"],
             fold=int(wildcards.get("fold", 0)),
-            out_dir=Path(model_path).parent,
+            outputs=dict(outputs),
         )
+
+    @property
+    def checkpoint(self) -> Path:
+        return Path(self.outputs["model"]).with_name(CHECKPOINT_NAME)
 
 
 def seed_everything(seed: int) -> None:
@@ -154,8 +163,8 @@ def train_torch(
         n_parameters,
         epochs,
     )
-    job.out_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = job.out_dir / CHECKPOINT_NAME
+    checkpoint = job.checkpoint
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
     result = fit(
         model,
         splits,
@@ -194,7 +203,7 @@ def train_torch(
         "n_parameters": n_parameters,
         "test": test,
     }
-    with atomic_path(job.out_dir / "model.pt") as tmp:
+    with atomic_path(job.outputs["model"]) as tmp:
         torch.save(
             torch_record(
                 job.model,
@@ -209,10 +218,10 @@ def train_torch(
             ),
             tmp,
         )
-    write_json(history, job.out_dir / "history.json")
+    write_json(history, job.outputs["history"])
     write_json(
         {**resolved, "versions": package_versions(), "node": node_facts()},
-        job.out_dir / "config.json",
+        job.outputs["config"],
     )
     checkpoint.unlink(missing_ok=True)
     return history
@@ -291,8 +300,8 @@ def train_classical(
         "reproduces": spec.reproduces,
         "features": dict(feature_settings),
     }
-    job.out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(job.out_dir / "model.joblib") as tmp:
+    Path(job.outputs["model"]).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(job.outputs["model"]) as tmp:
         joblib.dump(
             {
                 "model": job.model,
@@ -303,9 +312,9 @@ def train_classical(
             },
             tmp,
         )
-    write_json(history, job.out_dir / "history.json")
+    write_json(history, job.outputs["history"])
     write_json(
         {**resolved, "versions": package_versions(), "node": node_facts()},
-        job.out_dir / "config.json",
+        job.outputs["config"],
     )
     return history

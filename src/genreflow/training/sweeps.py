@@ -14,14 +14,15 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from genreflow.errors import ConfigError
-from genreflow.training.artifacts import fingerprint
-from genreflow.training.params import TrainParams
+from genreflow.training.params import TrainParams, fingerprint
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 POINT_ID_LENGTH = 10
 RANGE_KINDS = ("choice", "uniform", "log_uniform", "int_uniform")
@@ -109,6 +110,8 @@ def sweep_points(
 
 def points_table(points: Mapping[str, Mapping[str, Any]], swept: list[str]) -> pd.DataFrame:
     """One row per point: its id and the value of each swept hyperparameter."""
+    import pandas as pd  # here: the workflow imports this module when it is parsed
+
     rows = [
         {"point": pid, **{name: overrides.get(name) for name in swept}}
         for pid, overrides in points.items()

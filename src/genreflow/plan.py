@@ -1,0 +1,368 @@
+"""The resolved plan of a run: everything the workflow decides before its first job.
+
+:func:`resolve_plan` takes the merged config (``config/config.yaml`` with any
+``--configfile`` over it) and returns a frozen :class:`Plan`: the dataset and its
+derived facts, the demo's scale applied, every enabled model with its inputs, ``arch``
+and :class:`~genreflow.training.params.TrainParams`, the fold schemes and their folds,
+final models, explanations and sweeps. It raises one :class:`ConfigProblems` listing
+every problem, each with its key path and the allowed values (the closest one for a
+typo). ``workflow/rules/common.smk`` turns the plan into paths and input functions.
+
+Parsing never imports torch or scikit-learn: models are checked against the light
+index of :mod:`genreflow.models.index`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genreflow.config import (
+    GENERATED,
+    dataset_clip_seconds,
+    dataset_genres,
+    dataset_problems,
+    expected_track_count,
+    feature_clip_seconds,
+    schema_problems,
+    selected_genres,
+    source_kind,
+)
+from genreflow.errors import ConfigError, closest, unknown_key
+from genreflow.models.index import IndexedModel, load_index
+from genreflow.schemes import folds_of
+from genreflow.training.params import TrainParams, unknown_train_keys
+from genreflow.training.sweeps import point_id, sweep_points, swept_names
+
+# the schema of a checkout (the Snakefile passes its own)
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigProblems(ConfigError):
+    """Every problem of a config, one line each (``problems``)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n  ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    """The dataset and what is known about it before any job runs."""
+
+    name: str
+    source: str
+    source_kind: str  # "generated" (the demo), "folder" or "archive"
+    registry_built: bool  # built from dataset.metadata (FMA) by the workflow
+    genres: tuple[str, ...] | None  # the genres of a run; None: known from the metadata
+    selected: tuple[str, ...] | None  # dataset.genres; None: all
+    n_tracks: int
+    clip_seconds: float | None
+    # the expected track format, keyword arguments of genreflow's FormatSpec
+    format: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """An enabled model as this run trains it."""
+
+    name: str
+    family: str  # "torch" or "sklearn"
+    inputs: tuple[str, ...]
+    # what the config (and, for the demo, demo.models) sets over the model's defaults;
+    # training applies these to the registered model
+    arch_overrides: Mapping[str, Any]
+    train_overrides: Mapping[str, Any]
+    arch: Mapping[str, Any]  # resolved
+    train: TrainParams | None  # resolved (torch models)
+    reproduces: str
+    published: Mapping[str, Any] | None
+
+    @property
+    def artifact(self) -> str:
+        """The file name of the trained model."""
+        return "model.pt" if self.family == "torch" else "model.joblib"
+
+    def claim(self) -> dict[str, Any]:
+        """What the model reproduces and its report's published figure (reports, cards)."""
+        return {"reproduces": self.reproduces, "published": self.published}
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """A model's hyperparameter sweep: its points and the default configuration's id."""
+
+    model: str
+    points: Mapping[str, Mapping[str, Any]]  # point id → train overrides
+    swept: tuple[str, ...]
+    default_point: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run does; built by :func:`resolve_plan`."""
+
+    dataset: DatasetPlan
+    # the features block models are trained with, clip length resolved (saved with each
+    # model, so `genreflow predict` featurises songs exactly as its training tracks)
+    features: Mapping[str, Any]
+    n_shards: int
+    schemes: Mapping[str, tuple[int, ...]]  # fold scheme → its folds
+    models: Mapping[str, ModelPlan]  # enabled models, in config order
+    final_models: tuple[str, ...]
+    explained_schemes: tuple[str, ...]  # empty when explanations are off
+    sweep_scheme: str
+    sweeps: Mapping[str, SweepPlan]
+
+    @property
+    def torch_models(self) -> list[str]:
+        return [name for name, model in self.models.items() if model.family == "torch"]
+
+    @property
+    def classical_models(self) -> list[str]:
+        return [name for name, model in self.models.items() if model.family == "sklearn"]
+
+    def consolidated_arrays(self, configured: list[str]) -> list[str]:
+        """Every FEATURE@SEGMENTATION array: ``configured`` and every torch model's inputs."""
+        items = list(configured)
+        for name in self.torch_models:
+            items += [item for item in self.models[name].inputs if item not in items]
+        return items
+
+    def describe(self) -> str:
+        """One line on what this run does."""
+        genres = self.dataset.genres
+        described = (
+            f"{len(genres)} genres ({', '.join(genres)})"
+            if genres
+            else "genres from the dataset's metadata"
+        )
+        return (
+            f"genreflow: dataset {self.dataset.name}, {described}, {self.dataset.n_tracks} "
+            f"tracks; fold schemes {', '.join(self.schemes)}; {len(self.models)} models "
+            f"({len(self.final_models)} final)"
+        )
+
+
+def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> Plan:
+    """The plan of a run of ``config``; :class:`ConfigProblems` lists every problem.
+
+    Problems come in two passes: the schema and every model, sweep and demo block
+    first (a typo anywhere is named there); then, on a config whose shape is right,
+    the values the schema cannot judge (files that do not exist, segments longer than
+    the clips, splits a registry lacks).
+    """
+    index = load_index()
+    problems = schema_problems(dict(config), schema_path)
+    if isinstance(config.get("models"), Mapping):
+        problems += model_problems(config, index)
+    if problems:
+        raise ConfigProblems(problems)
+    problems = dataset_problems(dict(config))
+    if problems:
+        raise ConfigProblems(problems)
+    models = _models(config, index)
+    schemes = {
+        scheme: tuple(folds_of(scheme, config["folds"]["n_folds"]))
+        for scheme in config["folds"]["schemes"]
+    }
+    final_models = _chosen("final.models", config["final"]["models"], models, problems)
+    explained = _chosen("explain.schemes", config["explain"]["schemes"], schemes, problems)
+    sweep_scheme, sweeps = _sweeps(config, models, problems)
+    if problems:
+        raise ConfigProblems(problems)
+    dataset = config["dataset"]
+    n_tracks = expected_track_count(dict(config))
+    selected = selected_genres(dataset)
+    genres = selected or dataset_genres(dataset)
+    features = {**config["features"], "clip_seconds": feature_clip_seconds(dict(config))}
+    return Plan(
+        dataset=DatasetPlan(
+            name=dataset["name"],
+            source=str(dataset["source"]),
+            source_kind=source_kind(dataset),
+            registry_built=bool(dataset.get("metadata")),
+            genres=tuple(genres) if genres else None,
+            selected=tuple(selected) if selected else None,
+            n_tracks=n_tracks,
+            clip_seconds=dataset_clip_seconds(dict(config)),
+            format={**dataset["format"], "clip_seconds": dataset_clip_seconds(dict(config))},
+        ),
+        features=features,
+        n_shards=max(1, -(-n_tracks // config["features"]["tracks_per_job"])),
+        schemes=schemes,
+        models=models,
+        final_models=tuple(final_models),
+        explained_schemes=tuple(explained) if config["explain"]["tracks_per_fold"] else (),
+        sweep_scheme=sweep_scheme,
+        sweeps=sweeps,
+    )
+
+
+def model_problems(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> list[str]:
+    """Unknown models, ``arch`` and ``train`` keys, inputs, in models.*, demo.models.*
+    and sweeps.models.*."""
+    problems = []
+    features = config.get("features") or {}
+    blocks = [("models", config["models"])]
+    if isinstance(config.get("demo"), Mapping):
+        blocks.append(("demo.models", config["demo"].get("models") or {}))
+    for where, models in blocks:
+        for name, block in models.items():
+            key = f"{where}.{name}"
+            if name not in index:
+                problems.append(
+                    f"{key}: unknown model{closest(name, index)} (registered: "
+                    f"{', '.join(sorted(index))})"
+                )
+                continue
+            if not isinstance(block, Mapping):
+                continue  # the schema has said so
+            problems += _block_problems(key, index[name], block, features)
+    sweeps = (config.get("sweeps") or {}).get("models") or {}
+    for name, block in sweeps.items():
+        if isinstance(block, Mapping):
+            for part in ("grid", "random"):
+                values = block.get(part) or {}
+                if part == "random":
+                    values = values.get("space") or {}
+                    part = "random.space"
+                problems += unknown_train_keys(values, f"sweeps.models.{name}.{part}")
+    return problems
+
+
+def _block_problems(
+    key: str, model: IndexedModel, block: Mapping[str, Any], features: Mapping[str, Any]
+) -> list[str]:
+    problems = []
+    for name in block.get("arch") or {}:
+        if name not in model.arch_keys:
+            problems.append(unknown_key(f"{key}.arch.{name}", name, model.arch_keys))
+    train = block.get("train") or {}
+    if train and model.family != "torch":
+        problems.append(
+            f"{key}.train: {model.name} is a scikit-learn model and has no train block; "
+            "set its estimator's keywords under arch."
+        )
+    elif train:
+        unknown = unknown_train_keys(train, f"{key}.train")
+        problems += unknown
+        if not unknown:
+            try:
+                TrainParams.resolve(model.train, train, key=f"{key}.train")
+            except ConfigError as exc:
+                problems.append(str(exc))
+    for item in block.get("inputs") or ():
+        problems += _input_problems(f"{key}.inputs", item, model, features)
+    return problems
+
+
+def _input_problems(
+    key: str, item: str, model: IndexedModel, features: Mapping[str, Any]
+) -> list[str]:
+    sets, segments = features.get("sets") or {}, features.get("segments") or {}
+    feature, _, segmentation = item.partition("@")
+    if model.family == "torch":
+        if feature in sets and segmentation in segments:
+            return []
+        pairs = [f"{s}@{g}" for s in sets for g in segments]
+        return [
+            f"{key}: {item!r} is not FEATURE@SEGMENTATION of features.sets "
+            f"({', '.join(sets)}) and features.segments ({', '.join(segments)})"
+            + closest(item, pairs)
+        ]
+    if feature in sets and not segmentation:
+        return []
+    return [f"{key}: {item!r} is not a summary feature set of features.sets ({', '.join(sets)})"]
+
+
+def _models(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> dict[str, ModelPlan]:
+    """The enabled models, with the demo's scale (demo.models) over models.* on the demo."""
+    demo = config["demo"].get("models") or {} if config["dataset"]["source"] == GENERATED else {}
+    models = {}
+    for name, block in config["models"].items():
+        if not block.get("enabled", True):
+            continue
+        model = index[name]
+        scale = demo.get(name) or {}
+        arch = {**(block.get("arch") or {}), **(scale.get("arch") or {})}
+        train = {**(block.get("train") or {}), **(scale.get("train") or {})}
+        models[name] = ModelPlan(
+            name=name,
+            family=model.family,
+            inputs=tuple(block.get("inputs") or model.inputs),
+            arch_overrides=arch,
+            train_overrides=train,
+            arch={**model.arch, **arch},
+            train=(
+                TrainParams.resolve(model.train, train, key=f"models.{name}.train")
+                if model.family == "torch"
+                else None
+            ),
+            reproduces=model.reproduces,
+            published=model.published,
+        )
+    return models
+
+
+def _chosen(key: str, chosen: Any, available: Mapping[str, Any], problems: list[str]) -> list[str]:
+    """``chosen`` ('all' or names from ``available``) as a list; unknown names: problems."""
+    if chosen == "all":
+        return list(available)
+    for name in chosen:
+        if name not in available:
+            problems.append(
+                f"{key}: {name} is not one of {', '.join(available)}{closest(name, available)}"
+            )
+    return [name for name in chosen if name in available]
+
+
+def _sweeps(
+    config: Mapping[str, Any], models: Mapping[str, ModelPlan], problems: list[str]
+) -> tuple[str, dict[str, SweepPlan]]:
+    """The scheme swept on, and every swept model's points."""
+    block = config["sweeps"]
+    schemes = config["folds"]["schemes"]
+    scheme = block.get("scheme") or schemes[0]
+    if block.get("models") and scheme not in schemes:
+        problems.append(
+            f"sweeps.scheme: {scheme} is not one of folds.schemes ({', '.join(schemes)})"
+            f"{closest(scheme, schemes)}"
+        )
+    torch_models = [name for name, model in models.items() if model.family == "torch"]
+    sweeps = {}
+    for name, sweep in (block.get("models") or {}).items():
+        if name not in torch_models:
+            problems.append(
+                f"sweeps.models.{name}: sweeps cover enabled torch models"
+                f"{closest(name, torch_models)} (enabled: {', '.join(torch_models)})"
+            )
+            continue
+        model = models[name]
+        try:
+            points = sweep_points(
+                load_index()[name].train, model.train_overrides, sweep, key=f"sweeps.models.{name}"
+            )
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        sweeps[name] = SweepPlan(
+            model=name,
+            points=points,
+            swept=tuple(swept_names(sweep)),
+            default_point=point_id(model.train),
+        )
+    return scheme, sweeps
+
+
+__all__ = [
+    "ConfigProblems",
+    "DatasetPlan",
+    "ModelPlan",
+    "Plan",
+    "SweepPlan",
+    "model_problems",
+    "resolve_plan",
+]

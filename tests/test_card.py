@@ -36,7 +36,7 @@ def test_card_of_a_classical_model_on_real_data():
         "arch": {"C": 1.0},
         "n_examples": {"train": 89, "val": 10},
         "fit_on": ["train", "val"],
-        "reproduces": "seed 004: logistic regression",
+        "reproduces": "report 004: logistic regression",
         "features": {"sample_rate": 22050, "n_fft": 2048, "hop_length": 512, "clip_seconds": 30},
     }
     confusion = np.array([[30, 5, 0], [8, 25, 1], [0, 0, 31]])
@@ -49,14 +49,14 @@ def test_card_of_a_classical_model_on_real_data():
         },
         confusion=confusion,
         manifest=manifest,
-        published=Published(0.45, "split not stated", "GTZAN", "seed 004"),
+        published=Published(0.45, "split not stated", "GTZAN", "report 004"),
         model_dir="results/final/gtzan/logreg",
     )
     assert "99 usable tracks of 100 (1 quarantined, 1 repaired)" in card
     assert "**Training examples:** all 99 (scikit-learn models do not stop early" in card
     assert "| stratified_kfold | 5 | 72.0% ± 2.0% | 67.0%–77.0% | 0.700 | 100 |" in card
     assert "| artist_kfold |" not in card  # that summary has no logreg row
-    assert "Published figure: 45.0% (seed 004: split not stated, GTZAN)" in card
+    assert "Published figure: 45.0% (report 004: split not stated, GTZAN)" in card
     assert "- blues ↔ jazz: 13 tracks (5 → / 8 ←), 92.9% of the errors" in card
     assert "Estimator:** scikit-learn" in card
     assert "synthetic" not in card  # the demo caveat is for the demo only

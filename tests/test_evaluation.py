@@ -149,7 +149,7 @@ def test_summary_mean_and_std_across_folds():
     table = summary_table(
         results,
         reproduces={"a": "seed 00x: a"},
-        published={"a": Published(0.48, "test", "GTZAN", "seed 001"), "b": None},
+        published={"a": Published(0.48, "test", "GTZAN", "report 001"), "b": None},
     ).set_index("model")
     assert table.index.tolist() == ["b", "a"]  # most accurate first
     assert table.loc["a", "track_accuracy_mean"] == pytest.approx(0.5)
@@ -159,7 +159,7 @@ def test_summary_mean_and_std_across_folds():
     assert table.loc["a", "n_test_tracks"] == 8 and table.loc["a", "n_folds"] == 2
     assert table.loc["b", "train_seconds"] == 3.5 and pd.isna(table.loc["b", "n_parameters"])
     assert table.loc["a", "published_accuracy"] == 0.48
-    assert table.loc["a", "published_on"] == "seed 001: test, GTZAN"
+    assert table.loc["a", "published_on"] == "report 001: test, GTZAN"
     assert table.loc["a", "reproduces"] == "seed 00x: a" and table.loc["b", "published_on"] == ""
     low, high = table.loc["a", ["track_accuracy_ci_low", "track_accuracy_ci_high"]]
     assert 0.0 <= low < 0.5 < high <= 1.0
@@ -278,8 +278,8 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
     write_report(
         results,
         identity={"dataset": "demo", "scheme": "stratified_kfold"},
-        reproduces={"cnn": "seed 001: CNN", "svm": "baseline: RBF SVM"},
-        published={"cnn": Published(0.48, "test", "GTZAN", "seed 001"), "svm": None},
+        reproduces={"cnn": "report 001: CNN", "svm": "baseline: RBF SVM"},
+        published={"cnn": Published(0.48, "test", "GTZAN", "report 001"), "svm": None},
         manifest=manifest,
         repairs=repairs,
         outputs=outputs,
@@ -297,7 +297,7 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
     ]
     assert ["repaired", "1"] in rows and ["quarantined", "0"] in rows
     assert "re-derived from b.au" in markdown
-    assert "48.0 (seed 001: test, GTZAN)" in markdown
+    assert "48.0 (report 001: test, GTZAN)" in markdown
     assert "75.0 ± 0.0" in markdown  # cnn's track accuracy
     assert "![accuracy](figures/accuracy.png)" in markdown
     for figure in ("accuracy", "per_genre_f1", "confusions", "confusion_pairs"):

@@ -1,4 +1,4 @@
-"""The CNN / RNN seed models (seeds 000, 001, 002 and 002's ablations) and their layers."""
+"""The CNN / RNN seed models (reports 000, 001, 002 and 002's ablations) and their layers."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_same_seed_same_model(name: str) -> None:
     torch.testing.assert_close(first(x), second(x), rtol=0, atol=0)
 
 
-# --- seed 001 -------------------------------------------------------------------------------
+# --- report 001 -------------------------------------------------------------------------------
 
 
 def test_seed001_layers() -> None:
@@ -143,7 +143,7 @@ def test_seed001_exact_parameter_count() -> None:
     )
 
 
-# --- seed 000 -------------------------------------------------------------------------------
+# --- report 000 -------------------------------------------------------------------------------
 
 
 def test_seed000_layers_and_time_steps() -> None:
@@ -186,7 +186,7 @@ def test_seed000_training_defaults() -> None:
     assert (augment.freq_masks, augment.freq_mask_param) == (2, 12)
 
 
-# --- seed 002 and its ablations -------------------------------------------------------------
+# --- report 002 and its ablations -------------------------------------------------------------
 
 
 def test_seed002_one_class_four_registrations() -> None:

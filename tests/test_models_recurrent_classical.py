@@ -1,4 +1,4 @@
-"""Seed 004's recurrent and hybrid torch models and the classical sklearn baselines."""
+"""Report 004's recurrent and hybrid torch models and the classical sklearn baselines."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _bidirectional_lstms(model: nn.Module) -> list[nn.LSTM]:
 def test_torch_spec(name: str) -> None:
     spec = get_model(name)
     assert spec.family == "torch"
-    assert spec.reproduces.startswith("seed 004: ")
+    assert spec.reproduces.startswith("report 004: ")
     TrainParams.resolve(spec.train, key=f"models.{name}.train")  # only known keys
 
 

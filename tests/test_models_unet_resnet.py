@@ -1,4 +1,4 @@
-"""The U-Net (seed 003), residual CNN (seed 004) and short-chunk ResNet reference models."""
+"""The U-Net (report 003), residual CNN (report 004) and short-chunk ResNet reference models."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_one_input_only(name: str) -> None:
         build(name, [(128, 129), (128, 129)])
 
 
-# --- seed 003: U-Net + parallel convolutions ----------------------------------------------
+# --- report 003: U-Net + parallel convolutions ----------------------------------------------
 
 
 def unet_expected_params(base: int = 22, depth: int = 4, branch: int = 32, n: int = 10) -> int:
@@ -162,7 +162,7 @@ def test_unet_forward_at_even_and_odd_sizes(shape: tuple[int, int]) -> None:
     assert seen["head"][0][0].shape == (2, 96, *shape)
 
 
-# --- seed 004: residual CNN ---------------------------------------------------------------
+# --- report 004: residual CNN ---------------------------------------------------------------
 
 
 def test_resnet_parameter_count() -> None:

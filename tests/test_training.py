@@ -44,9 +44,9 @@ def tiny_model():
         "tiny_test_net",
         "torch",
         ("toy@s1",),
-        TinyNet,
-        {"hidden": 16},
-        {"epochs": 6, "patience": None, "batch_size": 8, "lr": 1e-2},
+        build=TinyNet,
+        hyperparameters=TinyNet,
+        train={"epochs": 6, "patience": None, "batch_size": 8, "lr": 1e-2},
     )
     MODELS[spec.name] = spec
     yield spec
@@ -202,9 +202,9 @@ def test_early_stopping_restores_the_best_epoch(dataset, tiny_model):
         "tiny_test_net",
         "torch",
         ("toy@s1",),
-        TinyNet,
-        {},
-        {"epochs": 40, "patience": 2, "lr": 0.5, "optimizer": "sgd", "momentum": 0.0},
+        build=TinyNet,
+        hyperparameters=TinyNet,
+        train={"epochs": 40, "patience": 2, "lr": 0.5, "optimizer": "sgd", "momentum": 0.0},
     )
     history = run_job(tmp_path, folds, manifest)
     epochs = history["epochs"]
@@ -233,7 +233,7 @@ def test_device_selection():
 def test_unknown_train_key_is_named():
     from genreflow.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"models.x.train: unknown key\(s\) lr_decay"):
+    with pytest.raises(ConfigError, match=r"models.x.train.lr_decay: unknown key"):
         TrainParams.resolve({"lr_decay": 0.1}, key="models.x.train")
     with pytest.raises(ConfigError, match="models.x.train.optimizer"):
         TrainParams.resolve({"optimizer": "lion"}, key="models.x.train")

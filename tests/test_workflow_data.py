@@ -204,8 +204,11 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     [
         ({"models": {"polka_net": {"enabled": True}}}, "models.polka_net: unknown model"),
         ({"models": {"cnn_seed001": {"inputs": ["logmel@s9"]}}}, "models.cnn_seed001.inputs"),
-        ({"final": {"models": ["svm", "polka_net"]}}, "final.models: polka_net not enabled"),
-        ({"explain": {"schemes": ["holdout"]}}, "explain.schemes: holdout not in folds.schemes"),
+        ({"final": {"models": ["svm", "polka_net"]}}, "final.models: polka_net is not one of"),
+        (
+            {"explain": {"schemes": ["holdout"]}},
+            "explain.schemes: holdout is not one of stratified_kfold",
+        ),
     ],
 )
 def test_config_errors_stop_before_any_job(tmp_path, change, expected):

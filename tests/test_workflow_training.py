@@ -32,7 +32,7 @@ def test_torch_artifacts(tiny_demo):
     config = json.loads((out / "config.json").read_text())
     assert len(history["epochs"]) == 1  # training.max_epochs
     assert config["inputs"] == ["mfcc@s3", "wavelet@s3"] and config["device"] == "cpu"
-    assert config["train"]["grad_clip"] == 1.0  # the seed's default, resolved
+    assert config["train"]["grad_clip"] == 1.0  # the report's default, resolved
     saved = torch.load(out / "model.pt", weights_only=False)
     assert saved["model"] == "bilstm_seed004" and len(saved["genres"]) == 10
     assert 0.0 <= history["test"]["track_accuracy"] <= 1.0

@@ -35,7 +35,9 @@ class DataError(GenreflowError):
 
 def closest(name: object, choices: Iterable[object]) -> str:
     """``"; did you mean 'x'?"`` for the choice closest to a misspelt ``name``, else ``""``."""
-    match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    choices = [str(c) for c in choices]
+    same_letters = [c for c in choices if c.lower() == str(name).lower()]
+    match = same_letters or difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
     return f"; did you mean {match[0]!r}?" if match else ""
 
 

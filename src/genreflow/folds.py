@@ -128,8 +128,6 @@ def assign_folds(
     return folds[list(FOLD_COLUMNS)]
 
 
-
-
 def final_split(manifest: pd.DataFrame, *, seed: int, val_fraction: float) -> pd.DataFrame:
     """Every usable track in one fold (0) for a final model: ``train``, and ``val``.
 

@@ -34,7 +34,7 @@ REPAIRED = f"{DATA}/repaired"
 REGISTRY_BUILT = f"{DATA}/registry.csv"
 AUGMENTED = f"{DATA}/augmented"
 AUGMENTED_TABLE = f"{AUGMENTED}/shard{{shard}}.csv"
-# rule compile_kernels' numba cache, the seed of every librosa job's private cache
+# rule compile_kernels' numba cache, copied into every librosa job's private cache
 KERNELS = "results/kernels/{dataset}/numba_cache"
 ENVIRONMENT = "results/environment/{dataset}.json"
 FEATURES = "results/features/{dataset}"

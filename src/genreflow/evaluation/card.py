@@ -20,7 +20,7 @@ from genreflow.models.registry import Published
 
 INTENDED_USE = """\
 - **For:** tagging music clips with one of the genres above, comparing models and
-  reproducing the seed reports, and teaching. Clips are classified in windows of the
+  reproducing the source reports, and teaching. Clips are classified in windows of the
   training segment length and the window probabilities averaged.
 - **Not for:** audio outside these genres (the model always answers one of them), speech
   or non-music audio, or decisions about people or their work. The probabilities are

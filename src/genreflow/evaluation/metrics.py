@@ -3,7 +3,7 @@
 A *segment table* has one row per test example: ``track_id``, ``segment``, ``genre``
 (the truth), ``predicted`` and one ``prob_<genre>`` column per genre. A *track table*
 aggregates it by the mean probability over each track's segments, the usual way to
-turn the seeds' segment classifiers into track classifiers.
+turn the reports' segment classifiers into track classifiers.
 """
 
 from __future__ import annotations

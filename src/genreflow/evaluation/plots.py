@@ -112,7 +112,7 @@ def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None
 
 def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | Path) -> None:
     """Track accuracy per model: mean ± std across folds, 95% bootstrap interval, and the
-    seed's published figure (measured on its own split and data) where there is one."""
+    report's published figure (measured on its own split and data) where there is one."""
     order = summary.sort_values("track_accuracy_mean")
     y = np.arange(len(order))
     figure, ax = plt.subplots(figsize=(9, 0.45 * len(order) + 1.6))
@@ -142,7 +142,7 @@ def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | 
         marker="D",
         color=sns.color_palette()[3],
         zorder=3,
-        label="published by the seed (its own split)",
+        label="published by the report (its own split)",
     )
     ax.axvline(chance, color="0.4", linestyle=":", label=f"chance ({chance:.0%})")
     ax.set_yticks(y, order["model"])

@@ -135,7 +135,7 @@ def render_markdown(
         "## Models",
         "",
         (
-            "Published figures are each seed's own, on its own split and data (often "
+            "Published figures are each report's own, on its own split and data (often "
             "segment accuracy): read them as context, not as a like-for-like comparison."
         ),
         "",
@@ -225,7 +225,7 @@ def write_report(
 ) -> pd.DataFrame:
     """Write every table and figure of one scheme's report; return the summary table.
 
-    ``reproduces`` and ``published`` give each model's description and its seed's
+    ``reproduces`` and ``published`` give each model's description and its report's
     published figure (:class:`~genreflow.models.registry.ModelSpec` fields).
 
     ``outputs`` names ``summary`` (CSV), ``markdown``, ``comparisons`` (CSV),

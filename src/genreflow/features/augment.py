@@ -1,4 +1,4 @@
-"""Offline waveform augmentation (seed 000): time-stretch, pitch-shift, noise copies.
+"""Offline waveform augmentation (report 000): time-stretch, pitch-shift, noise copies.
 
 Each copy is its own track, ``<source_track_id>__<augmentation>``, carrying its source's
 id. Fold assignment lists source tracks only, and

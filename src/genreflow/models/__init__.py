@@ -1,4 +1,4 @@
-"""Model zoo: the seed reports' models, a modern reference, and classical baselines.
+"""Model zoo: the source reports' models, a modern reference, and classical baselines.
 
 Every module in this package (except the helpers listed in ``_NOT_MODELS``) defines
 one or more models and registers them with :func:`genreflow.models.registry.register`.

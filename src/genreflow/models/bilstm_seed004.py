@@ -1,6 +1,6 @@
-"""Seed 004: a bidirectional LSTM over MFCC and wavelet frames (published: 57%, GTZAN).
+"""Report 004: a bidirectional LSTM over MFCC and wavelet frames (published: 57%, GTZAN).
 
-Seed 004 compares classical classifiers, a recurrent network and a hybrid CNN-RNN on
+Report 004 compares classical classifiers, a recurrent network and a hybrid CNN-RNN on
 GTZAN; this module is its recurrent network ("RNN", 57% accuracy).
 
 Architecture as described
@@ -96,7 +96,7 @@ class RecurrentEncoder(nn.Module):
         return torch.cat([outputs.mean(dim=1), outputs.amax(dim=1)], dim=1)
 
 
-class BiLSTMSeed004(nn.Module):
+class BiLSTMReport004(nn.Module):
     """Row-concatenated inputs → BiLSTM → pooling → dense → logits.
 
     Parameters
@@ -149,10 +149,12 @@ def _check_shapes(input_shapes: Sequence[tuple[int, int]]) -> int:
     return sum(int(shape[0]) for shape in input_shapes)
 
 
-def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: object) -> BiLSTMSeed004:
-    """The seed-004 BiLSTM over the row-concatenation of ``input_shapes``."""
+def build(
+    n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: object
+) -> BiLSTMReport004:
+    """The report-004 BiLSTM over the row-concatenation of ``input_shapes``."""
     shapes = [(int(rows), int(frames)) for rows, frames in input_shapes]
-    return BiLSTMSeed004(n_classes, shapes, **arch)  # type: ignore[arg-type]
+    return BiLSTMReport004(n_classes, shapes, **arch)  # type: ignore[arg-type]
 
 
 SPEC = register(
@@ -161,7 +163,7 @@ SPEC = register(
         family="torch",
         inputs=("mfcc@s3", "wavelet@s3"),
         build=build,
-        hyperparameters=BiLSTMSeed004,
+        hyperparameters=BiLSTMReport004,
         train={
             "optimizer": "adam",
             "lr": 1e-3,
@@ -170,7 +172,7 @@ SPEC = register(
             "batch_size": 32,
             "grad_clip": 1.0,
         },
-        reproduces="seed 004: RNN",
-        published=Published(0.57, "split not stated", "GTZAN", "seed 004"),
+        reproduces="report 004: RNN",
+        published=Published(0.57, "split not stated", "GTZAN", "report 004"),
     )
 )

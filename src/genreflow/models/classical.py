@@ -1,6 +1,6 @@
-"""Classical classifiers on the 57-column GTZAN summary table (seed 004's baselines + an SVM).
+"""Classical classifiers on the 57-column GTZAN summary table (report 004's baselines + an SVM).
 
-Seed 004 reports, on the per-track summary features (``gtzan_summary``: the columns of
+Report 004 reports, on the per-track summary features (``gtzan_summary``: the columns of
 :data:`genreflow.features.summary.SUMMARY_COLUMNS`), logistic regression (45%), a linear
 model trained by stochastic gradient descent (38%) and a random forest (55%); an RBF
 SVM is added as the usual strong baseline on this table (no published figure).
@@ -22,7 +22,7 @@ Every model is a scikit-learn :class:`~sklearn.pipeline.Pipeline`: a
 
 Choices where the description is vague
 --------------------------------------
-* Hyperparameters not listed are scikit-learn's defaults (the seed gives none).
+* Hyperparameters not listed are scikit-learn's defaults (the report gives none).
 * Every estimator that takes a ``random_state`` gets the workflow seed; ``random_state``
   is therefore not an ``arch`` key.
 * ``arch`` holds the estimator's keyword arguments, so ``models.<name>.arch.<key>`` in
@@ -102,8 +102,8 @@ def build_pipeline(
     return Pipeline([("scale", StandardScaler()), ("model", estimator)])
 
 
-def _seed004(accuracy: float) -> Published:
-    return Published(accuracy, "split not stated", "GTZAN", "seed 004")
+def _report004(accuracy: float) -> Published:
+    return Published(accuracy, "split not stated", "GTZAN", "report 004")
 
 
 def register_classical(
@@ -134,22 +134,22 @@ LOGREG = register_classical(
     "logreg",
     LogisticRegression,
     {"C": 1.0, "max_iter": 2000},
-    "seed 004: logistic regression",
-    _seed004(0.45),
+    "report 004: logistic regression",
+    _report004(0.45),
 )
 SGD = register_classical(
     "sgd",
     SGDClassifier,
     {"loss": "log_loss", "early_stopping": False, "max_iter": 1000, "tol": 1e-3},
-    "seed 004: SGD",
-    _seed004(0.38),
+    "report 004: SGD",
+    _report004(0.38),
 )
 RANDOM_FOREST = register_classical(
     "random_forest",
     RandomForestClassifier,
     {"n_estimators": 500, "n_jobs": 1},
-    "seed 004: random forest",
-    _seed004(0.55),
+    "report 004: random forest",
+    _report004(0.55),
 )
 SVM = register_classical(
     "svm",

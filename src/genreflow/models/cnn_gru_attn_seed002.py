@@ -1,4 +1,4 @@
-"""Seed 002: CNN → GRU → additive attention, and its three ablations (published: 61.71% test,
+"""Report 002: CNN → GRU → additive attention, and its three ablations (published: 61.71% test,
 FMA-small).
 
 Architecture as described
@@ -153,7 +153,7 @@ class CNNGRUAttention(nn.Module):
 
 
 def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> CNNGRUAttention:
-    """A seed-002 model (full or ablation, per ``arch``) for one input ``input_shapes[0]``."""
+    """A report-002 model (full or ablation, per ``arch``) for one input ``input_shapes[0]``."""
     (shape,) = input_shapes
     return CNNGRUAttention(n_classes, (int(shape[0]), int(shape[1])), **arch)
 
@@ -167,8 +167,8 @@ _TRAIN = {
     "patience": 8,
     "monitor": "val_accuracy",
 }
-_REPRODUCES = "seed 002: CNN-GRU-attention"
-_PUBLISHED = Published(0.6171, "test", "FMA-small", "seed 002")
+_REPRODUCES = "report 002: CNN-GRU-attention"
+_PUBLISHED = Published(0.6171, "test", "FMA-small", "report 002")
 _VARIANTS = {
     "cnn_gru_attn_seed002": ({"cnn": True, "gru": True, "pooling": "attention"}, ""),
     "cnn_seed002": ({"cnn": True, "gru": False, "pooling": "mean"}, "; ablation: CNN only"),
@@ -187,7 +187,7 @@ SPECS = {
             variant=variant,
             train=dict(_TRAIN),
             reproduces=_REPRODUCES + note,
-            # the seed publishes a figure for its full model only, not for the ablations
+            # the report publishes a figure for its full model only, not for the ablations
             published=_PUBLISHED if name == "cnn_gru_attn_seed002" else None,
         )
     )

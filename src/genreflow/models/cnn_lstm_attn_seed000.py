@@ -1,4 +1,4 @@
-"""Seed 000: CNN → LSTM → 4-head self-attention (published: 44.5% validation, GTZAN).
+"""Report 000: CNN → LSTM → 4-head self-attention (published: 44.5% validation, GTZAN).
 
 Architecture as described
 -------------------------
@@ -9,7 +9,7 @@ frequency axis is collapsed; one LSTM layer (hidden 128) runs over the ~16 steps
 4-head self-attention over the LSTM outputs; mean-pooling over time; a classifier.
 Trained with batch size 8 for up to 50 epochs with early stopping (patience 8),
 learning-rate reduction on plateau, class-balanced batches and SpecAugment-style
-masking (2 time masks up to 16 frames, 2 frequency masks up to 12 bands). The seed
+masking (2 time masks up to 16 frames, 2 frequency masks up to 12 bands). The report
 also trained on offline time-stretch/pitch-shift/noise copies (``augment.enabled`` in
 the workflow's config, not a model setting).
 
@@ -95,7 +95,7 @@ class CNNLSTMAttention(nn.Module):
 
 
 def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> CNNLSTMAttention:
-    """The seed-000 CNN-LSTM-attention model for one input of shape ``input_shapes[0]``."""
+    """The report-000 CNN-LSTM-attention model for one input of shape ``input_shapes[0]``."""
     (shape,) = input_shapes
     return CNNLSTMAttention(n_classes, (int(shape[0]), int(shape[1])), **arch)
 
@@ -120,7 +120,7 @@ SPEC = register(
                 "freq_mask_param": 12,
             },
         },
-        reproduces="seed 000: CNN-LSTM-attention",
-        published=Published(0.445, "validation", "GTZAN", "seed 000"),
+        reproduces="report 000: CNN-LSTM-attention",
+        published=Published(0.445, "validation", "GTZAN", "report 000"),
     )
 )

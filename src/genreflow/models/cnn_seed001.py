@@ -1,4 +1,4 @@
-"""Seed 001: a small CNN on 3 s log-mel segments (published: 48% test accuracy, GTZAN).
+"""Report 001: a small CNN on 3 s log-mel segments (published: 48% test accuracy, GTZAN).
 
 Architecture as described
 -------------------------
@@ -34,7 +34,7 @@ from genreflow.models.layers import ConvBlock2d, to_image
 from genreflow.models.registry import ModelSpec, Published, register
 
 
-class CNNSeed001(nn.Module):
+class CNNReport001(nn.Module):
     """Two conv blocks, flatten, dense, output (see the module docstring).
 
     Parameters
@@ -94,10 +94,10 @@ class CNNSeed001(nn.Module):
         return self.classifier(self.features(to_image(x)))
 
 
-def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> CNNSeed001:
-    """The seed-001 CNN for one input of shape ``input_shapes[0]``."""
+def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> CNNReport001:
+    """The report-001 CNN for one input of shape ``input_shapes[0]``."""
     (shape,) = input_shapes
-    return CNNSeed001(n_classes, (int(shape[0]), int(shape[1])), **arch)
+    return CNNReport001(n_classes, (int(shape[0]), int(shape[1])), **arch)
 
 
 SPEC = register(
@@ -106,7 +106,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel64@s3",),
         build=build,
-        hyperparameters=CNNSeed001,
+        hyperparameters=CNNReport001,
         train={
             "epochs": 30,
             "patience": 5,
@@ -116,7 +116,7 @@ SPEC = register(
             "batch_size": 32,
             "normalize": "standardize",
         },
-        reproduces="seed 001: CNN on 3 s log-mel segments",
-        published=Published(0.48, "test", "GTZAN", "seed 001"),
+        reproduces="report 001: CNN on 3 s log-mel segments",
+        published=Published(0.48, "test", "GTZAN", "report 001"),
     )
 )

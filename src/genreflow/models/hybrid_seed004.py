@@ -1,6 +1,6 @@
-"""Seed 004: a hybrid CNN-RNN on four feature sets of 3 s segments (published: 74.5%, GTZAN).
+"""Report 004: a hybrid CNN-RNN on four feature sets of 3 s segments (published: 74.5%, GTZAN).
 
-Seed 004's best model ("hybrid CNN-RNN", 74.5% accuracy) combines its recurrent network
+Report 004's best model ("hybrid CNN-RNN", 74.5% accuracy) combines its recurrent network
 (:mod:`genreflow.models.bilstm_seed004`) with convolutional feature extraction.
 
 Architecture as described
@@ -11,7 +11,7 @@ Two branches over the same 3 s segment, fused before the classifier:
   24-bin chromagram (``chroma@s3``, 24 × 129);
 * a recurrent branch on the 40 MFCCs and 7 wavelet sub-band log energies
   (``mfcc@s3``, 40 × 129, and ``wavelet@s3``, 7 × 129): a bidirectional LSTM like the
-  seed's RNN, smaller;
+  report's RNN, smaller;
 * fusion: the branch embeddings concatenated, then a dense layer with dropout and the
   output layer.
 
@@ -30,7 +30,7 @@ Choices where the description is vague
   2 × 2 max-pooling (ceil mode, so short inputs never pool to nothing). Log-mel tower
   16-32-64-64 channels (128 × 129 → 8 × 9 before pooling, embedding 64); chroma tower
   16-32-32 channels (24 × 129 → 3 × 17, embedding 32), shallower since it is 24 rows.
-* Recurrent branch: the seed's BiLSTM halved in width (hidden 64 per direction, 2 layers,
+* Recurrent branch: the report's BiLSTM halved in width (hidden 64 per direction, 2 layers,
   dropout 0.3), mean+max pooling over time (embedding 4 × 64 = 256), as in
   :mod:`genreflow.models.bilstm_seed004`.
 * Fusion: concatenation (64 + 32 + 256 = 352) → dense 128 → ReLU → dropout 0.5 → output.
@@ -89,7 +89,7 @@ class ConvTower(nn.Module):
         return self.blocks(x.unsqueeze(1))
 
 
-class HybridSeed004(nn.Module):
+class HybridReport004(nn.Module):
     """CNN towers + BiLSTM branch, embeddings concatenated, dense, logits.
 
     Parameters
@@ -147,10 +147,12 @@ class HybridSeed004(nn.Module):
         return self.classifier(self.fusion(torch.cat(embeddings, dim=1)))
 
 
-def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: object) -> HybridSeed004:
-    """The seed-004 hybrid CNN-RNN for ``input_shapes`` (CNN inputs first)."""
+def build(
+    n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: object
+) -> HybridReport004:
+    """The report-004 hybrid CNN-RNN for ``input_shapes`` (CNN inputs first)."""
     shapes = [(int(rows), int(frames)) for rows, frames in input_shapes]
-    return HybridSeed004(n_classes, shapes, **arch)  # type: ignore[arg-type]
+    return HybridReport004(n_classes, shapes, **arch)  # type: ignore[arg-type]
 
 
 SPEC = register(
@@ -159,7 +161,7 @@ SPEC = register(
         family="torch",
         inputs=("logmel@s3", "chroma@s3", "mfcc@s3", "wavelet@s3"),
         build=build,
-        hyperparameters=HybridSeed004,
+        hyperparameters=HybridReport004,
         train={
             "optimizer": "adamw",
             "lr": 1e-3,
@@ -168,7 +170,7 @@ SPEC = register(
             "patience": 8,
             "scheduler": "plateau",
         },
-        reproduces="seed 004: hybrid CNN-RNN",
-        published=Published(0.745, "split not stated", "GTZAN", "seed 004"),
+        reproduces="report 004: hybrid CNN-RNN",
+        published=Published(0.745, "split not stated", "GTZAN", "report 004"),
     )
 )

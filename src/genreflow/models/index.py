@@ -87,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     text = render(build_index())
     if args.check:
         if INDEX_PATH.read_text() != text:
-            print(f"{INDEX_PATH} is out of date: run python -m genreflow.models.index", file=sys.stderr)
+            print(
+                f"{INDEX_PATH} is out of date: run python -m genreflow.models.index",
+                file=sys.stderr,
+            )
             return 1
         return 0
     INDEX_PATH.write_text(text)

@@ -16,7 +16,7 @@ from genreflow.errors import ConfigError
 
 @dataclass(frozen=True)
 class Published:
-    """A seed report's own figure for its model, and what it was measured on.
+    """A report's own figure for its model, and what it was measured on.
 
     Reports show it beside the reproduction; it is not comparable number for number
     (another split, other data, often segment rather than track accuracy).
@@ -25,10 +25,10 @@ class Published:
     accuracy: float  # a fraction, e.g. 0.48
     split: str  # "test", "validation" or "split not stated"
     dataset: str  # "GTZAN", "FMA-small"
-    source: str  # "seed 001"
+    source: str  # "report 001"
 
     def describe(self) -> str:
-        """Where the figure comes from and what it was measured on, e.g. "seed 001: test, GTZAN"."""
+        """Where the figure comes from and what it was measured on, e.g. "report 001: test, GTZAN"."""
         return f"{self.source}: {self.split}, {self.dataset}"
 
 

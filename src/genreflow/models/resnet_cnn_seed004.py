@@ -1,7 +1,7 @@
-"""Seed 004: a small residual CNN on 3-second log-mel segments.
+"""Report 004: a small residual CNN on 3-second log-mel segments.
 
 Seed report reproduced
-    Seed 004 trains a convolutional network with residual connections on log-mel
+    Report 004 trains a convolutional network with residual connections on log-mel
     spectrograms of short GTZAN segments and reports **62.5 % accuracy** on GTZAN.
 
 Architecture as described
@@ -18,7 +18,7 @@ Choices made where the description is vague
       with a strided 1×1 conv + BN projection shortcut (ResNet "option B"); ReLU after
       the addition, as in He et al. 2016. Convolutions followed by BN carry no bias.
       This gives 1,228,394 parameters for 10 classes.
-    * Dropout: p = 0.3 on the last feature maps, in the order the seed lists it
+    * Dropout: p = 0.3 on the last feature maps, in the order the report lists it
       (dropout, then global average pooling, then dense).
     * Global average pooling is adaptive, so any number of frames (≥ 1) is accepted.
 """
@@ -118,7 +118,7 @@ class ResNetCNN(nn.Module):
 
 
 def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> ResNetCNN:
-    """The seed-004 residual CNN for one spectrogram input.
+    """The report-004 residual CNN for one spectrogram input.
 
     Parameters
     ----------
@@ -154,7 +154,7 @@ SPEC = register(
             "epochs": 60,
             "patience": 12,
         },
-        reproduces="seed 004: CNN",
-        published=Published(0.625, "split not stated", "GTZAN", "seed 004"),
+        reproduces="report 004: CNN",
+        published=Published(0.625, "split not stated", "GTZAN", "report 004"),
     )
 )

@@ -1,7 +1,7 @@
-"""Seed 003: a U-Net encoder–decoder followed by parallel convolutions, on 6-second segments.
+"""Report 003: a U-Net encoder–decoder followed by parallel convolutions, on 6-second segments.
 
 Seed report reproduced
-    Seed 003 classifies GTZAN genres from log-mel spectrograms of 6-second segments with
+    Report 003 classifies GTZAN genres from log-mel spectrograms of 6-second segments with
     a U-Net (convolutional encoder, decoder with skip connections) whose output feeds
     parallel convolution branches, then global pooling, batch norm, dropout and a dense
     classifier.
@@ -22,7 +22,7 @@ Choices made where the description is vague
       without bias since BN follows).
     * Width: ``base_channels=22`` doubling per level (22, 44, 88, 176, bottleneck 352),
       the width at which the whole network has 3,730,178 parameters ≈ 14.9 MB of float32
-      weights, the seed's reduced size.
+      weights, the report's reduced size.
     * Up-sampling: 2×2 transposed convolutions halving the channels; the up-sampled map
       is concatenated after the skip (``[skip, up]``), so each decoder block takes twice
       its output width.
@@ -185,7 +185,7 @@ class UNetParallel(nn.Module):
 
 
 def build(n_classes: int, input_shapes: Sequence[tuple[int, int]], **arch: Any) -> UNetParallel:
-    """The seed-003 U-Net for one spectrogram input (any number of rows and frames).
+    """The report-003 U-Net for one spectrogram input (any number of rows and frames).
 
     ``arch`` holds the keywords of :class:`UNetParallel`. The input shape is only
     checked: the network is fully convolutional up to the global pooling.
@@ -218,7 +218,7 @@ SPEC = register(
                 "freq_mask_param": 16,
             },
         },
-        reproduces="seed 003: U-Net + parallel convolutions",
-        published=Published(0.667, "validation", "GTZAN", "seed 003"),
+        reproduces="report 003: U-Net + parallel convolutions",
+        published=Published(0.667, "validation", "GTZAN", "report 003"),
     )
 )

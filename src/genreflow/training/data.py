@@ -44,7 +44,7 @@ class Normalizer:
     """Per-row statistics from the training examples, applied on the device.
 
     ``standardize``: (x − mean) / std per feature row; ``minmax``: each example mapped
-    to [0, 1] by its own range (seed 003's segment normalisation); ``none``.
+    to [0, 1] by its own range (report 003's segment normalisation); ``none``.
     """
 
     kind: str

@@ -60,7 +60,7 @@ class AugmentParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    """How a torch model is optimised (the seed report's choices are each model's defaults)."""
+    """How a torch model is optimised (the report's choices are each model's defaults)."""
 
     epochs: int = 30
     patience: int | None = 5

@@ -117,7 +117,7 @@ def train_torch(
     arch = {**spec.arch, **arch_overrides}
     epochs = params.epochs
     if training.get("max_epochs") and "epochs" not in train_overrides:
-        # the cap applies to the seeds' defaults; an epochs set in the config is honoured
+        # the cap applies to the reports' defaults; an epochs set in the config is honoured
         epochs = min(epochs, int(training["max_epochs"]))
     seed = int(training["seed"]) + 1000 * job.fold
     device = select_device(training["device"])

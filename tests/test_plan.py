@@ -1,0 +1,348 @@
+"""The resolved plan (genreflow.plan): every config mistake named before any job runs."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from genreflow.config import archive_name, source_kind
+from genreflow.models.index import INDEX_PATH, build_index, load_index, render
+from genreflow.plan import ConfigProblems, resolve_plan
+from genreflow.schemes import SCHEMES
+
+from conftest import PROJECT_ROOT
+
+SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+PRESETS = ["gtzan.yaml", "gtzan_mini.yaml", "fma_small.yaml", "sweep_example.yaml"]
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "config" / name).read_text())
+
+
+def deep_merge(base: dict, update: dict) -> dict:
+    """``update`` over ``base`` key by key, as Snakemake merges ``--configfile``."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def merged(preset: str) -> dict:
+    return deep_merge(load("config.yaml"), load(preset))
+
+
+@pytest.fixture(autouse=True)
+def in_project(monkeypatch):
+    # relative paths of the config (registries, subsets) are Snakemake's working directory's
+    monkeypatch.chdir(PROJECT_ROOT)
+
+
+def problems_of(config: dict) -> list[str]:
+    with pytest.raises(ConfigProblems) as info:
+        resolve_plan(config, SCHEMA)
+    return info.value.problems
+
+
+def test_the_demo_plan():
+    plan = resolve_plan(load("config.yaml"), SCHEMA)
+    assert plan.dataset.name == "demo" and plan.dataset.source_kind == "generated"
+    assert plan.dataset.n_tracks == 160 and plan.n_shards == 4
+    assert plan.dataset.clip_seconds == 10.0 and plan.features["clip_seconds"] == 10.0
+    assert plan.schemes == {"stratified_kfold": (0, 1)}
+    assert len(plan.models) == 15 and len(plan.classical_models) == 4
+    assert plan.final_models == ("cnn_seed001", "hybrid_seed004", "logreg", "random_forest")
+    assert plan.explained_schemes == ("stratified_kfold",)
+    assert plan.sweeps == {}
+    # the demo's scale (demo.models) over the model's defaults
+    unet = plan.models["unet_parallel_seed003"]
+    assert unet.arch_overrides == {"base_channels": 8, "branch_channels": 8}
+    assert unet.arch["base_channels"] == 8 and unet.arch["depth"] == 4
+    assert unet.train.batch_size == 8 and unet.train.lr == 1e-3
+    assert plan.models["cnn_seed001"].artifact == "model.pt"
+    assert plan.models["svm"].artifact == "model.joblib" and plan.models["svm"].train is None
+    assert "15 models (4 final)" in plan.describe()
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_resolves(preset):
+    plan = resolve_plan(merged(preset), SCHEMA)
+    assert len(plan.models) == 15
+    if preset == "fma_small.yaml":
+        assert plan.schemes == {"official": (0,), "artist_kfold": (0, 1, 2, 3, 4)}
+        assert plan.dataset.registry_built and plan.dataset.n_tracks == 8000
+    if preset.startswith("gtzan"):
+        # real datasets train every report's own sizes: the demo's scale is not applied
+        assert plan.models["unet_parallel_seed003"].arch_overrides == {}
+        assert plan.final_models == tuple(plan.models)
+
+
+def test_sweep_points_and_the_default_point():
+    plan = resolve_plan(merged("sweep_example.yaml"), SCHEMA)
+    sweep = plan.sweeps["cnn_seed001"]
+    assert plan.sweep_scheme == "stratified_kfold"
+    assert len(sweep.points) == 12 and sweep.swept == ("lr", "batch_size", "optimizer")
+    assert all(len(point) == 10 for point in sweep.points)
+    from genreflow.training.sweeps import point_id
+
+    assert sweep.default_point == point_id(plan.models["cnn_seed001"].train)
+
+
+def test_disabled_models_and_explanations_off():
+    config = load("config.yaml")
+    config["models"]["svm"]["enabled"] = False
+    config["final"]["models"] = "all"
+    config["explain"]["tracks_per_fold"] = 0
+    plan = resolve_plan(config, SCHEMA)
+    assert "svm" not in plan.models and "svm" not in plan.final_models
+    assert plan.explained_schemes == ()
+
+
+def test_the_plan_is_frozen():
+    plan = resolve_plan(load("config.yaml"), SCHEMA)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.n_shards = 1  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.models["cnn_seed001"].inputs = ()  # type: ignore[misc]
+
+
+# A misspelt key in each kind of block: the key path and the closest valid name.
+TYPOS = [
+    (lambda c: c.update(modles={}), "modles: unknown key; did you mean 'models'?"),
+    (lambda c: c["dataset"].update(regsitry=None), "dataset.regsitry: unknown key; did you mean"),
+    (
+        lambda c: c["dataset"]["format"].update(sample_rte=1),
+        "dataset.format.sample_rte: unknown key; did you mean 'sample_rate'?",
+    ),
+    (lambda c: c["demo"].update(clip_second=3), "demo.clip_second: unknown key; did you mean"),
+    (lambda c: c["download"].update(retry=3), "download.retry: unknown key; did you mean"),
+    (lambda c: c["features"].update(hop=256), "features.hop: unknown key"),
+    (
+        lambda c: c["features"]["sets"]["logmel"].update(n_mel=64),
+        "features.sets.logmel.n_mel: unknown key; did you mean 'n_mels'?",
+    ),
+    (
+        lambda c: c["features"]["sets"].update(x={"kind": "logmell"}),
+        "features.sets.x.kind: 'logmell' is not a known kind; did you mean 'logmel'?",
+    ),
+    (
+        lambda c: c["features"]["segments"]["s3"].update(hop_second=1.0),
+        "features.segments.s3.hop_second: unknown key; did you mean 'hop_seconds'?",
+    ),
+    (
+        lambda c: c["augment"]["copies"].append({"kind": "noise", "snr": 3}),
+        "augment.copies.5.snr: unknown key; did you mean 'snr_db'?",
+    ),
+    (lambda c: c["folds"].update(n_fold=3), "folds.n_fold: unknown key; did you mean 'n_folds'?"),
+    (lambda c: c["training"].update(devic="cpu"), "training.devic: unknown key; did you mean"),
+    (lambda c: c["evaluation"].update(sed=1), "evaluation.sed: unknown key; did you mean 'seed'?"),
+    (lambda c: c["final"].update(model=[]), "final.model: unknown key; did you mean 'models'?"),
+    (lambda c: c["explain"].update(ig_step=3), "explain.ig_step: unknown key; did you mean"),
+    (lambda c: c["sweeps"].update(schema=None), "sweeps.schema: unknown key; did you mean"),
+    (
+        lambda c: c["sweeps"]["models"].update(cnn_seed001={"grid": {"lrr": [1.0]}}),
+        "sweeps.models.cnn_seed001.grid.lrr: unknown key; did you mean 'lr'?",
+    ),
+    (
+        lambda c: c["models"].update(cnn_seed01={"enabled": True}),
+        "models.cnn_seed01: unknown model; did you mean 'cnn_seed001'?",
+    ),
+    (
+        lambda c: c["models"]["cnn_seed001"].update(enable=True),
+        "models.cnn_seed001.enable: unknown key; did you mean 'enabled'?",
+    ),
+    (
+        lambda c: c["models"]["cnn_seed001"].update(arch={"n_filterz": 3}),
+        "models.cnn_seed001.arch.n_filterz: unknown key; did you mean 'filters'?",
+    ),
+    (
+        lambda c: c["models"]["cnn_seed001"].update(train={"lrr": 1.0}),
+        "models.cnn_seed001.train.lrr: unknown key; did you mean 'lr'?",
+    ),
+    (
+        lambda c: c["models"]["resnet_cnn_seed004"].update(train={"augment": {"mixup": 0.2}}),
+        "models.resnet_cnn_seed004.train.augment.mixup: unknown key; did you mean 'mixup_alpha'?",
+    ),
+    (
+        lambda c: c["models"]["svm"].update(arch={"c": 1.0}),
+        "models.svm.arch.c: unknown key; did you mean 'C'?",
+    ),
+    (
+        lambda c: c["demo"]["models"]["shortchunk_resnet"]["arch"].update(n_channel=8),
+        "demo.models.shortchunk_resnet.arch.n_channel: unknown key; did you mean 'n_channels'?",
+    ),
+]
+
+
+@pytest.mark.parametrize("change, expected", TYPOS)
+def test_a_typo_in_any_block_is_named_with_the_closest_key(change, expected):
+    config = load("config.yaml")
+    change(config)
+    problems = problems_of(config)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_every_problem_is_listed_at_once():
+    config = load("config.yaml")
+    for change, _ in TYPOS:
+        change(config)
+    problems = problems_of(config)
+    for _, expected in TYPOS:
+        assert any(p.startswith(expected) for p in problems), (expected, problems)
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda c: c["demo"].update(clips_per_genre=0), "demo.clips_per_genre: 0 is less than"),
+        (lambda c: c["demo"].update(seed="x"), "demo.seed: 'x' is not of type 'integer'"),
+        (lambda c: c["dataset"].update(layout="mp4"), "dataset.layout: 'mp4' is not one of"),
+        (lambda c: c["dataset"].update(checksum="md5"), "dataset.checksum: 'md5' does not match"),
+        (lambda c: c["download"].update(retries=0), "download.retries: 0 is less than"),
+        (
+            lambda c: c["models"]["cnn_seed001"].update(train={"optimizer": "lion"}),
+            "models.cnn_seed001.train.optimizer: 'lion' is not one of",
+        ),
+        (
+            lambda c: c["models"]["logreg"].update(train={"lr": 1.0}),
+            "models.logreg.train: logreg is a scikit-learn model and has no train block",
+        ),
+        (
+            lambda c: c["models"]["cnn_seed001"].update(inputs=["logmel@s9"]),
+            "models.cnn_seed001.inputs: 'logmel@s9' is not FEATURE@SEGMENTATION",
+        ),
+        (
+            lambda c: c["final"].update(models=["svm", "polka_net"]),
+            "final.models: polka_net is not one of",
+        ),
+        (
+            lambda c: c["explain"].update(schemes=["holdout"]),
+            "explain.schemes: holdout is not one of stratified_kfold",
+        ),
+        (
+            lambda c: c["sweeps"]["models"].update(logreg={"grid": {"lr": [1.0]}}),
+            "sweeps.models.logreg: sweeps cover enabled torch models",
+        ),
+        (
+            lambda c: c["features"]["consolidate"].append("logmell@s3"),
+            "features.consolidate[9]: 'logmell@s3' names no feature set; did you mean 'logmel'?",
+        ),
+        (
+            lambda c: c["features"]["segments"]["s3"].update(seconds=60.0),
+            "features.segments.s3.seconds: 60 s is longer than the 10 s clips",
+        ),
+        (
+            lambda c: c["folds"].update(schemes=["official"]),
+            "folds.schemes: the demo dataset has no official split",
+        ),
+    ],
+)
+def test_impossible_values_are_named(change, expected):
+    config = load("config.yaml")
+    change(config)
+    problems = problems_of(config)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda d: d.update(genres=["blues", "polka"]), "dataset.genres: unknown genre 'polka'"),
+        (lambda d: d.update(genres=["blues", "rok"]), "dataset.genres: unknown genre 'rok'; did"),
+        (lambda d: d.update(source="/nonexistent/genres.tar.gz"), "dataset.source"),
+        (lambda d: d.update(repair_sources=["/nonexistent"]), "dataset.repair_sources[0]"),
+        (lambda d: d.update(checksum="md5:123"), "dataset.checksum"),
+        (lambda d: d.update(registry="/nonexistent.csv"), "dataset.registry"),
+        (lambda d: d.update(subset="/nonexistent.txt"), "dataset.subset"),
+        (lambda d: d.update(source="https://example.org/"), "dataset.archive_name"),
+    ],
+)
+def test_impossible_dataset_values_are_named(change, expected):
+    config = merged("gtzan.yaml")
+    config["dataset"]["archive_name"] = None
+    change(config["dataset"])
+    problems = problems_of(config)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_demo_name_and_generated_source_go_together():
+    config = load("config.yaml")
+    config["dataset"]["name"] = "mydemo"
+    assert any(p.startswith("dataset.source") for p in problems_of(config))
+
+
+def test_source_kinds(tmp_path):
+    assert source_kind({"source": "generated"}) == "generated"
+    assert source_kind({"source": str(tmp_path)}) == "folder"
+    assert source_kind({"source": f"file://{tmp_path}"}) == "folder"
+    assert source_kind({"source": "https://x.org/genres.tar.gz"}) == "archive"
+    assert archive_name({"source": "https://x.org/a/genres.tar.gz"}) == "genres.tar.gz"
+    assert archive_name({"source": "x", "archive_name": "y.zip"}) == "y.zip"
+
+
+def test_parsing_imports_neither_torch_nor_scikit_learn():
+    code = (
+        "import sys, yaml\n"
+        "from genreflow.plan import resolve_plan\n"
+        "resolve_plan(yaml.safe_load(open('config/config.yaml')))\n"
+        "heavy = [m for m in ('torch', 'sklearn', 'pandas', 'librosa') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_model_index_is_in_step_with_the_registry():
+    """Run `python -m genreflow.models.index` after adding or changing a model."""
+    assert INDEX_PATH.read_text() == render(build_index())
+    from genreflow.models import MODELS
+
+    assert set(load_index()) == set(MODELS)
+
+
+def test_default_config_lists_every_registered_model():
+    index = load_index()
+    config = load("config.yaml")
+    assert set(config["models"]) == set(index)
+    for name, override in config["demo"]["models"].items():
+        assert set(override["arch"]) <= set(index[name].arch_keys), name
+
+
+def test_one_home_per_default():
+    """The schema holds types and ranges; config/config.yaml every value; the model
+    registry (each model's signature) every model default."""
+    schema_text = SCHEMA.read_text()
+    assert "default:" not in schema_text
+    schema = yaml.safe_load(schema_text)
+    assert schema["properties"]["folds"]["properties"]["schemes"]["items"]["enum"] == list(SCHEMES)
+    index = json.loads(INDEX_PATH.read_text())
+    from genreflow.models import MODELS, load_all
+    from genreflow.models.registry import keyword_defaults
+
+    load_all()
+    for name, spec in MODELS.items():
+        if spec.family == "torch":
+            defaults = keyword_defaults(spec.hyperparameters)
+            assert spec.arch == {**defaults, **spec.variant}, name
+            assert set(index[name]["arch"]) == set(defaults), name
+
+
+def test_a_variant_names_only_keys_the_architecture_takes():
+    from genreflow.models.registry import ModelSpec
+
+    def net(n_classes, input_shape, width=8):
+        return None
+
+    with pytest.raises(ValueError, match="variant keys"):
+        ModelSpec("x", "torch", ("a@b",), build=net, hyperparameters=net, variant={"wdth": 4})

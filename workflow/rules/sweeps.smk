@@ -52,7 +52,7 @@ rule sweep_report:
         models=sweep_point_files("model.pt"),
         folds=FOLDS,
         default_metrics=lambda wildcards: [
-            EVAL.format(**wildcards, fold=fold) + "/metrics.json"
+            f"{EVAL}/metrics.json".format(**wildcards, fold=fold)
             for fold in PLAN.schemes[wildcards.scheme]
         ],
     output:

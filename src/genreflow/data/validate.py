@@ -14,7 +14,6 @@ from genreflow.checksums import canonical_md5
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("ok", "checksum_mismatch", "undecodable", "missing", "unexpected_format")
 VALIDATION_COLUMNS = (
     "track_id",
     "genre",
@@ -41,7 +40,11 @@ class FormatSpec:
 
 @dataclass(frozen=True)
 class TrackCheck:
-    """Outcome of validating one file."""
+    """Outcome of validating one file.
+
+    ``status`` is ``ok``, ``checksum_mismatch``, ``undecodable``, ``missing`` or
+    ``unexpected_format``.
+    """
 
     status: str
     detail: str = ""

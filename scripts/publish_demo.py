@@ -2,14 +2,12 @@
 
 import _bootstrap  # noqa: F401
 
-from pathlib import Path
-
 from genreflow.demo.publish import publish_demo
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):
     release = publish_demo(
-        Path(snakemake.output.archive).parent,
+        dict(snakemake.output.items()),
         clips_per_genre=snakemake.params.clips_per_genre,
         clip_seconds=snakemake.params.clip_seconds,
         seed=snakemake.params.seed,

@@ -18,12 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from genreflow.errors import DataError
+from genreflow.schemes import REGISTRY_SPLITS
 
 TRACKS_MEMBER = "fma_metadata/tracks.csv"
 SUBSETS = ("small", "medium", "large")
-OFFICIAL_SPLIT_COLUMN = "official_split"
-# Values of the official split and the fold role each maps to.
-OFFICIAL_ROLES = {"training": "train", "validation": "val", "test": "test"}
+# the registry column of the official split, and what its values mean
+OFFICIAL_SPLIT_COLUMN, OFFICIAL_ROLES = REGISTRY_SPLITS["official"]
 COLUMNS = {
     "subset": ("set", "subset"),
     "split": ("set", "split"),

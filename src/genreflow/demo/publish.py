@@ -24,7 +24,7 @@ import io
 import math
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,8 +151,19 @@ def iter_demo_clips(
             )
 
 
+def release_files(folder: str | os.PathLike) -> dict[str, Path]:
+    """The files of a release published into ``folder`` under their usual names."""
+    folder = Path(folder)
+    return {
+        "archive": folder / ARCHIVE_NAME,
+        "checksum": folder / CHECKSUM_NAME,
+        "registry": folder / REGISTRY_NAME,
+        "originals": folder / ORIGINALS_DIR,
+    }
+
+
 def publish_demo(
-    out_dir: str | os.PathLike,
+    files: str | os.PathLike | Mapping[str, str | os.PathLike],
     *,
     clips_per_genre: int = 16,
     clip_seconds: float = 10.0,
@@ -162,10 +173,16 @@ def publish_demo(
 ) -> DemoRelease:
     """Render the demo dataset and write archive, checksum, registry and originals.
 
-    Raises :class:`DemoConfigError` (a ``ValueError``) naming the ``demo.*`` key when a
+    ``files`` maps ``archive``, ``checksum``, ``registry`` and ``originals`` (a folder) to
+    their paths (rule publish_demo's outputs), or is a folder to publish into under the
+    usual names (:func:`release_files`). Raises :class:`DemoConfigError` (a ``ValueError``) naming the ``demo.*`` key when a
     setting is out of range. Every file is written atomically.
     """
-    out = Path(out_dir)
+    paths = (
+        {name: Path(path) for name, path in files.items()}
+        if isinstance(files, Mapping)
+        else release_files(files)
+    )
     # validate before anything is written (the generator below is lazy)
     track_numbers(clips_per_genre)
     artist_splits(artists_per_genre)
@@ -180,12 +197,12 @@ def publish_demo(
 
     rows: list[dict[str, str]] = []
     broken: DemoClip | None = None
-    archive = out / ARCHIVE_NAME
+    archive = paths["archive"]
     with atomic_path(archive) as tmp:
         with (
             open(tmp, "wb") as raw,
             gzip.GzipFile(
-                filename=ARCHIVE_NAME, mode="wb", fileobj=raw, compresslevel=6, mtime=0
+                filename=archive.name, mode="wb", fileobj=raw, compresslevel=6, mtime=0
             ) as gz,
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
         ):
@@ -214,14 +231,14 @@ def publish_demo(
                     }
                 )
         sha256 = file_digest(tmp, "sha256")
-    checksum = out / CHECKSUM_NAME
+    checksum = paths["checksum"]
     write_text(f"sha256:{sha256}\n", checksum)
-    registry = out / REGISTRY_NAME
+    registry = paths["registry"]
     write_csv(pd.DataFrame(rows, columns=list(REGISTRY_COLUMNS)), registry)
 
     originals: list[Path] = []
     if broken is not None:
-        original = out / ORIGINALS_DIR / f"{broken.track_id}.au"
+        original = paths["originals"] / f"{broken.track_id}.au"
         with atomic_path(original) as tmp:
             sf.write(tmp, broken.samples, sample_rate, format="AU", subtype="PCM_16")
         originals.append(original)

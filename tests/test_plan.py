@@ -63,6 +63,8 @@ def test_the_demo_plan():
     assert plan.final_models == ("cnn_seed001", "hybrid_seed004", "logreg", "random_forest")
     assert plan.explained_schemes == ("stratified_kfold",)
     assert plan.sweeps == {}
+    assert plan.arrays[:9] == tuple(load("config.yaml")["features"]["consolidate"])
+    assert set(plan.arrays) >= {"chroma@s3", "wavelet@s3"}  # hybrid's and the BiLSTM's inputs
     # the demo's scale (demo.models) over the model's defaults
     unet = plan.models["unet_parallel_seed003"]
     assert unet.arch_overrides == {"base_channels": 8, "branch_channels": 8}
@@ -211,6 +213,14 @@ def test_every_problem_is_listed_at_once():
         (
             lambda c: c["models"]["cnn_seed001"].update(train={"optimizer": "lion"}),
             "models.cnn_seed001.train.optimizer: 'lion' is not one of",
+        ),
+        (
+            lambda c: c["models"]["cnn_seed001"].update(arch=3),
+            "models.cnn_seed001.arch: 3 is not of type 'object'",
+        ),
+        (
+            lambda c: c["sweeps"]["models"].update(cnn_seed001={"grid": [1]}),
+            "sweeps.models.cnn_seed001.grid: [1] is not of type 'object'",
         ),
         (
             lambda c: c["models"]["logreg"].update(train={"lr": 1.0}),

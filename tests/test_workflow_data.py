@@ -204,6 +204,14 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     [
         ({"models": {"polka_net": {"enabled": True}}}, "models.polka_net: unknown model"),
         ({"models": {"cnn_seed001": {"inputs": ["logmel@s9"]}}}, "models.cnn_seed001.inputs"),
+        (
+            {"models": {"cnn_seed001": {"train": {"lrr": 1.0}}}},
+            "models.cnn_seed001.train.lrr: unknown key; did you mean 'lr'?",
+        ),
+        (
+            {"models": {"cnn_seed001": {"arch": {"n_filterz": 3}}}},
+            "models.cnn_seed001.arch.n_filterz: unknown key; did you mean 'filters'?",
+        ),
         ({"final": {"models": ["svm", "polka_net"]}}, "final.models: polka_net is not one of"),
         (
             {"explain": {"schemes": ["holdout"]}},

@@ -109,6 +109,9 @@ class Plan:
     # model, so `genreflow predict` featurises songs exactly as its training tracks)
     features: Mapping[str, Any]
     n_shards: int
+    # every consolidated FEATURE@SEGMENTATION array: features.consolidate, then every
+    # torch model's inputs
+    arrays: tuple[str, ...]
     schemes: Mapping[str, tuple[int, ...]]  # fold scheme → its folds
     models: Mapping[str, ModelPlan]  # enabled models, in config order
     final_models: tuple[str, ...]
@@ -123,13 +126,6 @@ class Plan:
     @property
     def classical_models(self) -> list[str]:
         return [name for name, model in self.models.items() if model.family == "sklearn"]
-
-    def consolidated_arrays(self, configured: list[str]) -> list[str]:
-        """Every FEATURE@SEGMENTATION array: ``configured`` and every torch model's inputs."""
-        items = list(configured)
-        for name in self.torch_models:
-            items += [item for item in self.models[name].inputs if item not in items]
-        return items
 
     def describe(self) -> str:
         """One line on what this run does."""
@@ -178,6 +174,10 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     selected = selected_genres(dataset)
     genres = selected or dataset_genres(dataset)
     features = {**config["features"], "clip_seconds": feature_clip_seconds(dict(config))}
+    arrays = list(config["features"]["consolidate"])
+    for model in models.values():
+        if model.family == "torch":
+            arrays += [item for item in model.inputs if item not in arrays]
     return Plan(
         dataset=DatasetPlan(
             name=dataset["name"],
@@ -192,6 +192,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         ),
         features=features,
         n_shards=max(1, -(-n_tracks // config["features"]["tracks_per_job"])),
+        arrays=tuple(arrays),
         schemes=schemes,
         models=models,
         final_models=tuple(final_models),
@@ -224,12 +225,11 @@ def model_problems(config: Mapping[str, Any], index: Mapping[str, IndexedModel])
     sweeps = (config.get("sweeps") or {}).get("models") or {}
     for name, block in sweeps.items():
         if isinstance(block, Mapping):
-            for part in ("grid", "random"):
-                values = block.get(part) or {}
-                if part == "random":
-                    values = values.get("space") or {}
-                    part = "random.space"
-                problems += unknown_train_keys(values, f"sweeps.models.{name}.{part}")
+            grid, random = block.get("grid"), block.get("random")
+            space = random.get("space") if isinstance(random, Mapping) else None
+            for part, values in (("grid", grid), ("random.space", space)):
+                if isinstance(values, Mapping):  # else the schema has said what it must be
+                    problems += unknown_train_keys(values, f"sweeps.models.{name}.{part}")
     return problems
 
 
@@ -237,10 +237,12 @@ def _block_problems(
     key: str, model: IndexedModel, block: Mapping[str, Any], features: Mapping[str, Any]
 ) -> list[str]:
     problems = []
-    for name in block.get("arch") or {}:
+    arch, train, inputs = (block.get(part) for part in ("arch", "train", "inputs"))
+    # a block of the wrong type is the schema's to name
+    for name in arch if isinstance(arch, Mapping) else ():
         if name not in model.arch_keys:
             problems.append(unknown_key(f"{key}.arch.{name}", name, model.arch_keys))
-    train = block.get("train") or {}
+    train = train if isinstance(train, Mapping) else {}
     if train and model.family != "torch":
         problems.append(
             f"{key}.train: {model.name} is a scikit-learn model and has no train block; "
@@ -254,8 +256,9 @@ def _block_problems(
                 TrainParams.resolve(model.train, train, key=f"{key}.train")
             except ConfigError as exc:
                 problems.append(str(exc))
-    for item in block.get("inputs") or ():
-        problems += _input_problems(f"{key}.inputs", item, model, features)
+    for item in inputs if isinstance(inputs, list) else ():
+        if isinstance(item, str):
+            problems += _input_problems(f"{key}.inputs", item, model, features)
     return problems
 
 

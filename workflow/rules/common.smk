@@ -130,11 +130,6 @@ def augmented_shard_table(wildcards):
     return [AUGMENTED_TABLE.format(**wildcards)] if config["augment"]["enabled"] else []
 
 
-def consolidated_arrays():
-    """Every FEATURE@SEGMENTATION array: the configured ones and every torch model's inputs."""
-    return PLAN.consolidated_arrays(config["features"]["consolidate"])
-
-
 def model_inputs(wildcards):
     """The consolidated arrays and index tables a torch model reads."""
     pairs = [item.split("@") for item in MODELS[wildcards.model].inputs]
@@ -149,7 +144,7 @@ def feature_outputs():
     outputs = [here(TRACK_TABLE)]
     if any(s["kind"] == "gtzan_summary" for s in config["features"]["sets"].values()):
         outputs.append(here(SUMMARY_TABLE))
-    for item in consolidated_arrays():
+    for item in PLAN.arrays:
         feature, segments = item.split("@")
         outputs += [
             here(ARRAY, feature=feature, segments=segments),

@@ -148,7 +148,7 @@ def test_summary_mean_and_std_across_folds():
     ]
     table = summary_table(
         results,
-        reproduces={"a": "seed 00x: a"},
+        reproduces={"a": "report 00x: a"},
         published={"a": Published(0.48, "test", "GTZAN", "report 001"), "b": None},
     ).set_index("model")
     assert table.index.tolist() == ["b", "a"]  # most accurate first
@@ -160,7 +160,7 @@ def test_summary_mean_and_std_across_folds():
     assert table.loc["b", "train_seconds"] == 3.5 and pd.isna(table.loc["b", "n_parameters"])
     assert table.loc["a", "published_accuracy"] == 0.48
     assert table.loc["a", "published_on"] == "report 001: test, GTZAN"
-    assert table.loc["a", "reproduces"] == "seed 00x: a" and table.loc["b", "published_on"] == ""
+    assert table.loc["a", "reproduces"] == "report 00x: a" and table.loc["b", "published_on"] == ""
     low, high = table.loc["a", ["track_accuracy_ci_low", "track_accuracy_ci_high"]]
     assert 0.0 <= low < 0.5 < high <= 1.0
     assert (

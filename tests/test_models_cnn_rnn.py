@@ -80,7 +80,7 @@ def test_additive_attention_is_a_softmax_weighted_sum() -> None:
 def test_registered_with_valid_train_defaults(name: str) -> None:
     spec = load_all()[name]
     assert spec.family == "torch"
-    assert spec.reproduces.startswith("seed 00")
+    assert spec.reproduces.startswith("report 00")
     TrainParams.resolve(spec.train, key=f"models.{name}.train")  # raises on unknown keys
 
 

@@ -1,0 +1,1 @@
+"""Pretrained audio embeddings: models converted once into committed weights (musicnn)."""

@@ -1,0 +1,258 @@
+"""musicnn (Pons & Serra 2019) in PyTorch: the released MSD_musicnn and MTT_musicnn taggers.
+
+A port of ``musicnn.models.build_musicnn`` from musicnn 0.1.0 (ISC licence, Music
+Technology Group, Universitat Pompeu Fabra; code by Jordi Pons), inference only. The
+weights are the package's TensorFlow-1 checkpoints converted once by
+``resources/musicnn/convert.py`` into ``resources/musicnn/<model>.npz`` (float32 arrays
+keyed by this module's ``state_dict`` names; SHA-256 in ``resources/musicnn/SHA256SUMS``,
+provenance and licence beside them). The port reproduces the original graph to float32
+round-off (``tests/test_musicnn.py`` holds it to the TensorFlow outputs committed in
+``tests/fixtures/musicnn/``).
+
+Input
+    Log-mel patches ``(batch, 187, 96)``: 16 kHz mono audio, ``n_fft`` 512, hop 256,
+    96 mel bands (librosa's defaults otherwise: power 2, Slaney mel scale and area
+    normalisation, centred frames), ``log10(10000 · mel + 1)``, cut into 3 s patches of
+    187 frames with a hop of 187 (no overlap; a trailing partial patch is dropped).
+
+    musicnn's own ``batch_data`` casts the mel spectrogram to float16 before the log.
+    Under numpy 2 the product ``10000 · mel`` then stays float16 and overflows to
+    ``inf`` on loud frames (mel > 6.55: most frames of a typical GTZAN clip), and the
+    tags and features come out silently wrong. :func:`log_mel` computes in float32.
+
+Layers (this module's attribute, the TF-1 scope in the checkpoint; every convolution
+is conv → ReLU → batch norm, eps 1e-3)
+
+    front-end, the "musically motivated" CNN
+        ``frontend_bn`` (batch_normalization): over the single input channel
+        ``timbral_f74`` (conv2d, batch_normalization_1): 7 × 38 (time × mel), 204 filters
+        ``timbral_f77`` (conv2d_1, batch_normalization_2): 7 × 67, 204 filters
+        ``temporal_s1`` (conv2d_2, batch_normalization_3): 128 × 1, 51 filters
+        ``temporal_s2`` (conv2d_3, batch_normalization_4): 64 × 1, 51 filters
+        ``temporal_s3`` (conv2d_4, batch_normalization_5): 32 × 1, 51 filters
+        each branch max-pooled over the whole mel axis; concatenated: 561 per frame
+    mid-end, dense 1-D convolutions over time (kernel 7, zero padding 3 + 3)
+        ``midend_cnn1`` (conv2d_5, batch_normalization_6): 561 → 64
+        ``midend_cnn2`` (conv2d_6, batch_normalization_7): 64 → 64, plus cnn1
+        ``midend_cnn3`` (conv2d_7, batch_normalization_8): 64 → 64, plus cnn2
+        front-end and the three mid-end outputs concatenated: 753 per frame
+    back-end
+        ``max_pool`` and ``mean_pool`` over time (753 each), interleaved (max₀, mean₀,
+        max₁, …) into 1506, ``backend_pool_bn`` (batch_normalization_9), dense 200
+        with ReLU (``backend_dense``, dense), ``backend_dense_bn``
+        (batch_normalization_10) = ``penultimate``, dense 50 (``backend_logits``,
+        dense_1), sigmoid = ``taggram``.
+
+TF-1 ``same`` padding puts the extra zero of an even kernel after the frame (63 / 64
+for the 128-frame kernel); the port pads explicitly the same way. Dropout (0.5, back
+end) is inactive at inference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genreflow.errors import ConfigError, DataError
+
+SAMPLE_RATE = 16000
+N_FFT = 512
+HOP_LENGTH = 256
+N_MELS = 96
+PATCH_FRAMES = 187  # 3 s: librosa.time_to_frames(3, sr=16000, hop_length=256) + 1
+BN_EPS = 1e-3  # tf.compat.v1.layers.batch_normalization's default
+LAYERS = ("max_pool", "mean_pool", "penultimate", "taggram")
+MODELS = ("MSD_musicnn", "MTT_musicnn")
+WEIGHTS_DIR = Path(__file__).resolve().parents[3] / "resources" / "musicnn"
+
+
+def _tf_same(kernel: int) -> tuple[int, int]:
+    """(before, after) zero padding of TF's ``same`` at stride 1: the odd zero goes after."""
+    return (kernel - 1) // 2, kernel // 2
+
+
+class Musicnn(nn.Module):
+    """The musicnn graph (see the module docstring), in eval mode.
+
+    Parameters
+    ----------
+    n_tags
+        Output tags (50 for both released models).
+    n_mels
+        Mel bands of the input (96).
+    timbral_filters, temporal_filters
+        Filters per timbral and temporal front-end branch (int(1.6 · 128), int(1.6 · 32)).
+    midend_filters
+        Filters of each mid-end convolution.
+    backend_units
+        Units of the penultimate dense layer.
+    """
+
+    def __init__(
+        self,
+        n_tags: int = 50,
+        n_mels: int = N_MELS,
+        timbral_filters: int = 204,
+        temporal_filters: int = 51,
+        midend_filters: int = 64,
+        backend_units: int = 200,
+    ) -> None:
+        super().__init__()
+        self.frontend_bn = nn.BatchNorm2d(1, eps=BN_EPS)
+        for name, fraction in (("f74", 0.4), ("f77", 0.7)):
+            width = int(fraction * n_mels)  # 38 and 67 mel bands
+            self.add_module(f"timbral_{name}_conv", nn.Conv2d(1, timbral_filters, (7, width)))
+            self.add_module(f"timbral_{name}_bn", nn.BatchNorm2d(timbral_filters, eps=BN_EPS))
+        self.temporal_kernels = {"s1": 128, "s2": 64, "s3": 32}
+        for name, length in self.temporal_kernels.items():
+            self.add_module(f"temporal_{name}_conv", nn.Conv2d(1, temporal_filters, (length, 1)))
+            self.add_module(f"temporal_{name}_bn", nn.BatchNorm2d(temporal_filters, eps=BN_EPS))
+        front = 2 * timbral_filters + 3 * temporal_filters
+        for name, channels in (("cnn1", front), ("cnn2", midend_filters), ("cnn3", midend_filters)):
+            self.add_module(f"midend_{name}_conv", nn.Conv1d(channels, midend_filters, 7))
+            self.add_module(f"midend_{name}_bn", nn.BatchNorm1d(midend_filters, eps=BN_EPS))
+        mid = front + 3 * midend_filters
+        self.backend_pool_bn = nn.BatchNorm1d(2 * mid, eps=BN_EPS)
+        self.backend_dense = nn.Linear(2 * mid, backend_units)
+        self.backend_dense_bn = nn.BatchNorm1d(backend_units, eps=BN_EPS)
+        self.backend_logits = nn.Linear(backend_units, n_tags)
+        self.eval()
+
+    def _branch(self, x: torch.Tensor, name: str, pad: tuple[int, int]) -> torch.Tensor:
+        conv, bn = getattr(self, f"{name}_conv"), getattr(self, f"{name}_bn")
+        return bn(F.relu(conv(F.pad(x, (0, 0, *pad))))).amax(dim=3)  # (batch, filters, time)
+
+    def _midend(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        conv, bn = getattr(self, f"midend_{name}_conv"), getattr(self, f"midend_{name}_bn")
+        return bn(F.relu(conv(F.pad(x, (3, 3)))))
+
+    def forward(self, patches: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Log-mel ``patches`` (batch, frames, 96) → ``max_pool``, ``mean_pool`` (batch,
+        753), ``penultimate`` (batch, 200), ``logits`` and ``taggram`` (batch, 50)."""
+        x = self.frontend_bn(patches.unsqueeze(1))
+        branches = [self._branch(x, f"timbral_{name}", (3, 3)) for name in ("f74", "f77")]
+        branches += [
+            self._branch(x, f"temporal_{name}", _tf_same(length))
+            for name, length in self.temporal_kernels.items()
+        ]
+        front = torch.cat(branches, dim=1)
+        cnn1 = self._midend(front, "cnn1")
+        cnn2 = self._midend(cnn1, "cnn2") + cnn1
+        cnn3 = self._midend(cnn2, "cnn3") + cnn2
+        mid = torch.cat([front, cnn1, cnn2, cnn3], dim=1)  # (batch, 753, time)
+        max_pool, mean_pool = mid.amax(dim=2), mid.mean(dim=2)
+        # TF stacks [max, mean] on a trailing axis and flattens: interleaved features
+        pooled = torch.stack([max_pool, mean_pool], dim=2).flatten(1)
+        penultimate = self.backend_dense_bn(
+            F.relu(self.backend_dense(self.backend_pool_bn(pooled)))
+        )
+        logits = self.backend_logits(penultimate)
+        return {
+            "max_pool": max_pool,
+            "mean_pool": mean_pool,
+            "penultimate": penultimate,
+            "logits": logits,
+            "taggram": torch.sigmoid(logits),
+        }
+
+
+def expected_sha256(name: str, folder: Path = WEIGHTS_DIR) -> str:
+    """The SHA-256 ``SHA256SUMS`` records for ``<name>.npz``."""
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, _, file = line.partition("  ")
+        if file == f"{name}.npz":
+            return digest
+    raise DataError(f"{folder / 'SHA256SUMS'}: no checksum for {name}.npz.")
+
+
+def load_musicnn(name: str = "MSD_musicnn", folder: Path = WEIGHTS_DIR) -> Musicnn:
+    """The released model ``name`` with its converted weights, checksum verified."""
+    if name not in MODELS:
+        raise ConfigError(f"musicnn model {name!r}: choose one of {', '.join(MODELS)}.")
+    path = Path(folder) / f"{name}.npz"
+    if not path.is_file():
+        raise DataError(f"{path} is missing: restore it from the repository (resources/musicnn).")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != expected_sha256(name, Path(folder)):
+        raise DataError(
+            f"{path}: SHA-256 {digest} is not the one in SHA256SUMS; restore the file from "
+            "the repository or re-run resources/musicnn/convert.py."
+        )
+    with np.load(path) as arrays:
+        state = {key: torch.from_numpy(np.array(arrays[key])) for key in arrays.files}
+    model = Musicnn(n_tags=state["backend_logits.bias"].shape[0])
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [key for key in missing if not key.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise DataError(f"{path}: missing {missing}, unexpected {unexpected} weights.")
+    return model.eval()
+
+
+def log_mel(y: np.ndarray) -> np.ndarray:
+    """musicnn's input representation of 16 kHz mono ``y``, in float32: (frames, 96)."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=np.asarray(y, dtype=np.float32),
+        sr=SAMPLE_RATE,
+        n_fft=N_FFT,
+        hop_length=HOP_LENGTH,
+        n_mels=N_MELS,
+    ).T.astype(np.float32)
+    return np.log10(np.float32(10000) * mel + np.float32(1))
+
+
+def to_patches(representation: np.ndarray, hop: int = PATCH_FRAMES) -> np.ndarray:
+    """Consecutive 3 s patches (n, 187, 96) of a log-mel representation (frames, 96)."""
+    starts = range(0, representation.shape[0] - PATCH_FRAMES + 1, hop)
+    if not starts:
+        raise DataError(
+            f"audio of {representation.shape[0]} frames is shorter than one musicnn patch "
+            f"({PATCH_FRAMES} frames, 3 s)."
+        )
+    return np.stack([representation[s : s + PATCH_FRAMES] for s in starts])
+
+
+def resample_for_musicnn(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``y`` (mono) at musicnn's 16 kHz: resampled explicitly (soxr), never assumed."""
+    if sample_rate == SAMPLE_RATE:
+        return np.asarray(y, dtype=np.float32)
+    import librosa
+
+    return librosa.resample(
+        np.asarray(y, dtype=np.float32), orig_sr=sample_rate, target_sr=SAMPLE_RATE
+    )
+
+
+@torch.no_grad()
+def embed(
+    y: np.ndarray,
+    sample_rate: int,
+    model: Musicnn,
+    layers: tuple[str, ...] = ("max_pool",),
+    *,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> dict[str, np.ndarray]:
+    """Per-patch outputs (patches × dimensions) of ``model`` for mono audio ``y``.
+
+    ``y`` is resampled from ``sample_rate`` to 16 kHz first; patches go through the
+    network ``batch_size`` at a time on ``device``.
+    """
+    unknown = [layer for layer in layers if layer not in LAYERS]
+    if unknown:
+        raise ConfigError(f"musicnn layers {unknown}: choose from {', '.join(LAYERS)}.")
+    patches = to_patches(log_mel(resample_for_musicnn(y, sample_rate)))
+    model = model.to(device)
+    outputs: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    for start in range(0, len(patches), batch_size):
+        batch = torch.from_numpy(patches[start : start + batch_size]).to(device)
+        result = model(batch)
+        for layer in layers:
+            outputs[layer].append(result[layer].float().cpu().numpy())
+    return {layer: np.concatenate(parts) for layer, parts in outputs.items()}

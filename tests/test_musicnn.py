@@ -1,0 +1,103 @@
+"""The musicnn port against the original TensorFlow graph, and its input in float32."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from genreflow.embeddings.musicnn import (
+    MODELS,
+    PATCH_FRAMES,
+    SAMPLE_RATE,
+    WEIGHTS_DIR,
+    embed,
+    load_musicnn,
+    log_mel,
+    to_patches,
+)
+from genreflow.errors import DataError
+
+from conftest import FIXTURES, PROJECT_ROOT
+
+REFERENCES = PROJECT_ROOT / "tests" / "fixtures" / "musicnn"
+OUTPUTS = ("taggram", "logits", "max_pool", "mean_pool", "penultimate")
+# measured: the worst max|Δ| / max|reference| over the five outputs is 5.8e-6 (both
+# models; a float64 run of the port is as far from TensorFlow's float32 as ours is)
+TOLERANCE = 2e-5
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def model_and_reference(request):
+    return load_musicnn(request.param), np.load(REFERENCES / f"reference_{request.param}.npz")
+
+
+def test_the_port_gives_the_original_outputs(model_and_reference):
+    model, reference = model_and_reference
+    with torch.no_grad():
+        outputs = model(torch.from_numpy(reference["patches"]))
+    for name in OUTPUTS:
+        ours, theirs = outputs[name].numpy(), reference[name]
+        assert ours.shape == theirs.shape, name
+        error = np.abs(ours - theirs).max() / np.abs(theirs).max()
+        assert error < TOLERANCE, (name, error)
+
+
+def test_the_weights_match_their_recorded_checksums():
+    sums = dict(
+        reversed(line.split("  ")) for line in (WEIGHTS_DIR / "SHA256SUMS").read_text().splitlines()
+    )
+    for name in MODELS:
+        data = (WEIGHTS_DIR / f"{name}.npz").read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sums[f"{name}.npz"]
+        with np.load(WEIGHTS_DIR / f"{name}.npz") as arrays:
+            # 792,079 parameters and batch-norm statistics, as the checkpoints list them
+            assert sum(arrays[key].size for key in arrays.files) == 792_079
+
+
+def test_a_changed_weight_file_is_refused(tmp_path):
+    for file in ("SHA256SUMS", "MSD_musicnn.npz"):
+        (tmp_path / file).write_bytes((WEIGHTS_DIR / file).read_bytes())
+    with (tmp_path / "MSD_musicnn.npz").open("ab") as fh:
+        fh.write(b"x")
+    with pytest.raises(DataError, match="SHA-256"):
+        load_musicnn("MSD_musicnn", folder=tmp_path)
+
+
+def test_the_input_is_float32_where_musicnn_overflowed():
+    """musicnn's float16 cast overflows to inf under numpy 2 on loud frames; ours does not."""
+    import librosa
+
+    y, _ = librosa.load(FIXTURES / "blues.00050.au", sr=SAMPLE_RATE)
+    ours = log_mel(y)
+    assert ours.dtype == np.float32 and np.isfinite(ours).all()
+    mel = librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, n_fft=512, hop_length=256, n_mels=96)
+    with np.errstate(over="ignore"):
+        float16_path = np.log10(10000 * mel.T.astype(np.float16) + 1)
+    assert np.isinf(float16_path).any()  # what musicnn 0.1.0 computes under numpy 2
+    # the committed reference input is this representation, patch for patch
+    reference = np.load(REFERENCES / "reference_MSD_musicnn.npz")
+    patches = to_patches(ours)
+    np.testing.assert_allclose(
+        patches[reference["patch_index"]], reference["patches"], rtol=0, atol=1e-5
+    )
+
+
+def test_embeddings_do_not_depend_on_the_file_rate():
+    """The same music at 22.05 kHz and resampled beforehand to 16 kHz: the same patches."""
+    import librosa
+
+    y, sr = librosa.load(FIXTURES / "blues.00050.au", sr=None)
+    y = y[: 10 * sr]
+    model = load_musicnn("MSD_musicnn")
+    direct = embed(y, sr, model, ("max_pool", "taggram"))
+    at_16k = embed(librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE), SAMPLE_RATE, model)
+    assert direct["max_pool"].shape == (3, 753) and direct["taggram"].shape == (3, 50)
+    np.testing.assert_allclose(direct["max_pool"], at_16k["max_pool"], rtol=1e-4, atol=1e-4)
+
+
+def test_audio_shorter_than_one_patch_is_named():
+    with pytest.raises(DataError, match="shorter than one musicnn patch"):
+        to_patches(np.zeros((PATCH_FRAMES - 1, 96), dtype=np.float32))

@@ -101,3 +101,14 @@ def test_embeddings_do_not_depend_on_the_file_rate():
 def test_audio_shorter_than_one_patch_is_named():
     with pytest.raises(DataError, match="shorter than one musicnn patch"):
         to_patches(np.zeros((PATCH_FRAMES - 1, 96), dtype=np.float32))
+
+
+def test_the_throughput_benchmark_reports_both_stages():
+    from genreflow.benchmarks.embeddings import benchmark, render
+
+    result = benchmark([FIXTURES / "country.00048.16k.wav"], repeats=1, batch_size=4)
+    (row,) = result["clips"]
+    assert row["sample_rate"] == 16000 and row["patches"] == 10
+    assert result["device"] == "cpu" and result["torch_threads"] == 1
+    assert result["network_x_realtime"] > 0 and result["front_x_realtime"] > 0
+    assert "× real time per core" in render(result)

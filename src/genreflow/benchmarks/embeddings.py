@@ -1,0 +1,176 @@
+"""Embedding throughput: musicnn on real clips, in times real time per CPU core (or per GPU).
+
+Usage::
+
+    python -m genreflow.benchmarks.embeddings [--model MSD_musicnn] [--repeats 3]
+                                               [--batch-size 64] [--device cpu] [--json F]
+
+Each committed GTZAN fixture clip (30 s, 22.05 kHz) is embedded the way the workflow
+would: resampled to 16 kHz, turned into float32 log-mel patches, and passed through the
+network ``--batch-size`` patches at a time. The front end (resampling and log-mel, on
+the CPU) and the network (on ``--device``) are timed apart, best of ``--repeats`` per
+clip after one untimed warm-up, with torch on one thread on the CPU: "× real time per
+core" is seconds of audio per second of one core. Printed as a table; ``--json`` also
+writes the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import librosa
+import numpy as np
+import torch
+
+from genreflow.embeddings.musicnn import (
+    LAYERS,
+    load_musicnn,
+    log_mel,
+    resample_for_musicnn,
+    to_patches,
+)
+from genreflow.training.device import select_device
+
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "audio"
+
+
+def _best(function, repeats: int) -> tuple[object, float]:
+    result, best = None, float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def benchmark(
+    clips: Sequence[Path],
+    *,
+    model_name: str = "MSD_musicnn",
+    repeats: int = 3,
+    batch_size: int = 64,
+    device: str = "cpu",
+) -> dict:
+    """Seconds per clip of the front end and the network, and × real time per core."""
+    torch_device = select_device(device)
+    threads = torch.get_num_threads()
+    if torch_device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return _measure(clips, model_name, repeats, batch_size, torch_device)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(
+    clips: Sequence[Path],
+    model_name: str,
+    repeats: int,
+    batch_size: int,
+    torch_device: torch.device,
+) -> dict:
+    model = load_musicnn(model_name).to(torch_device)
+    rows = []
+    for path in clips:
+        y, sr = librosa.load(path, sr=None, mono=True)
+        seconds = len(y) / sr
+
+        def front(y=y, sr=sr) -> np.ndarray:
+            return to_patches(log_mel(resample_for_musicnn(y, sr)))
+
+        def network(patches: np.ndarray) -> None:
+            with torch.no_grad():
+                for start in range(0, len(patches), batch_size):
+                    batch = torch.from_numpy(patches[start : start + batch_size])
+                    model(batch.to(torch_device))["max_pool"].cpu()
+
+        patches = front()
+        network(patches)  # warm-up
+        _, front_s = _best(front, repeats)
+        _, network_s = _best(lambda patches=patches: network(patches), repeats)
+        rows.append(
+            {
+                "clip": path.name,
+                "audio_s": round(seconds, 2),
+                "sample_rate": sr,
+                "patches": len(patches),
+                "front_s": front_s,
+                "network_s": network_s,
+            }
+        )
+    audio = sum(r["audio_s"] for r in rows)
+    front_total = sum(r["front_s"] for r in rows)
+    network_total = sum(r["network_s"] for r in rows)
+    return {
+        "model": model_name,
+        "layers": list(LAYERS),
+        "device": str(torch_device),
+        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "batch_size": batch_size,
+        "repeats": repeats,
+        "clips": rows,
+        "front_x_realtime": audio / front_total,
+        "network_x_realtime": audio / network_total,
+        "total_x_realtime": audio / (front_total + network_total),
+    }
+
+
+def render(result: dict) -> str:
+    unit = "per core" if result["device"] == "cpu" else f"on {result['device']}"
+    lines = [
+        (
+            f"{result['model']} embeddings, device {result['device']}, torch threads "
+            f"{result['torch_threads']}, batch {result['batch_size']}, best of {result['repeats']}"
+        ),
+        "",
+        "| clip | audio s | patches | front end s | network s |",
+        "|---|---|---|---|---|",
+    ]
+    for row in result["clips"]:
+        lines.append(
+            f"| {row['clip']} | {row['audio_s']:.1f} | {row['patches']} | "
+            f"{row['front_s']:.3f} | {row['network_s']:.3f} |"
+        )
+    lines += [
+        "",
+        (
+            f"× real time {unit}: front end (resample + log-mel, CPU) "
+            f"{result['front_x_realtime']:.0f}, network {result['network_x_realtime']:.0f}, "
+            f"together {result['total_x_realtime']:.0f}"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="MSD_musicnn")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    clips = sorted(p for p in FIXTURES.iterdir() if p.suffix in (".au", ".wav"))
+    result = benchmark(
+        clips,
+        model_name=args.model,
+        repeats=args.repeats,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+    print(render(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

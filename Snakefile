@@ -9,7 +9,8 @@ min_version("9.0")
 
 # genreflow is pip-installed in the venv; inside conda envs it is found through src/.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from genreflow.plan import ConfigProblems, resolve_plan
+from genreflow.errors import ConfigError
+from genreflow.plan import resolve_plan
 
 
 configfile: "config/config.yaml"
@@ -18,8 +19,12 @@ configfile: "config/config.yaml"
 # Every config mistake stops the run here, before any job, each named by its key.
 try:
     PLAN = resolve_plan(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
-except ConfigProblems as exc:
-    raise WorkflowError(f"Invalid configuration: {exc}") from None
+except ConfigError as exc:
+    problems = str(exc).splitlines()
+    if len(problems) == 1:
+        raise WorkflowError(f"Invalid configuration: {problems[0]}") from None
+    listed = "\n  ".join(problems)
+    raise WorkflowError(f"Invalid configuration ({len(problems)} problems):\n  {listed}") from None
 if workflow.is_main_process:
     print(PLAN.describe(), file=sys.stderr)
 

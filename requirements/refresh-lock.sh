@@ -13,7 +13,8 @@ if [ -z "$uv" ]; then
   python3 -m venv "$scratch/venv" && "$scratch/venv/bin/pip" install --quiet uv
   uv="$scratch/venv/bin/uv"
 fi
-pin=$(mktemp)
+# a fixed path: uv names it in the lock's annotations
+pin=requirements/torch-pin.txt
 echo "torch==$TORCH_PIN" > "$pin"
 # uv keeps the versions an existing output file pins (unless --upgrade): start from the lock
 cp requirements/lock.txt requirements/lock.txt.tmp

@@ -4,7 +4,7 @@ In the project's virtualenv genreflow is pip-installed. Inside a conda env built
 ``envs/*.yaml`` it is not, and Snakemake unsets PYTHONPATH there; Snakemake does put
 this folder on ``sys.path``, so importing this module adds the checkout's ``src/``.
 
-Every job then gets a private ``NUMBA_CACHE_DIR``, seeded from the job's ``kernels``
+Every job then gets a private ``NUMBA_CACHE_DIR``, copied from the job's ``kernels``
 input (rule compile_kernels' cache) when it has one, so no two jobs ever write the same
 cached kernel (see :mod:`genreflow.numba_cache`). Import this module first.
 """

@@ -26,4 +26,5 @@ with script_logging(snakemake.log[0]):
         fold_metrics=[json.loads(Path(path).read_text()) for path in inputs.metrics],
         manifest=read_manifest(inputs.manifest),
         published=Published(**claim["published"]) if claim["published"] else None,
+        model_dir=snakemake.params.model_dir,
     )

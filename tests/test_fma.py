@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from workflow_runner import copy_project, snakemake, write_config
 
 from genreflow.data.fma import audio_member, fma_registry, read_tracks
 from genreflow.errors import DataError
 
 from conftest import only_models
+from workflow_runner import copy_project, snakemake, write_config
 
 FMA_GENRES = [
     "Electronic",

@@ -10,13 +10,13 @@ import pytest
 
 from genreflow.errors import ConfigError, DataError
 from genreflow.folds import (
-    SCHEMES,
     artist_groups,
     assign_folds,
     final_split,
     fold_summary,
     training_rows,
 )
+from genreflow.schemes import SCHEMES
 
 GENRES = [f"g{i}" for i in range(10)]
 QUARANTINED = ["g0.00003", "g5.00007"]

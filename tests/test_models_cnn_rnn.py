@@ -17,8 +17,8 @@ from conftest import modules, n_params
 torch.set_num_threads(1)
 
 SHAPES = {"logmel64@s3": (64, 129), "logmel@s3": (128, 129), "logmel@s6": (128, 258)}
-SEED002 = ("cnn_gru_attn_seed002", "cnn_seed002", "gru_seed002", "cnn_gru_seed002")
-OURS = ("cnn_seed001", "cnn_lstm_attn_seed000", *SEED002)
+REPORT002_MODELS = ("cnn_gru_attn_seed002", "cnn_seed002", "gru_seed002", "cnn_gru_seed002")
+OURS = ("cnn_seed001", "cnn_lstm_attn_seed000", *REPORT002_MODELS)
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def test_forward_shape_and_other_frame_counts(name: str) -> None:
         torch.testing.assert_close(x, before, rtol=0, atol=0)  # inputs untouched
 
 
-@pytest.mark.parametrize("name", ("cnn_lstm_attn_seed000", *SEED002))
+@pytest.mark.parametrize("name", ("cnn_lstm_attn_seed000", *REPORT002_MODELS))
 def test_six_second_inputs(name: str) -> None:
     model = build(name, [SHAPES["logmel@s6"]]).eval()
     assert model(torch.randn(2, *SHAPES["logmel@s6"])).shape == (2, 10)
@@ -190,11 +190,13 @@ def test_seed000_training_defaults() -> None:
 
 
 def test_seed002_one_class_four_registrations() -> None:
-    models = {name: build(name) for name in SEED002}
+    models = {name: build(name) for name in REPORT002_MODELS}
     assert all(type(model) is CNNGRUAttention for model in models.values())
     specs = load_all()
-    assert len({specs[name].build for name in SEED002}) == 1
-    assert all(specs[name].train == specs["cnn_gru_attn_seed002"].train for name in SEED002)
+    assert len({specs[name].build for name in REPORT002_MODELS}) == 1
+    assert all(
+        specs[name].train == specs["cnn_gru_attn_seed002"].train for name in REPORT002_MODELS
+    )
     params = TrainParams.resolve(specs["cnn_gru_attn_seed002"].train)
     assert (params.optimizer, params.lr, params.weight_decay) == ("adamw", 1e-3, 1e-2)
     assert (params.scheduler, params.epochs, params.patience) == ("cosine", 40, 8)

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from test_envs import RULES, rule_envs_and_scripts, third_party_imports
 
 from genreflow.numba_cache import (
     cache_files,
@@ -21,6 +20,7 @@ from genreflow.numba_cache import (
 )
 
 from conftest import PROJECT_ROOT
+from test_envs import RULES, rule_envs_and_scripts, third_party_imports
 
 # Two gufuncs; whichever is compiled second in a process gets another ABI tag in its
 # symbol names, which is what makes a pair from two processes incompatible.
@@ -117,9 +117,9 @@ def run_job(root: Path, inputs: dict, shared_cache: Path) -> subprocess.Popen:
 
 def test_jobs_run_on_private_copies_so_the_race_cannot_reach_them(racy):
     root, complete, poisoned = racy
-    seed_before = folder_fingerprint(complete)
+    source_before = folder_fingerprint(complete)
     poisoned_before = folder_fingerprint(poisoned)
-    # four jobs at once: two seeded from the complete cache, two with no seed at all
+    # four jobs at once: two start from the complete cache, two from nothing
     jobs = [run_job(root, {"kernels": complete}, poisoned) for _ in range(2)]
     jobs += [run_job(root, {}, poisoned) for _ in range(2)]
     private = []
@@ -132,7 +132,7 @@ def test_jobs_run_on_private_copies_so_the_race_cannot_reach_them(racy):
         assert not Path(folder).exists(), "a job's private cache outlives it"
     assert len(set(private)) == len(jobs)
     assert not {str(complete), str(poisoned)} & set(private)
-    assert folder_fingerprint(complete) == seed_before
+    assert folder_fingerprint(complete) == source_before
     assert folder_fingerprint(poisoned) == poisoned_before
     assert not list(root.glob("__pycache__/*.nb[ic]")), "a job wrote the in-tree cache"
 

@@ -202,6 +202,53 @@ def test_every_problem_is_listed_at_once():
         assert any(p.startswith(expected) for p in problems), (expected, problems)
 
 
+def test_every_value_problem_is_listed_at_once():
+    """The second pass (values the schema cannot judge) is one list too."""
+    config = load("config.yaml")
+    config["features"]["consolidate"].append("logmel@s9")
+    config["final"]["models"] = ["cnn_sed001"]
+    config["explain"]["schemes"] = ["holdout"]
+    config["sweeps"]["models"] = {"cnn_seed001": {"grid": {"lr": ["fast"]}}}
+    config["models"]["svm"]["enabled"] = False
+    config["final"]["models"].append("svm")
+    problems = problems_of(config)
+    for expected in (
+        "features.consolidate[9]: 'logmel@s9' names no segmentation",
+        "final.models: cnn_sed001 is not one of",
+        "final.models: svm is disabled",
+        "explain.schemes: holdout is not one of",
+        "sweeps.models.cnn_seed001.grid.lr: 'fast' is not a number",
+    ):
+        assert any(p.startswith(expected) for p in problems), (expected, problems)
+
+
+@pytest.mark.parametrize(
+    "train, expected",
+    [
+        ({"epochs": "ten"}, "models.cnn_seed001.train.epochs: 'ten' is not an integer"),
+        ({"lr": None}, "models.cnn_seed001.train.lr: None is not a number"),
+        ({"augment": 3}, "models.cnn_seed001.train.augment: give a mapping"),
+        ({"grad_clip": "x"}, "models.cnn_seed001.train.grad_clip: 'x' is not a number or null"),
+        ({"batch_size": 0}, "models.cnn_seed001.train.batch_size: 0 must be positive"),
+    ],
+)
+def test_train_values_of_the_wrong_type_are_named(train, expected):
+    config = load("config.yaml")
+    config["models"]["cnn_seed001"]["train"] = train
+    problems = problems_of(config)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_the_demo_scale_wins_over_a_model_block_on_the_demo_only():
+    config = load("config.yaml")
+    config["models"]["unet_parallel_seed003"]["arch"] = {"base_channels": 16, "depth": 3}
+    unet = resolve_plan(config, SCHEMA).models["unet_parallel_seed003"]
+    assert unet.arch_overrides == {"base_channels": 8, "depth": 3, "branch_channels": 8}
+    real = deep_merge(config, load("gtzan.yaml"))
+    unet = resolve_plan(real, SCHEMA).models["unet_parallel_seed003"]
+    assert unet.arch_overrides == {"base_channels": 16, "depth": 3}
+
+
 @pytest.mark.parametrize(
     "change, expected",
     [
@@ -240,7 +287,7 @@ def test_every_problem_is_listed_at_once():
         ),
         (
             lambda c: c["sweeps"]["models"].update(logreg={"grid": {"lr": [1.0]}}),
-            "sweeps.models.logreg: sweeps cover enabled torch models",
+            "sweeps.models.logreg: logreg is a scikit-learn model; sweeps cover enabled torch",
         ),
         (
             lambda c: c["features"]["consolidate"].append("logmell@s3"),
@@ -346,6 +393,24 @@ def test_one_home_per_default():
             defaults = keyword_defaults(spec.hyperparameters)
             assert spec.arch == {**defaults, **spec.variant}, name
             assert set(index[name]["arch"]) == set(defaults), name
+
+
+def test_the_schema_requires_every_key_the_config_sets():
+    """config/config.yaml is the one home of each value: the schema makes it complete."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+
+    def walk(node: dict, values: dict, key: str) -> None:
+        if "properties" not in node:
+            return  # a free-form map (features.sets, models, …)
+        assert set(node.get("required", [])) == set(values), key
+        for name, value in values.items():
+            if isinstance(value, dict):
+                walk(node["properties"][name], value, f"{key}.{name}")
+
+    walk(schema, load("config.yaml"), "(top level)")
+    config = load("config.yaml")
+    del config["folds"]["n_folds"]
+    assert "folds: 'n_folds' is a required property" in problems_of(config)
 
 
 def test_a_variant_names_only_keys_the_architecture_takes():

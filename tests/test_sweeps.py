@@ -76,8 +76,11 @@ def test_random_points_are_reproducible_and_in_range():
     "sweep, message",
     [
         ({"grid": {"lr": []}}, r"k.grid.lr: give a non-empty list"),
-        ({"grid": {"optimiser": ["adam"]}}, r"k.optimiser: unknown key; did you mean 'optimizer'"),
-        ({"grid": {"optimizer": ["lion"]}}, r"k.optimizer: 'lion' is not one of"),
+        (
+            {"grid": {"optimiser": ["adam"]}},
+            r"k.grid.optimiser: unknown key; did you mean 'optimizer'",
+        ),
+        ({"grid": {"optimizer": ["lion"]}}, r"k.grid.optimizer: 'lion' is not one of"),
         (
             {"random": {"n": 2, "space": {"lr": {"normal": [0, 1]}}}},
             r"k.random.space.lr: give one of",

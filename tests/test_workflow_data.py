@@ -8,11 +8,11 @@ import threading
 
 import pandas as pd
 import pytest
-from workflow_runner import copy_project, snakemake, write_config
 
 from genreflow.checksums import file_digest
 
 from conftest import FIXTURES, au_as_canonical_wav, write_tar
+from workflow_runner import copy_project, snakemake, write_config
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ import re
 
 import pandas as pd
 import pytest
-from workflow_runner import copy_project, snakemake, write_config
 
 from conftest import only_models
 from slurm_cluster import LocalSlurm
+from workflow_runner import copy_project, snakemake, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slurm]
 

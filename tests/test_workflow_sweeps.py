@@ -4,9 +4,9 @@ import json
 
 import pandas as pd
 import pytest
-from workflow_runner import snakemake, write_config
 
 from conftest import TINY_DEMO
+from workflow_runner import snakemake, write_config
 
 pytestmark = pytest.mark.integration
 

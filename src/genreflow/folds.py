@@ -24,23 +24,7 @@ from sklearn.model_selection import (
 )
 
 from genreflow.errors import ConfigError, DataError
-from genreflow.schemes import (
-    FINAL_SCHEME,
-    KFOLD_SCHEMES,
-    REGISTRY_SPLITS,
-    SCHEMES,
-)
-
-__all__ = [
-    "FINAL_SCHEME",
-    "KFOLD_SCHEMES",
-    "REGISTRY_SPLITS",
-    "SCHEMES",
-    "assign_folds",
-    "final_split",
-    "fold_summary",
-    "training_rows",
-]
+from genreflow.schemes import KFOLD_SCHEMES, REGISTRY_SPLITS, SCHEMES
 
 log = logging.getLogger(__name__)
 

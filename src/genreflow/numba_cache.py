@@ -11,7 +11,7 @@ the race instead of hoping to win it:
   in **one** process, into a staging folder that is renamed into place when complete:
   ``results/kernels/numba_cache``. Nothing else ever writes there.
 * Every other process (each Snakemake job, ``genreflow predict``/``explain``) points
-  ``NUMBA_CACHE_DIR`` at a **private** folder of its own, seeded with a copy of a
+  ``NUMBA_CACHE_DIR`` at a **private** folder of its own, started as a copy of a
   complete cache. Whatever it compiles itself (another CPU on a cluster node, a new
   signature) lands in its private copy, which is deleted when the process ends.
 
@@ -46,8 +46,8 @@ def kernel_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in KERNEL_DEPENDENCIES}
 
 
-def use_private_cache(seed: str | os.PathLike | None = None) -> Path:
-    """Point this process's numba cache at a new private folder, seeded from ``seed``.
+def use_private_cache(source: str | os.PathLike | None = None) -> Path:
+    """Point this process's numba cache at a new private folder, a copy of ``source``.
 
     Must run before numba is imported (numba reads ``NUMBA_CACHE_DIR`` once). The folder
     lives in the temporary directory (node-local on clusters) and is removed at exit.
@@ -57,8 +57,8 @@ def use_private_cache(seed: str | os.PathLike | None = None) -> Path:
             "genreflow.numba_cache.use_private_cache() must run before numba is imported"
         )
     private = Path(tempfile.mkdtemp(prefix="genreflow-numba-"))
-    if seed is not None and Path(seed).is_dir():
-        shutil.copytree(seed, private, dirs_exist_ok=True)
+    if source is not None and Path(source).is_dir():
+        shutil.copytree(source, private, dirs_exist_ok=True)
     os.environ[ENV_VAR] = str(private)
     atexit.register(shutil.rmtree, private, ignore_errors=True)
     return private

@@ -26,6 +26,7 @@ from genreflow.config import (
     dataset_problems,
     expected_track_count,
     feature_clip_seconds,
+    registry_is_built,
     schema_problems,
     selected_genres,
     source_kind,
@@ -45,7 +46,7 @@ class ConfigProblems(ConfigError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
-        super().__init__("\n  ".join(self.problems))
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Plan:
     # every consolidated FEATURE@SEGMENTATION array: features.consolidate, then every
     # torch model's inputs
     arrays: tuple[str, ...]
+    summary_sets: tuple[str, ...]  # feature sets of kind gtzan_summary (one table row per track)
     schemes: Mapping[str, tuple[int, ...]]  # fold scheme → its folds
     models: Mapping[str, ModelPlan]  # enabled models, in config order
     final_models: tuple[str, ...]
@@ -145,28 +147,32 @@ class Plan:
 def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> Plan:
     """The plan of a run of ``config``; :class:`ConfigProblems` lists every problem.
 
-    Problems come in two passes: the schema and every model, sweep and demo block
-    first (a typo anywhere is named there); then, on a config whose shape is right,
-    the values the schema cannot judge (files that do not exist, segments longer than
-    the clips, splits a registry lacks).
+    Problems come in two passes. First the schema and every model, sweep and demo
+    block: a typo anywhere is named there, with every other problem of the config's
+    shape. Then, on a config of the right shape, all the values the schema cannot judge
+    at once: files that do not exist, segments longer than the clips, splits a registry
+    lacks, names in final.models, explain.schemes and sweeps.
     """
     index = load_index()
     problems = schema_problems(dict(config), schema_path)
     if isinstance(config.get("models"), Mapping):
         problems += model_problems(config, index)
     if problems:
-        raise ConfigProblems(problems)
+        raise ConfigProblems(problems)  # later checks would misread a config of this shape
     problems = dataset_problems(dict(config))
-    if problems:
-        raise ConfigProblems(problems)
-    models = _models(config, index)
+    try:
+        models = _models(config, index)
+    except ConfigError as exc:
+        problems += str(exc).splitlines()
+        models = {}
+    disabled = [name for name in config["models"] if name not in models]
     schemes = {
         scheme: tuple(folds_of(scheme, config["folds"]["n_folds"]))
         for scheme in config["folds"]["schemes"]
     }
-    final_models = _chosen("final.models", config["final"]["models"], models, problems)
+    final_models = _chosen("final.models", config["final"]["models"], models, problems, disabled)
     explained = _chosen("explain.schemes", config["explain"]["schemes"], schemes, problems)
-    sweep_scheme, sweeps = _sweeps(config, models, problems)
+    sweep_scheme, sweeps = _sweeps(config, models, index, problems)
     if problems:
         raise ConfigProblems(problems)
     dataset = config["dataset"]
@@ -183,7 +189,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
             name=dataset["name"],
             source=str(dataset["source"]),
             source_kind=source_kind(dataset),
-            registry_built=bool(dataset.get("metadata")),
+            registry_built=registry_is_built(dataset),
             genres=tuple(genres) if genres else None,
             selected=tuple(selected) if selected else None,
             n_tracks=n_tracks,
@@ -193,6 +199,11 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         features=features,
         n_shards=max(1, -(-n_tracks // config["features"]["tracks_per_job"])),
         arrays=tuple(arrays),
+        summary_sets=tuple(
+            name
+            for name, block in config["features"]["sets"].items()
+            if block["kind"] == "gtzan_summary"
+        ),
         schemes=schemes,
         models=models,
         final_models=tuple(final_models),
@@ -255,7 +266,7 @@ def _block_problems(
             try:
                 TrainParams.resolve(model.train, train, key=f"{key}.train")
             except ConfigError as exc:
-                problems.append(str(exc))
+                problems += str(exc).splitlines()
     for item in inputs if isinstance(inputs, list) else ():
         if isinstance(item, str):
             problems += _input_problems(f"{key}.inputs", item, model, features)
@@ -310,12 +321,20 @@ def _models(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> dic
     return models
 
 
-def _chosen(key: str, chosen: Any, available: Mapping[str, Any], problems: list[str]) -> list[str]:
+def _chosen(
+    key: str,
+    chosen: Any,
+    available: Mapping[str, Any],
+    problems: list[str],
+    disabled: list[str] = (),
+) -> list[str]:
     """``chosen`` ('all' or names from ``available``) as a list; unknown names: problems."""
     if chosen == "all":
         return list(available)
     for name in chosen:
-        if name not in available:
+        if name in disabled:
+            problems.append(f"{key}: {name} is disabled (models.{name}.enabled is false)")
+        elif name not in available:
             problems.append(
                 f"{key}: {name} is not one of {', '.join(available)}{closest(name, available)}"
             )
@@ -323,7 +342,10 @@ def _chosen(key: str, chosen: Any, available: Mapping[str, Any], problems: list[
 
 
 def _sweeps(
-    config: Mapping[str, Any], models: Mapping[str, ModelPlan], problems: list[str]
+    config: Mapping[str, Any],
+    models: Mapping[str, ModelPlan],
+    index: Mapping[str, IndexedModel],
+    problems: list[str],
 ) -> tuple[str, dict[str, SweepPlan]]:
     """The scheme swept on, and every swept model's points."""
     block = config["sweeps"]
@@ -338,18 +360,27 @@ def _sweeps(
     sweeps = {}
     for name, sweep in (block.get("models") or {}).items():
         if name not in torch_models:
+            if name in models:
+                reason = "a scikit-learn model"
+            elif name in index:
+                reason = "disabled"
+            else:
+                reason = f"not a registered model{closest(name, torch_models)}"
             problems.append(
-                f"sweeps.models.{name}: sweeps cover enabled torch models"
-                f"{closest(name, torch_models)} (enabled: {', '.join(torch_models)})"
+                f"sweeps.models.{name}: {name} is {reason}; sweeps cover enabled torch models "
+                f"({', '.join(torch_models)})"
             )
             continue
         model = models[name]
         try:
             points = sweep_points(
-                load_index()[name].train, model.train_overrides, sweep, key=f"sweeps.models.{name}"
+                index[name].train, model.train_overrides, sweep, key=f"sweeps.models.{name}"
             )
         except ConfigError as exc:
-            problems.append(str(exc))
+            problems += str(exc).splitlines()
+            continue
+        except (TypeError, ValueError) as exc:  # a range the schema cannot judge
+            problems.append(f"sweeps.models.{name}: cannot draw its points ({exc})")
             continue
         sweeps[name] = SweepPlan(
             model=name,

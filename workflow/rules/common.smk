@@ -1,6 +1,7 @@
 # Paths and input functions, built from the run's plan (PLAN, resolved in the Snakefile
 # by genreflow.plan, which checks the config). No validation and no config changes here.
 import re
+from pathlib import Path
 
 from genreflow.config import archive_name, local_source_path
 from genreflow.numba_cache import kernel_versions
@@ -24,6 +25,10 @@ wildcard_constraints:
 
 # ---- path patterns: one per kind of file (wildcards in braces) ----
 DEMO_RELEASE = "results/data/demo/release"
+DEMO_ARCHIVE = f"{DEMO_RELEASE}/genreflow_demo.tar.gz"
+DEMO_CHECKSUM = f"{DEMO_ARCHIVE}.sha256"
+DEMO_REGISTRY = f"{DEMO_RELEASE}/tracks.csv"
+DEMO_ORIGINALS = f"{DEMO_RELEASE}/originals"
 DOWNLOADS = "resources/downloads/{dataset}"
 DATA = "results/data/{dataset}"
 MANIFEST = f"{DATA}/manifest.csv"
@@ -71,7 +76,7 @@ def dataset_registry():
     """The CSV of expected tracks: published with the demo, committed for GTZAN, built
     from the metadata archive for FMA."""
     if GENERATED:
-        return f"{DEMO_RELEASE}/tracks.csv"
+        return DEMO_REGISTRY
     if PLAN.dataset.registry_built:
         return here(REGISTRY_BUILT)
     return config["dataset"]["registry"]
@@ -86,24 +91,19 @@ def metadata_archive():
 def dataset_archive():
     """Where the dataset archive is stored after download."""
     if GENERATED:
-        return f"{here(DOWNLOADS)}/genreflow_demo.tar.gz"
+        return f"{here(DOWNLOADS)}/{Path(DEMO_ARCHIVE).name}"
     return f"{here(DOWNLOADS)}/{archive_name(config['dataset'])}"
 
 
 def download_inputs(wildcards):
     """The demo's archive and published checksum are built by the workflow itself."""
     if GENERATED:
-        return {
-            "archive": f"{DEMO_RELEASE}/genreflow_demo.tar.gz",
-            "checksum_file": f"{DEMO_RELEASE}/genreflow_demo.tar.gz.sha256",
-        }
+        return {"archive": DEMO_ARCHIVE, "checksum_file": DEMO_CHECKSUM}
     return {}
 
 
 def download_source():
-    if GENERATED:
-        return f"{DEMO_RELEASE}/genreflow_demo.tar.gz"
-    return config["dataset"]["source"]
+    return DEMO_ARCHIVE if GENERATED else config["dataset"]["source"]
 
 
 def extract_inputs(wildcards):
@@ -120,7 +120,7 @@ def dataset_folder():
 def repair_sources():
     sources = list(config["dataset"]["repair_sources"])
     if GENERATED:
-        sources.append(f"{DEMO_RELEASE}/originals")
+        sources.append(DEMO_ORIGINALS)
     return sources
 
 
@@ -142,7 +142,7 @@ def model_inputs(wildcards):
 def feature_outputs():
     """Per-track tables, the summary table and every consolidated array."""
     outputs = [here(TRACK_TABLE)]
-    if any(s["kind"] == "gtzan_summary" for s in config["features"]["sets"].values()):
+    if PLAN.summary_sets:
         outputs.append(here(SUMMARY_TABLE))
     for item in PLAN.arrays:
         feature, segments = item.split("@")

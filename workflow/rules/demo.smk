@@ -3,10 +3,10 @@
 
 rule publish_demo:
     output:
-        archive=f"{DEMO_RELEASE}/genreflow_demo.tar.gz",
-        checksum=f"{DEMO_RELEASE}/genreflow_demo.tar.gz.sha256",
-        registry=f"{DEMO_RELEASE}/tracks.csv",
-        originals=directory(f"{DEMO_RELEASE}/originals"),
+        archive=DEMO_ARCHIVE,
+        checksum=DEMO_CHECKSUM,
+        registry=DEMO_REGISTRY,
+        originals=directory(DEMO_ORIGINALS),
     log:
         "results/logs/demo/publish_demo.log",
     benchmark:

@@ -71,9 +71,7 @@ rule feature_tables:
         mem_mb=2000,
         runtime=10,
     params:
-        summary_sets=[
-            n for n, s in config["features"]["sets"].items() if s["kind"] == "gtzan_summary"
-        ],
+        summary_sets=list(PLAN.summary_sets),
     script:
         "../../scripts/feature_tables.py"
 

@@ -77,6 +77,8 @@ rule model_card:
         runtime=10,
     params:
         claim=lambda wildcards: MODEL_CLAIMS[wildcards.model],
+        # the folder `genreflow predict --model` loads
+        model_dir=lambda wildcards: FINAL.format(**wildcards),
         # the fold scheme of each of input.summaries
         schemes=list(PLAN.schemes),
     script:

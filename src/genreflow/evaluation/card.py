@@ -158,8 +158,10 @@ def write_card(
     fold_metrics: Sequence[Mapping],
     manifest: pd.DataFrame,
     published: Published | None,
+    model_dir: str,
 ) -> str:
-    """Write ``card.md`` of a final model; ``fold_metrics`` are its folds' ``metrics.json``."""
+    """Write ``card.md`` of a final model; ``fold_metrics`` are its folds' ``metrics.json``,
+    ``model_dir`` the folder `genreflow predict --model` is pointed at."""
     confusion = np.sum([np.asarray(m["confusion"]) for m in fold_metrics], axis=0)
     text = render_card(
         record=record,
@@ -168,7 +170,7 @@ def write_card(
         confusion=confusion,
         manifest=manifest,
         published=published,
-        model_dir=str(Path(dest).parent),
+        model_dir=model_dir,
     )
     write_text(text, dest)
     return text

@@ -1,6 +1,6 @@
 """Report 004: a small residual CNN on 3-second log-mel segments.
 
-Seed report reproduced
+Report reproduced
     Report 004 trains a convolutional network with residual connections on log-mel
     spectrograms of short GTZAN segments and reports **62.5 % accuracy** on GTZAN.
 

@@ -1,6 +1,6 @@
 """Report 003: a U-Net encoder–decoder followed by parallel convolutions, on 6-second segments.
 
-Seed report reproduced
+Report reproduced
     Report 003 classifies GTZAN genres from log-mel spectrograms of 6-second segments with
     a U-Net (convolutional encoder, decoder with skip connections) whose output feeds
     parallel convolution branches, then global pooling, batch norm, dropout and a dense

@@ -10,9 +10,6 @@ from typing import Any
 import torch
 
 from genreflow.training.data import Normalizer
-from genreflow.training.params import fingerprint
-
-__all__ = ["PACKAGES", "fingerprint", "package_versions", "torch_record"]
 
 PACKAGES = ("genreflow", "torch", "torchaudio", "numpy", "librosa", "scikit-learn", "pandas")
 

@@ -21,6 +21,30 @@ def fingerprint(resolved: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# the types a field's annotation allows (an int is a float; a bool is not a number)
+_FIELD_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+_TYPE_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
+
+
+def type_problems(params: Any, key: str) -> list[str]:
+    """A problem line per field of the dataclass ``params`` whose value has the wrong type."""
+    problems = []
+    for f in fields(params):
+        text = str(f.type)
+        optional = text.endswith("| None")
+        base = text.removesuffix("| None").strip()
+        if base not in _FIELD_TYPES:
+            continue  # a nested dataclass, checked on its own
+        value = getattr(params, f.name)
+        if value is None and optional:
+            continue
+        is_bool = isinstance(value, bool)
+        if not isinstance(value, _FIELD_TYPES[base]) or (is_bool and base != "bool"):
+            wanted = _TYPE_NAMES[base] + (" or null" if optional else "")
+            problems.append(f"{key}.{f.name}: {value!r} is not {wanted}")
+    return problems
+
+
 def unknown_train_keys(train: Mapping[str, Any], key: str) -> list[str]:
     """A problem line per key of a ``train`` block (at ``key``) that TrainParams lacks."""
     problems = []
@@ -92,10 +116,12 @@ class TrainParams:
         augment: dict[str, Any] = {}
         for layer in layers:
             for name, value in (layer or {}).items():
-                if name == "augment":
-                    augment.update(value or {})
-                else:
+                if name != "augment":
                     merged[name] = value
+                elif isinstance(value, Mapping):
+                    augment.update(value)
+                elif value is not None:
+                    raise ConfigError(f"{key}.augment: give a mapping of augmentation settings.")
         problems = unknown_train_keys({**merged, "augment": augment}, key)
         if problems:
             raise ConfigError("\n".join(problems))
@@ -104,18 +130,24 @@ class TrainParams:
         return params
 
     def check(self, key: str) -> None:
-        for name, allowed in (
-            ("optimizer", OPTIMIZERS),
-            ("scheduler", SCHEDULERS),
-            ("normalize", NORMALIZATIONS),
-            ("monitor", ("val_loss", "val_accuracy")),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(
-                    f"{key}.{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}."
-                )
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ConfigError(f"{key}: epochs, batch_size and lr must be positive.")
+        """Raise :class:`ConfigError` listing every value of a wrong type or out of range."""
+        problems = type_problems(self, key) + type_problems(self.augment, f"{key}.augment")
+        if not problems:
+            for name, allowed in (
+                ("optimizer", OPTIMIZERS),
+                ("scheduler", SCHEDULERS),
+                ("normalize", NORMALIZATIONS),
+                ("monitor", ("val_loss", "val_accuracy")),
+            ):
+                if getattr(self, name) not in allowed:
+                    problems.append(
+                        f"{key}.{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}"
+                    )
+            for name in ("epochs", "batch_size", "lr"):
+                if getattr(self, name) <= 0:
+                    problems.append(f"{key}.{name}: {getattr(self, name)!r} must be positive")
+        if problems:
+            raise ConfigError("\n".join(problems))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -20,13 +20,14 @@ from genreflow.atomic import atomic_path, write_json
 from genreflow.environment import node_facts
 from genreflow.errors import DataError
 from genreflow.evaluation.metrics import segment_table, track_table
-from genreflow.folds import FINAL_SCHEME, training_rows
+from genreflow.folds import training_rows
 from genreflow.models import get_model
-from genreflow.training.artifacts import fingerprint, package_versions, torch_record
+from genreflow.schemes import FINAL_SCHEME
+from genreflow.training.artifacts import package_versions, torch_record
 from genreflow.training.data import ROLES, Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
 from genreflow.training.loop import evaluate, fit
-from genreflow.training.params import TrainParams
+from genreflow.training.params import TrainParams, fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -101,9 +101,10 @@ def sweep_points(
         grid_values(sweep["grid"], key) if "grid" in sweep else random_values(sweep["random"], key)
     )
     points: dict[str, dict[str, Any]] = {}
+    where = f"{key}.grid" if "grid" in sweep else f"{key}.random.space"
     for point in values:
         overrides = {**config_train, **point}
-        params = TrainParams.resolve(model_train, overrides, key=key)
+        params = TrainParams.resolve(model_train, overrides, key=where)
         points.setdefault(point_id(params), overrides)
     return points
 

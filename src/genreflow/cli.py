@@ -199,7 +199,7 @@ def run() -> int:
         from genreflow.numba_cache import use_private_cache, user_kernel_cache
 
         try:
-            use_private_cache(seed=user_kernel_cache())
+            use_private_cache(user_kernel_cache())
         except GenreflowError as error:
             print(f"genreflow: {error}", file=sys.stderr)
             return EXIT_USAGE

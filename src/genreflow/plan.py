@@ -179,6 +179,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     n_tracks = expected_track_count(dict(config))
     selected = selected_genres(dataset)
     genres = selected or dataset_genres(dataset)
+    clip_seconds = dataset_clip_seconds(dict(config))
     features = {**config["features"], "clip_seconds": feature_clip_seconds(dict(config))}
     arrays = list(config["features"]["consolidate"])
     for model in models.values():
@@ -193,8 +194,8 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
             genres=tuple(genres) if genres else None,
             selected=tuple(selected) if selected else None,
             n_tracks=n_tracks,
-            clip_seconds=dataset_clip_seconds(dict(config)),
-            format={**dataset["format"], "clip_seconds": dataset_clip_seconds(dict(config))},
+            clip_seconds=clip_seconds,
+            format={**dataset["format"], "clip_seconds": clip_seconds},
         ),
         features=features,
         n_shards=max(1, -(-n_tracks // config["features"]["tracks_per_job"])),

@@ -2,6 +2,8 @@
 
 import _bootstrap  # noqa: F401
 
+import pandas as pd
+
 from genreflow.features.consolidate import consolidate_feature
 from genreflow.features.settings import FeatureSettings, segmentations
 from genreflow.features.shards import read_track_table
@@ -11,7 +13,8 @@ with script_logging(snakemake.log[0]):
     params = snakemake.params
     settings = FeatureSettings.from_config(params.features, params.clip_seconds)
     segmentation = segmentations(params.features["segments"])[snakemake.wildcards.segments]
-    tracks = read_track_table(snakemake.input.tracks)
+    # tracks.csv, or an embedding set's shard tables
+    tracks = pd.concat([read_track_table(path) for path in snakemake.input.tracks])
     consolidate_feature(
         tracks,
         snakemake.wildcards.feature,

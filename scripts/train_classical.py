@@ -6,14 +6,20 @@ import pandas as pd
 
 from genreflow.data.manifest import read_manifest
 from genreflow.logs import script_logging
+from genreflow.training.classical_data import load_classical_data
 from genreflow.training.run import Job, train_classical
 
 with script_logging(snakemake.log[0]):
     train_classical(
         Job.from_rule(dict(snakemake.wildcards.items()), dict(snakemake.output.items())),
-        table=pd.read_csv(snakemake.input.table, dtype={"track_id": str, "source_track_id": str}),
+        data=load_classical_data(
+            table=snakemake.input.get("table"),
+            arrays=snakemake.input.arrays,
+            indexes=snakemake.input.indexes,
+        ),
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),
+        inputs=snakemake.params.inputs,
         arch_overrides=snakemake.params.arch,
         training=snakemake.params.training,
         feature_settings=snakemake.params.features,

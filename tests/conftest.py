@@ -56,7 +56,8 @@ def tone_wav(
     return buffer.getvalue()
 
 
-TINY_MODELS = ("cnn_seed001", "bilstm_seed004", "logreg")
+TINY_MODELS = ("cnn_seed001", "bilstm_seed004", "logreg", "musicnn_svm")
+TINY_CLASSICAL = ("logreg", "musicnn_svm")  # scikit-learn: model.joblib, no learning curves
 
 
 def only_models(enabled) -> dict:
@@ -115,6 +116,7 @@ DEMO_SHAPES = {
     "mfcc@s3": (40, 129),
     "wavelet@s3": (7, 129),
     "chroma@s3": (24, 129),
+    "musicnn@s3": (753, 1),
 }
 
 

@@ -56,7 +56,7 @@ def test_card_of_a_classical_model_on_real_data():
     assert "**Training examples:** all 99 (scikit-learn models do not stop early" in card
     assert "| stratified_kfold | 5 | 72.0% ± 2.0% | 67.0%–77.0% | 0.700 | 100 |" in card
     assert "| artist_kfold |" not in card  # that summary has no logreg row
-    assert "Published figure: 45.0% (report 004: split not stated, GTZAN)" in card
+    assert "Published figure: 45% (report 004: split not stated, GTZAN)" in card
     assert "- blues ↔ jazz: 13 tracks (5 → / 8 ←), 92.9% of the errors" in card
     assert "Estimator:** scikit-learn" in card
     assert "synthetic" not in card  # the demo caveat is for the demo only

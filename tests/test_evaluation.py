@@ -23,7 +23,7 @@ from genreflow.evaluation.metrics import (
     segment_table,
     track_table,
 )
-from genreflow.evaluation.predict import break_ties, predict_classical_fold
+from genreflow.evaluation.predict import predict_classical_fold
 from genreflow.evaluation.report import data_stage_counts, write_report
 from genreflow.evaluation.summary import (
     FoldResult,
@@ -32,7 +32,9 @@ from genreflow.evaluation.summary import (
     paired_comparisons,
     summary_table,
 )
+from genreflow.models.classical import break_ties
 from genreflow.models.registry import Published
+from genreflow.training.classical_data import table_data
 
 GENRES = ["blues", "jazz", "rock"]
 
@@ -248,7 +250,7 @@ def test_classical_predictions_cover_the_test_tracks_in_the_models_genre_order(
         tmp_path / "m.joblib",
     )
     segments, found = predict_classical_fold(
-        tmp_path / "m.joblib", table=table, folds=folds, fold=0
+        tmp_path / "m.joblib", data=table_data(table), folds=folds, fold=0
     )
     assert found == genres
     assert segments["track_id"].tolist() == table.loc[~train, "track_id"].tolist()
@@ -297,7 +299,7 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
     ]
     assert ["repaired", "1"] in rows and ["quarantined", "0"] in rows
     assert "re-derived from b.au" in markdown
-    assert "48.0 (report 001: test, GTZAN)" in markdown
+    assert "48 (report 001: test, GTZAN)" in markdown
     assert "75.0 ± 0.0" in markdown  # cnn's track accuracy
     assert "![accuracy](figures/accuracy.png)" in markdown
     for figure in ("accuracy", "per_genre_f1", "confusions", "confusion_pairs"):

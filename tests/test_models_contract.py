@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from genreflow.models import MODELS, load_all
+from genreflow.models.classical import limit_components, pool_frames
 from genreflow.training.params import TrainParams
 
 from conftest import DEMO_SHAPES
@@ -36,9 +37,10 @@ def test_the_zoo_is_complete():
         "bilstm_seed004",
         "hybrid_seed004",
         "shortchunk_resnet",
+        "musicnn_mlp",
     }
     assert set(TORCH) == expected_torch
-    assert set(SKLEARN) == {"logreg", "sgd", "random_forest", "svm"}
+    assert set(SKLEARN) == {"logreg", "sgd", "random_forest", "svm", "musicnn_svm"}
 
 
 @pytest.mark.parametrize("name", TORCH)
@@ -92,6 +94,22 @@ def test_classical_fit_predict(name):
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(c, 1.0, size=(20, 57)) for c in range(3)])
     y = np.repeat(["a", "b", "c"], 20)
-    estimator = MODELS[name].build(0, **MODELS[name].arch).fit(x, y)
+    estimator = MODELS[name].build(0, **MODELS[name].arch)
+    limit_components(estimator, *x.shape[:2])  # as the training job does (a probe's PCA asks 128)
+    estimator.fit(x, y)
     assert (estimator.predict(x) == y).mean() > 0.9
     np.testing.assert_allclose(estimator.predict_proba(x).sum(axis=1), 1.0)
+
+
+def test_classical_pipelines_pool_an_array_input_over_its_frames():
+    """A (examples, rows, frames) array, e.g. musicnn@clip, becomes one vector per example."""
+    rng = np.random.default_rng(0)
+    patches = rng.normal(size=(4, 753, 3))
+    np.testing.assert_allclose(pool_frames(patches), patches.mean(axis=2))
+    table = rng.normal(size=(4, 57))
+    assert pool_frames(table) is not None and np.array_equal(pool_frames(table), table)
+    x = np.concatenate([rng.normal(c, 1.0, size=(20, 16, 3)) for c in range(3)])
+    y = np.repeat(["a", "b", "c"], 20)
+    estimator = MODELS["musicnn_svm"].build(0, **MODELS["musicnn_svm"].arch)
+    assert limit_components(estimator, *x.shape[:2]) == {"pca": (128, 16)}  # 16 rows
+    assert (estimator.fit(x, y).predict(x) == y).mean() > 0.9

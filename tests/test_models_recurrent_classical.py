@@ -166,7 +166,7 @@ def test_classical_fits_and_predicts(name: str, table: tuple[pd.DataFrame, np.nd
     assert spec.reproduces
     X, y = table
     pipeline = spec.build(3, **spec.arch)
-    assert list(pipeline.named_steps) == ["scale", "model"]
+    assert list(pipeline.named_steps) == ["pool", "scale", "model"]
     assert _classifier(pipeline).random_state == 3
     with warnings.catch_warnings():
         # no deprecated parameters (SVC's probability=True is one since 1.9)

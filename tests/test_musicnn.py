@@ -8,16 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from genreflow.embeddings.musicnn import (
-    MODELS,
-    PATCH_FRAMES,
-    SAMPLE_RATE,
-    WEIGHTS_DIR,
-    embed,
-    load_musicnn,
-    log_mel,
-    to_patches,
-)
+from genreflow.embeddings.musicnn import MODELS, WEIGHTS_DIR, embed, load_musicnn
+from genreflow.embeddings.musicnn_input import log_mel, to_patches
+from genreflow.embeddings.musicnn_params import PATCH_FRAMES, SAMPLE_RATE
 from genreflow.errors import DataError
 
 from conftest import FIXTURES, PROJECT_ROOT

@@ -59,11 +59,22 @@ def test_the_demo_plan():
     assert plan.dataset.n_tracks == 160 and plan.n_shards == 4
     assert plan.dataset.clip_seconds == 10.0 and plan.features["clip_seconds"] == 10.0
     assert plan.schemes == {"stratified_kfold": (0, 1)}
-    assert len(plan.models) == 15 and len(plan.classical_models) == 4
-    assert plan.final_models == ("cnn_seed001", "hybrid_seed004", "logreg", "random_forest")
+    assert len(plan.models) == 17 and len(plan.classical_models) == 5
+    assert plan.final_models == (
+        "cnn_seed001",
+        "hybrid_seed004",
+        "logreg",
+        "random_forest",
+        "musicnn_svm",
+        "musicnn_mlp",
+    )
+    assert plan.embedding_sets == ("musicnn",)
+    assert {"musicnn@s3", "musicnn@clip"} <= set(plan.arrays)
+    # the probes are not explained: their inputs are embedding dimensions
+    assert "musicnn_mlp" in plan.torch_models and "musicnn_mlp" not in plan.explained_models
     assert plan.explained_schemes == ("stratified_kfold",)
     assert plan.sweeps == {}
-    assert plan.arrays[:9] == tuple(load("config.yaml")["features"]["consolidate"])
+    assert plan.arrays[:11] == tuple(load("config.yaml")["features"]["consolidate"])
     assert set(plan.arrays) >= {"chroma@s3", "wavelet@s3"}  # hybrid's and the BiLSTM's inputs
     # the demo's scale (demo.models) over the model's defaults
     unet = plan.models["unet_parallel_seed003"]
@@ -72,13 +83,13 @@ def test_the_demo_plan():
     assert unet.train.batch_size == 8 and unet.train.lr == 1e-3
     assert plan.models["cnn_seed001"].artifact == "model.pt"
     assert plan.models["svm"].artifact == "model.joblib" and plan.models["svm"].train is None
-    assert "15 models (4 final)" in plan.describe()
+    assert "17 models (6 final)" in plan.describe()
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_resolves(preset):
     plan = resolve_plan(merged(preset), SCHEMA)
-    assert len(plan.models) == 15
+    assert len(plan.models) == 17
     if preset == "fma_small.yaml":
         assert plan.schemes == {"official": (0,), "artist_kfold": (0, 1, 2, 3, 4)}
         assert plan.dataset.registry_built and plan.dataset.n_tracks == 8000
@@ -213,7 +224,7 @@ def test_every_value_problem_is_listed_at_once():
     config["final"]["models"].append("svm")
     problems = problems_of(config)
     for expected in (
-        "features.consolidate[9]: 'logmel@s9' names no segmentation",
+        "features.consolidate[11]: 'logmel@s9' names no segmentation",
         "final.models: cnn_sed001 is not one of",
         "final.models: svm is disabled",
         "explain.schemes: holdout is not one of",
@@ -291,7 +302,7 @@ def test_the_demo_scale_wins_over_a_model_block_on_the_demo_only():
         ),
         (
             lambda c: c["features"]["consolidate"].append("logmell@s3"),
-            "features.consolidate[9]: 'logmell@s3' names no feature set; did you mean 'logmel'?",
+            "features.consolidate[11]: 'logmell@s3' names no feature set; did you mean 'logmel'?",
         ),
         (
             lambda c: c["features"]["segments"]["s3"].update(seconds=60.0),
@@ -300,6 +311,23 @@ def test_the_demo_scale_wins_over_a_model_block_on_the_demo_only():
         (
             lambda c: c["folds"].update(schemes=["official"]),
             "folds.schemes: the demo dataset has no official split",
+        ),
+        (
+            lambda c: (
+                c["features"]["segments"].update(s1={"seconds": 1.0}),
+                c["features"]["consolidate"].append("musicnn@s1"),
+            ),
+            (
+                "features.consolidate[11]: 'musicnn@s1': features.segments.s1.seconds (1 s) "
+                "is shorter than one 2.992 s frame of musicnn"
+            ),
+        ),
+        (
+            lambda c: c["features"]["sets"].pop("musicnn"),
+            (
+                "models.musicnn_svm.inputs: 'musicnn@clip' is not a summary set "
+                "(gtzan_summary) or FEATURE@SEGMENTATION"
+            ),
         ),
     ],
 )

@@ -280,7 +280,7 @@ def test_the_models_saved_feature_settings_are_used(tmp_path, songs):
     classifier = load_classifier(model_dir)
     assert classifier.settings.sample_rate == 16000
     assert classifier.settings.hop_length == 256
-    assert classifier.segment_frames == 188  # 3 s at 16 kHz / 256
+    assert classifier.windows.segment_frames == [188]  # 3 s at 16 kHz / 256
     assert classifier.window_s == pytest.approx(188 * 256 / 16000)
     _, inputs = classifier.window_inputs(
         read_song(songs["stereo"], sample_rate=16000, silence_peak=0).y

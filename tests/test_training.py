@@ -237,3 +237,18 @@ def test_unknown_train_key_is_named():
         TrainParams.resolve({"lr_decay": 0.1}, key="models.x.train")
     with pytest.raises(ConfigError, match="models.x.train.optimizer"):
         TrainParams.resolve({"optimizer": "lion"}, key="models.x.train")
+
+
+def test_validation_track_accuracy_scores_tracks_as_the_test_part_is_scored():
+    """Two of a track's three segments wrong, but its mean probability right: the track
+    counts as right (segment accuracy says 1/3); the monitor can follow either."""
+    from genreflow.training.data import Split
+    from genreflow.training.loop import track_accuracy
+
+    index = pd.DataFrame({"track_id": ["a", "a", "a", "b"], "genre": ["x", "x", "x", "y"]})
+    split = Split([torch.zeros(4, 1, 1)], torch.tensor([0, 0, 0, 1]), index)
+    probabilities = torch.tensor([[0.45, 0.55], [0.45, 0.55], [0.99, 0.01], [0.2, 0.8]])
+    segment_accuracy = float((probabilities.argmax(1) == split.labels).double().mean())
+    assert segment_accuracy == 0.5
+    assert track_accuracy(split, probabilities) == 1.0
+    TrainParams(monitor="val_track_accuracy").check("train")  # a valid monitor

@@ -8,6 +8,7 @@ import threading
 
 import pandas as pd
 import pytest
+import yaml
 
 from genreflow.checksums import file_digest
 
@@ -175,6 +176,8 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     project = copy_project(tmp_path / "project")
     result = snakemake(project, "-n", "--configfile", f"config/{preset}")
     out = result.stdout
+    preset_config = yaml.safe_load((project / "config" / preset).read_text())
+    dataset, schemes = preset_config["dataset"]["name"], preset_config["folds"]["schemes"]
     for rule in ("download", "extract", "validate", "repair", "manifest"):
         assert f"rule {rule}:" in out, out
     assert "publish_demo" not in out
@@ -191,7 +194,15 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     ):
         assert f"rule {rule}:" in out, out
     # the demo trains a few final models; a real dataset trains every enabled model
-    assert "15 models (15 final)" in result.stderr
+    assert "17 models (17 final)" in result.stderr
+    # the embedding stage and both probes, on every fold scheme and as final models
+    assert "rule extract_embeddings:" in out
+    assert f"results/features/{dataset}/consolidated/musicnn@clip.npy" in out
+    for scheme in schemes:
+        for probe, artifact in (("musicnn_svm", "model.joblib"), ("musicnn_mlp", "model.pt")):
+            assert f"results/models/{dataset}/{scheme}/{probe}/fold0/{artifact}" in out
+            assert f"results/eval/{dataset}/{scheme}/{probe}/fold0/metrics.json" in out
+    assert f"results/final/{dataset}/musicnn_svm/card.md" in out
     if preset == "fma_small.yaml":
         assert "rule download_metadata:" in out and "rule registry_from_metadata:" in out
         assert "dataset fma_small, 8 genres (Electronic, Experimental" in result.stderr

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from test_predict import AU_FIXTURE, WAV_16K_FIXTURE
 
-from conftest import TINY_DEMO, TINY_MODELS
+from conftest import TINY_CLASSICAL, TINY_DEMO, TINY_MODELS
 
 pytestmark = pytest.mark.integration
 
 FINAL = "results/final/demo"
-TORCH_MODELS = [m for m in TINY_MODELS if m != "logreg"]
+TORCH_MODELS = [m for m in TINY_MODELS if m not in TINY_CLASSICAL]
 
 
 def test_final_models_train_on_every_usable_track(tiny_demo):
@@ -25,13 +25,13 @@ def test_final_models_train_on_every_usable_track(tiny_demo):
     assert set(split["role"]) == {"train", "val"}
     for model in TINY_MODELS:
         folder = project / FINAL / model
-        artifact = "model.joblib" if model == "logreg" else "model.pt"
+        artifact = "model.joblib" if model in TINY_CLASSICAL else "model.pt"
         assert (folder / artifact).is_file()
         history = json.loads((folder / "history.json").read_text())
         assert history["test"] is None  # no test part: the card cites the folds
         record = json.loads((folder / "config.json").read_text())
         assert record["scheme"] == "final"
-        if model == "logreg":  # no early stopping to hold the val share for
+        if model in TINY_CLASSICAL:  # no early stopping to hold the val share for
             assert record["fit_on"] == ["train", "val"]
         assert record["features"]["clip_seconds"] == TINY_DEMO["demo"]["clip_seconds"]
 
@@ -49,6 +49,10 @@ def test_model_card_cites_the_cross_validated_accuracy(tiny_demo, model):
     assert "## Known confusions" in card
     assert "## Intended use" in card and "synthetic" in card
     assert f"genreflow predict SONG [SONG ...] --model {FINAL}/{model}" in card
+    if model == "musicnn_svm":
+        assert "**Pretrained embedding `musicnn`:** musicnn (model MSD_musicnn" in card
+        assert "decodes songs at 16000 Hz itself" in card
+        assert "sklearn-audio-transfer-learning" in card  # its published figure
 
 
 @pytest.mark.parametrize("model", TINY_MODELS)

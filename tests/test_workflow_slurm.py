@@ -39,13 +39,16 @@ COMPARED_METRICS = tuple(
 # the node has 2 CPUs: a job asking for more would stay pending forever
 FIT_TWO_CPUS = [
     "--set-threads", "extract_features=2", "validate=2", "train_torch=1",
-    "train_final_torch=1",
+    "train_final_torch=1", "extract_embeddings=1",
     "--set-resources", "train_torch:cpus_per_gpu=1", "train_torch:mem_mb=4000",
     "train_final_torch:cpus_per_gpu=1", "train_final_torch:mem_mb=4000",
     "extract_features:mem_mb=4000",
+    "extract_embeddings:cpus_per_gpu=1", "extract_embeddings:mem_mb=4000",
 ]  # fmt: skip
 # rules whose jobs train a torch model, each asking SLURM for a GPU
 TORCH_TRAINING = ("rule_train_torch", "rule_train_final_torch")
+# pretrained embeddings (musicnn), one job per set and shard, on a GPU too
+EMBEDDINGS = ("rule_extract_embeddings",)
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +101,15 @@ def test_every_job_went_through_slurm(runs):
     assert len(slurm_logs) == len(set(submitted))
 
 
-def test_training_jobs_asked_slurm_for_a_gpu(runs):
+def test_training_and_embedding_jobs_asked_slurm_for_a_gpu(runs):
     _, result = runs["slurm"]
     calls = re.findall(r"^sbatch call: (.*)$", result.stdout + result.stderr, flags=re.MULTILINE)
     training = [call for call in calls if any(rule in call for rule in TORCH_TRAINING)]
-    others = [call for call in calls if call not in training]
+    embedding = [call for call in calls if any(rule in call for rule in EMBEDDINGS)]
+    others = [call for call in calls if call not in training + embedding]
     assert len(training) == 2 and others  # the fold model and the final model
-    for call in training:
+    assert len(embedding) == 1  # one shard of 40 tracks, one set (musicnn)
+    for call in training + embedding:
         assert "--gpus=1" in call and "--cpus-per-gpu=1" in call
     assert not any("--gpus" in call for call in others)
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from conftest import TINY_MODELS
+from conftest import TINY_CLASSICAL, TINY_MODELS
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +17,7 @@ def test_one_job_per_scheme_model_and_fold(tiny_demo):
     root = project / "results/models/demo"
     for scheme, n_folds in SCHEME_FOLDS.items():
         for model in TINY_MODELS:
-            artifact = "model.joblib" if model == "logreg" else "model.pt"
+            artifact = "model.joblib" if model in TINY_CLASSICAL else "model.pt"
             folds = sorted(p.name for p in (root / scheme / model).iterdir())
             assert folds == [f"fold{k}" for k in range(n_folds)]
             for fold in folds:

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from genreflow.checksums import parse_checksum
+from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.errors import ConfigError, closest, unknown_key
 from genreflow.genres import GTZAN_GENRES
 from genreflow.schemes import KFOLD_SCHEMES, REGISTRY_SPLITS
@@ -294,8 +295,29 @@ def features_problems(config: dict[str, Any]) -> list[str]:
                 f"features.consolidate[{i}]: {item!r} names no segmentation"
                 f"{closest(segmentation, segments)} (features.segments has {', '.join(segments)})"
             )
+        else:
+            problems += frame_problems(f"features.consolidate[{i}]", item, features)
     if features["n_fft"] < features["hop_length"]:
         problems.append("features.hop_length: must not exceed features.n_fft.")
+    return problems
+
+
+def frame_problems(key: str, item: str, features: dict[str, Any]) -> list[str]:
+    """An embedding set's FEATURE@SEGMENTATION whose segments are shorter than one frame."""
+    feature, _, segmentation = item.partition("@")
+    block = features["sets"].get(feature) or {}
+    if block.get("kind") not in EMBEDDING_KINDS or segmentation not in features["segments"]:
+        return []
+    frame = EMBEDDING_KINDS[block["kind"]].frame_seconds
+    problems = []
+    for part in ("seconds", "hop_seconds"):
+        seconds = features["segments"][segmentation].get(part)
+        if seconds is not None and round(seconds / frame) < 1:
+            problems.append(
+                f"{key}: {item!r}: features.segments.{segmentation}.{part} ({seconds:g} s) is "
+                f"shorter than one {frame:.3f} s frame of {block['kind']}; use a longer "
+                "segmentation."
+            )
     return problems
 
 

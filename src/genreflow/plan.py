@@ -26,11 +26,13 @@ from genreflow.config import (
     dataset_problems,
     expected_track_count,
     feature_clip_seconds,
+    frame_problems,
     registry_is_built,
     schema_problems,
     selected_genres,
     source_kind,
 )
+from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.errors import ConfigError, closest, unknown_key
 from genreflow.models.index import IndexedModel, load_index
 from genreflow.schemes import folds_of
@@ -111,9 +113,10 @@ class Plan:
     features: Mapping[str, Any]
     n_shards: int
     # every consolidated FEATURE@SEGMENTATION array: features.consolidate, then every
-    # torch model's inputs
+    # model's array inputs
     arrays: tuple[str, ...]
     summary_sets: tuple[str, ...]  # feature sets of kind gtzan_summary (one table row per track)
+    embedding_sets: tuple[str, ...]  # feature sets computed by pretrained networks
     schemes: Mapping[str, tuple[int, ...]]  # fold scheme → its folds
     models: Mapping[str, ModelPlan]  # enabled models, in config order
     final_models: tuple[str, ...]
@@ -124,6 +127,18 @@ class Plan:
     @property
     def torch_models(self) -> list[str]:
         return [name for name, model in self.models.items() if model.family == "torch"]
+
+    @property
+    def explained_models(self) -> list[str]:
+        """Torch models on time–frequency inputs: an attribution over an embedding's
+        dimensions says nothing a listener could check, so probes are not explained."""
+        return [
+            name
+            for name in self.torch_models
+            if not any(
+                item.partition("@")[0] in self.embedding_sets for item in self.models[name].inputs
+            )
+        ]
 
     @property
     def classical_models(self) -> list[str]:
@@ -166,6 +181,16 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         problems += str(exc).splitlines()
         models = {}
     disabled = [name for name in config["models"] if name not in models]
+    features_block = config["features"]
+    for name, model in models.items():
+        if not config["models"][name].get("inputs"):  # else checked with its block
+            for item in model.inputs:
+                problems += [
+                    f"{line} (the model's default inputs; set models.{name}.inputs or add the set)"
+                    for line in _input_problems(
+                        f"models.{name}.inputs", item, index[name], features_block
+                    )
+                ]
     schemes = {
         scheme: tuple(folds_of(scheme, config["folds"]["n_folds"]))
         for scheme in config["folds"]["schemes"]
@@ -183,8 +208,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     features = {**config["features"], "clip_seconds": feature_clip_seconds(dict(config))}
     arrays = list(config["features"]["consolidate"])
     for model in models.values():
-        if model.family == "torch":
-            arrays += [item for item in model.inputs if item not in arrays]
+        arrays += [item for item in model.inputs if "@" in item and item not in arrays]
     return Plan(
         dataset=DatasetPlan(
             name=dataset["name"],
@@ -204,6 +228,11 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
             name
             for name, block in config["features"]["sets"].items()
             if block["kind"] == "gtzan_summary"
+        ),
+        embedding_sets=tuple(
+            name
+            for name, block in config["features"]["sets"].items()
+            if block["kind"] in EMBEDDING_KINDS
         ),
         schemes=schemes,
         models=models,
@@ -279,18 +308,16 @@ def _input_problems(
 ) -> list[str]:
     sets, segments = features.get("sets") or {}, features.get("segments") or {}
     feature, _, segmentation = item.partition("@")
-    if model.family == "torch":
-        if feature in sets and segmentation in segments:
-            return []
-        pairs = [f"{s}@{g}" for s in sets for g in segments]
-        return [
-            f"{key}: {item!r} is not FEATURE@SEGMENTATION of features.sets "
-            f"({', '.join(sets)}) and features.segments ({', '.join(segments)})"
-            + closest(item, pairs)
-        ]
-    if feature in sets and not segmentation:
+    summaries = [name for name, block in sets.items() if block.get("kind") == "gtzan_summary"]
+    if model.family == "sklearn" and not segmentation and feature in summaries:
         return []
-    return [f"{key}: {item!r} is not a summary feature set of features.sets ({', '.join(sets)})"]
+    if feature in sets and segmentation in segments and feature not in summaries:
+        return frame_problems(key, item, {"sets": sets, "segments": segments})
+    pairs = [f"{s}@{g}" for s in sets if s not in summaries for g in segments]
+    allowed = "FEATURE@SEGMENTATION of features.sets and features.segments"
+    if model.family == "sklearn":
+        allowed = f"a summary set ({', '.join(summaries) or 'none configured'}) or " + allowed
+    return [f"{key}: {item!r} is not {allowed} ({', '.join(pairs)})" + closest(item, pairs)]
 
 
 def _models(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> dict[str, ModelPlan]:

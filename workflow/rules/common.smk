@@ -46,6 +46,7 @@ FEATURES = "results/features/{dataset}"
 TRACK_TABLE = f"{FEATURES}/tracks.csv"
 SUMMARY_TABLE = f"{FEATURES}/gtzan_summary.csv"
 SHARD_TABLE = f"{FEATURES}/shards/shard{{shard}}.csv"
+EMBEDDING_SHARD_TABLE = f"{FEATURES}/shards/{{feature}}/shard{{shard}}.csv"
 ARRAY = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.npy"
 ARRAY_INDEX = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.index.csv"
 FOLDS = "results/folds/{dataset}/{scheme}.csv"
@@ -62,6 +63,7 @@ SHARDS = [f"{k:03d}" for k in range(PLAN.n_shards)]
 # A pattern matching no name keeps a rule out of the DAG when its family is unused.
 TORCH_MODEL_PATTERN = "|".join(map(re.escape, PLAN.torch_models)) or "(?!x)x"
 CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, PLAN.classical_models)) or "(?!x)x"
+EMBEDDING_SET_PATTERN = "|".join(map(re.escape, PLAN.embedding_sets)) or "(?!x)x"
 # what each enabled model reproduces and its report's figure, for reports and cards
 MODEL_CLAIMS = {name: model.claim() for name, model in MODELS.items()}
 
@@ -130,13 +132,25 @@ def augmented_shard_table(wildcards):
     return [AUGMENTED_TABLE.format(**wildcards)] if config["augment"]["enabled"] else []
 
 
+def consolidation_tracks(wildcards):
+    """The table(s) listing each track's file of a set: its embedding shards' or tracks.csv."""
+    if wildcards.feature in PLAN.embedding_sets:
+        return [here(EMBEDDING_SHARD_TABLE, feature=wildcards.feature, shard=s) for s in SHARDS]
+    return [here(TRACK_TABLE)]
+
+
 def model_inputs(wildcards):
-    """The consolidated arrays and index tables a torch model reads."""
-    pairs = [item.split("@") for item in MODELS[wildcards.model].inputs]
-    return {
+    """What a model reads: consolidated arrays and their index tables (FEATURE@SEGMENTATION
+    inputs), or the summary table (a summary set's name)."""
+    items = MODELS[wildcards.model].inputs
+    pairs = [item.split("@") for item in items if "@" in item]
+    inputs = {
         "arrays": [here(ARRAY, feature=f, segments=s) for f, s in pairs],
         "indexes": [here(ARRAY_INDEX, feature=f, segments=s) for f, s in pairs],
     }
+    if any("@" not in item for item in items):
+        inputs["table"] = here(SUMMARY_TABLE)
+    return inputs
 
 
 def feature_outputs():
@@ -231,9 +245,9 @@ def model_fold_metrics(wildcards):
 
 # ---- explanations and sweeps ----
 def explain_outputs():
-    """An explanation figure per torch model, explained fold scheme and fold (unless off)."""
+    """An explanation figure per explained model, fold scheme and fold (unless off)."""
     return every_fold(
-        f"{EXPLAIN}/explanations.png", schemes=PLAN.explained_schemes, models=PLAN.torch_models
+        f"{EXPLAIN}/explanations.png", schemes=PLAN.explained_schemes, models=PLAN.explained_models
     )
 
 

@@ -34,8 +34,8 @@ rule evaluate_torch:
 
 rule evaluate_classical:
     input:
+        unpack(model_inputs),
         model=f"{MODEL_DIR}/model.joblib",
-        table=SUMMARY_TABLE,
         folds=FOLDS,
     output:
         predictions=f"{EVAL}/predictions.csv",

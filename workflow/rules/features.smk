@@ -1,4 +1,5 @@
-# Feature stage: (augment) → extract_features per shard → consolidate → tables.
+# Feature stage: (augment) → extract_features (STFT sets) and extract_embeddings
+# (pretrained networks, one job per set and shard) → tables → consolidate.
 
 
 rule augment:
@@ -54,6 +55,38 @@ rule extract_features:
         "../../scripts/extract_features.py"
 
 
+rule extract_embeddings:
+    input:
+        manifest=MANIFEST,
+        augmented=augmented_shard_table,
+        kernels=KERNELS,
+    output:
+        table=EMBEDDING_SHARD_TABLE,
+    log:
+        "results/logs/{dataset}/features/{feature}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/{dataset}/features/{feature}/shard{shard}.tsv"
+    wildcard_constraints:
+        feature=EMBEDDING_SET_PATTERN,
+    conda:
+        "../../envs/embeddings.yaml"
+    threads: config["embeddings"]["threads"]
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        gpu_mem_mb=config["embeddings"]["gpu_mem_mb"],
+        runtime=120,
+    params:
+        shard=lambda wildcards: int(wildcards.shard),
+        n_shards=PLAN.n_shards,
+        features=PLAN.features,
+        root=here(FEATURES),
+        device=config["embeddings"]["device"],
+        batch_size=config["embeddings"]["batch_size"],
+    script:
+        "../../scripts/extract_embeddings.py"
+
+
 rule feature_tables:
     input:
         shards=expand(SHARD_TABLE, shard=SHARDS, allow_missing=True),
@@ -78,7 +111,7 @@ rule feature_tables:
 
 rule consolidate_features:
     input:
-        tracks=TRACK_TABLE,
+        tracks=consolidation_tracks,
         kernels=KERNELS,
     output:
         array=ARRAY,

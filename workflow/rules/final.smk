@@ -40,7 +40,7 @@ use rule train_torch as train_final_torch with:
 
 use rule train_classical as train_final_classical with:
     input:
-        table=SUMMARY_TABLE,
+        unpack(model_inputs),
         folds=FINAL_SPLIT,
         manifest=MANIFEST,
     output:

@@ -37,7 +37,7 @@ rule train_torch:
 
 rule train_classical:
     input:
-        table=SUMMARY_TABLE,
+        unpack(model_inputs),
         folds=FOLDS,
         manifest=MANIFEST,
     output:
@@ -57,6 +57,7 @@ rule train_classical:
         mem_mb=4000,
         runtime=60,
     params:
+        inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
         arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
         training={**config["training"], "threads": 1},
         features=PLAN.features,

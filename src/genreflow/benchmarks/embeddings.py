@@ -27,13 +27,8 @@ import librosa
 import numpy as np
 import torch
 
-from genreflow.embeddings.musicnn import (
-    LAYERS,
-    load_musicnn,
-    log_mel,
-    resample_for_musicnn,
-    to_patches,
-)
+from genreflow.embeddings.musicnn import LAYERS, load_musicnn
+from genreflow.embeddings.musicnn_input import log_mel, resample_for_musicnn, to_patches
 from genreflow.training.device import select_device
 
 FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "audio"

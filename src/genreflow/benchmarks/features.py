@@ -610,7 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _merged(config, yaml.safe_load(args.config.read_text()))
     features = dict(config["features"], clip_seconds=args.clip_seconds)
     settings = FeatureSettings.from_config(features, args.clip_seconds)
-    specs = list(settings.specs)
+    specs = list(settings.stft_specs)
     if args.sets:
         try:
             specs = [settings.spec(name.strip()) for name in args.sets.split(",")]
@@ -635,7 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hop_length=settings.hop_length,
         repeats=args.repeats,
     )
-    result["measured"]["all_configured"] = specs == list(settings.specs)
+    result["measured"]["all_configured"] = specs == list(settings.stft_specs)
     if args.results:
         jobs = job_benchmarks(args.results, args.cores)
         result["jobs"] = add_overhead(jobs, args.stage_wall_s) if args.stage_wall_s else jobs

@@ -10,15 +10,10 @@ round-off (``tests/test_musicnn.py`` holds it to the TensorFlow outputs committe
 ``tests/fixtures/musicnn/``).
 
 Input
-    Log-mel patches ``(batch, 187, 96)``: 16 kHz mono audio, ``n_fft`` 512, hop 256,
-    96 mel bands (librosa's defaults otherwise: power 2, Slaney mel scale and area
-    normalisation, centred frames), ``log10(10000 · mel + 1)``, cut into 3 s patches of
-    187 frames with a hop of 187 (no overlap; a trailing partial patch is dropped).
-
-    musicnn's own ``batch_data`` casts the mel spectrogram to float16 before the log.
-    Under numpy 2 the product ``10000 · mel`` then stays float16 and overflows to
-    ``inf`` on loud frames (mel > 6.55: most frames of a typical GTZAN clip), and the
-    tags and features come out silently wrong. :func:`log_mel` computes in float32.
+    Log-mel patches ``(batch, 187, 96)`` of 16 kHz mono audio, computed in float32 by
+    :mod:`genreflow.embeddings.musicnn_input` (``n_fft`` 512, hop 256, 96 mel bands,
+    ``log10(10000 · mel + 1)``, 3 s patches without overlap; see there why musicnn's
+    own float16 input is not used).
 
 Layers (this module's attribute, the TF-1 scope in the checkpoint; every convolution
 is conv → ReLU → batch norm, eps 1e-3)
@@ -58,13 +53,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genreflow.embeddings.musicnn_input import musicnn_patches
+from genreflow.embeddings.musicnn_params import N_MELS, PATCH_SECONDS, SAMPLE_RATE
 from genreflow.errors import ConfigError, DataError
 
-SAMPLE_RATE = 16000
-N_FFT = 512
-HOP_LENGTH = 256
-N_MELS = 96
-PATCH_FRAMES = 187  # 3 s: librosa.time_to_frames(3, sr=16000, hop_length=256) + 1
 BN_EPS = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 LAYERS = ("max_pool", "mean_pool", "penultimate", "taggram")
 MODELS = ("MSD_musicnn", "MTT_musicnn")
@@ -193,43 +185,28 @@ def load_musicnn(name: str = "MSD_musicnn", folder: Path = WEIGHTS_DIR) -> Music
     return model.eval()
 
 
-def log_mel(y: np.ndarray) -> np.ndarray:
-    """musicnn's input representation of 16 kHz mono ``y``, in float32: (frames, 96)."""
-    import librosa
-
-    mel = librosa.feature.melspectrogram(
-        y=np.asarray(y, dtype=np.float32),
-        sr=SAMPLE_RATE,
-        n_fft=N_FFT,
-        hop_length=HOP_LENGTH,
-        n_mels=N_MELS,
-    ).T.astype(np.float32)
-    return np.log10(np.float32(10000) * mel + np.float32(1))
-
-
-def to_patches(representation: np.ndarray, hop: int = PATCH_FRAMES) -> np.ndarray:
-    """Consecutive 3 s patches (n, 187, 96) of a log-mel representation (frames, 96)."""
-    starts = range(0, representation.shape[0] - PATCH_FRAMES + 1, hop)
-    if not starts:
-        raise DataError(
-            f"audio of {representation.shape[0]} frames is shorter than one musicnn patch "
-            f"({PATCH_FRAMES} frames, 3 s)."
-        )
-    return np.stack([representation[s : s + PATCH_FRAMES] for s in starts])
-
-
-def resample_for_musicnn(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """``y`` (mono) at musicnn's 16 kHz: resampled explicitly (soxr), never assumed."""
-    if sample_rate == SAMPLE_RATE:
-        return np.asarray(y, dtype=np.float32)
-    import librosa
-
-    return librosa.resample(
-        np.asarray(y, dtype=np.float32), orig_sr=sample_rate, target_sr=SAMPLE_RATE
-    )
-
-
 @torch.no_grad()
+def run_batches(
+    model: Musicnn,
+    patches: np.ndarray,
+    layers: tuple[str, ...],
+    *,
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> dict[str, np.ndarray]:
+    """``layers`` of every patch (patches × dimensions), ``batch_size`` patches a pass."""
+    unknown = [layer for layer in layers if layer not in LAYERS]
+    if unknown:
+        raise ConfigError(f"musicnn layers {unknown}: choose from {', '.join(LAYERS)}.")
+    outputs: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    for start in range(0, len(patches), batch_size):
+        batch = torch.from_numpy(patches[start : start + batch_size]).to(device)
+        result = model(batch)
+        for layer in layers:
+            outputs[layer].append(result[layer].float().cpu().numpy())
+    return {layer: np.concatenate(parts) for layer, parts in outputs.items()}
+
+
 def embed(
     y: np.ndarray,
     sample_rate: int,
@@ -239,20 +216,59 @@ def embed(
     batch_size: int = 64,
     device: torch.device | str = "cpu",
 ) -> dict[str, np.ndarray]:
-    """Per-patch outputs (patches × dimensions) of ``model`` for mono audio ``y``.
+    """Per-patch outputs (patches × dimensions) of several layers of ``model`` for mono ``y``.
 
-    ``y`` is resampled from ``sample_rate`` to 16 kHz first; patches go through the
-    network ``batch_size`` at a time on ``device``.
+    ``y`` is resampled from ``sample_rate`` to 16 kHz first.
     """
-    unknown = [layer for layer in layers if layer not in LAYERS]
-    if unknown:
-        raise ConfigError(f"musicnn layers {unknown}: choose from {', '.join(LAYERS)}.")
-    patches = to_patches(log_mel(resample_for_musicnn(y, sample_rate)))
     model = model.to(device)
-    outputs: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
-    for start in range(0, len(patches), batch_size):
-        batch = torch.from_numpy(patches[start : start + batch_size]).to(device)
-        result = model(batch)
-        for layer in layers:
-            outputs[layer].append(result[layer].float().cpu().numpy())
-    return {layer: np.concatenate(parts) for layer, parts in outputs.items()}
+    patches = musicnn_patches(y, sample_rate)
+    return run_batches(model, patches, layers, batch_size=batch_size, device=device)
+
+
+class MusicnnExtractor:
+    """The ``musicnn`` kind of ``features.sets``: one layer of a released model per patch.
+
+    Parameters
+    ----------
+    model
+        ``MSD_musicnn`` (Million Song Dataset top-50 tags) or ``MTT_musicnn``.
+    layer
+        One of :data:`LAYERS`; ``max_pool`` is the sklearn-audio-transfer-learning
+        protocol's feature (753 values per 3 s patch).
+    batch_size
+        Patches per forward pass (of one or several tracks).
+    device
+        Where the network runs.
+    """
+
+    sample_rate = SAMPLE_RATE
+    frame_seconds = PATCH_SECONDS
+
+    def __init__(
+        self,
+        model: str = "MSD_musicnn",
+        layer: str = "max_pool",
+        *,
+        batch_size: int = 64,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if layer not in LAYERS:
+            raise ConfigError(f"musicnn layer {layer!r}: choose one of {', '.join(LAYERS)}.")
+        self.layer = layer
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.network = load_musicnn(model).to(self.device)
+
+    def frontend(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
+        """The network's input for mono ``y`` (resampled to 16 kHz): (patches, 187, 96)."""
+        return musicnn_patches(y, sample_rate)
+
+    def forward(self, patches: np.ndarray) -> np.ndarray:
+        """``layer`` of each patch: (patches, dimensions)."""
+        return run_batches(
+            self.network, patches, (self.layer,), batch_size=self.batch_size, device=self.device
+        )[self.layer]
+
+    def __call__(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
+        """The feature matrix of mono ``y``: (dimensions × patches), like every feature set."""
+        return self.forward(self.frontend(y, sample_rate)).T

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from genreflow.atomic import write_text
-from genreflow.evaluation.formatting import percent
+from genreflow.evaluation.formatting import percent, published_percent
 from genreflow.evaluation.summary import confusion_pairs
 from genreflow.models.registry import Published
 
@@ -110,6 +110,27 @@ def render_card(
             f"hop {features['hop_length']}; clip length {features.get('clip_seconds')} s. "
             "Saved with the model: `genreflow predict` uses these, not the current config."
         )
+    embedded = {
+        name: rate
+        for name, rate in (record.get("sample_rates") or {}).items()
+        if name != "decoded" and features and rate != features["sample_rate"]
+    }
+    for name, rate in embedded.items():
+        block = features["sets"][name]
+        settings = ", ".join(f"{k} {v}" for k, v in block.items() if k != "kind")
+        lines.append(
+            f"- **Pretrained embedding `{name}`:** {block['kind']} ({settings}), computed at "
+            f"{rate} Hz; `genreflow predict` decodes songs at {rate} Hz itself."
+        )
+    if record.get("adjusted"):
+        lines.append(
+            "- **Adjusted to the training data:** "
+            + "; ".join(
+                f"{step}: {change['used']} components ({change['asked']} asked)"
+                for step, change in record["adjusted"].items()
+            )
+            + "."
+        )
     if "n_parameters" in record:
         train = record.get("train", {})
         lines.append(
@@ -123,7 +144,10 @@ def render_card(
     lines += ["", "## Expected accuracy (cross-validated, same model and settings)", ""]
     lines += accuracy_lines(model, summaries)
     if published is not None:
-        lines += ["", f"Published figure: {percent(published.accuracy)} ({published.describe()})."]
+        lines += [
+            "",
+            f"Published figure: {published_percent(published.accuracy)} ({published.describe()}).",
+        ]
     lines += ["", "## Known confusions (test folds, all schemes)", ""]
     pairs = confusion_pairs({model: confusion}, genres, top=3)
     if pairs.empty:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pandas as pd
 import torch
 
@@ -19,6 +18,8 @@ from genreflow.errors import DataError
 from genreflow.evaluation.metrics import segment_table
 from genreflow.folds import training_rows
 from genreflow.models import get_model
+from genreflow.models.classical import classical_probabilities
+from genreflow.training.classical_data import ClassicalData
 from genreflow.training.data import Normalizer, load_fold
 from genreflow.training.device import Precision
 from genreflow.training.loop import evaluate
@@ -61,48 +62,21 @@ def predict_torch_fold(
     return segment_table(split.index, probabilities.double().numpy(), genres), genres
 
 
-def break_ties(
-    probabilities: np.ndarray, decisions: Sequence[str], genres: Sequence[str]
-) -> np.ndarray:
-    """Resolve tied top probabilities in favour of the estimator's own decision.
-
-    One-vs-rest probabilities saturate (an SGD's sigmoids of decision values in the
-    hundreds are all exactly 1.0), so the most probable genre can be a tie that the
-    decision function, which ``predict`` uses, does not have. The decided genre gets
-    1e-9 more probability in those rows only.
-    """
-    probabilities = np.array(probabilities, dtype=np.float64)
-    top = probabilities.max(axis=1, keepdims=True)
-    tied = (probabilities == top).sum(axis=1) > 1
-    column = {genre: i for i, genre in enumerate(genres)}
-    for row in np.flatnonzero(tied):
-        probabilities[row, column[decisions[row]]] += 1e-9
-    return probabilities
-
-
 def predict_classical_fold(
-    model_path: str | Path, *, table: pd.DataFrame, folds: pd.DataFrame, fold: int
+    model_path: str | Path, *, data: ClassicalData, folds: pd.DataFrame, fold: int
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Segment table (one "segment" per track) of the fold's test tracks, and the genres."""
+    """Segment table of the fold's test examples (one per track for the summary table or
+    a whole-clip array), and the genres."""
     saved = joblib.load(model_path)
-    estimator, columns, genres = (
-        saved["estimator"],
-        saved["columns"],
-        list(saved["genres"]),
-    )
-    missing = sorted(set(columns) - set(table.columns))
-    if missing:
+    estimator, genres = saved["estimator"], list(saved["genres"])
+    if data.columns is not None:
+        data = data.select(saved["columns"])
+    expected = saved.get("input_shape")
+    if expected is not None and list(data.input_shape) != list(expected):
         raise DataError(
-            f"{model_path}: the summary table lacks columns the model was trained on "
-            f"({', '.join(missing[:5])}…): re-run training."
+            f"{model_path}: trained on examples of shape {expected}, but its input now holds "
+            f"{data.input_shape}: re-run training after changing feature settings."
         )
-    rows = training_rows(table, folds, fold, "test")
-    test = table.iloc[rows]
-    x = test[columns].to_numpy(dtype=np.float64)
-    probabilities = estimator.predict_proba(x)
-    # classes the training part lacked get probability 0, in the genres' order
-    by_class = pd.DataFrame(probabilities, columns=estimator.classes_)
-    probabilities = by_class.reindex(columns=genres, fill_value=0.0).to_numpy()
-    probabilities = break_ties(probabilities, estimator.predict(x), genres)
-    index = test.assign(segment=0)
-    return segment_table(index, probabilities, genres), genres
+    rows = training_rows(data.index, folds, fold, "test")
+    probabilities = classical_probabilities(estimator, data.x[rows], genres)
+    return segment_table(data.index.iloc[rows], probabilities, genres), genres

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from genreflow.atomic import write_csv, write_text
-from genreflow.evaluation.formatting import percent
+from genreflow.evaluation.formatting import percent, published_percent
 from genreflow.evaluation.plots import (
     plot_accuracy,
     plot_confusion_grid,
@@ -122,7 +122,7 @@ def render_markdown(
                 _mean_std(m, s) for m, s in zip(summary["macro_f1_mean"], summary["macro_f1_std"])
             ],
             "published %": [
-                f"{_percent(a)} ({on})" if on else "–"
+                f"{published_percent(a, suffix='')} ({on})" if on else "–"
                 for a, on in zip(summary["published_accuracy"], summary["published_on"])
             ],
             "parameters": [f"{n:,}" if not pd.isna(n) else "–" for n in summary["n_parameters"]],

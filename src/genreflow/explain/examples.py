@@ -138,7 +138,7 @@ def explain_song(
     column = prediction.genres.index(prediction.genre)
     best = int(np.argmax(prediction.probabilities[:, column]))
     window = [x[best : best + 1] for x in inputs]
-    start = starts[best] / classifier.settings.sample_rate
+    start = starts[best] / classifier.sample_rate
     return explain_window(
         classifier.model,
         window,

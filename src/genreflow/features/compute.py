@@ -15,6 +15,7 @@ import librosa
 import numpy as np
 import pywt
 
+from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.features.spectra import Spectra
 from genreflow.features.summary import HOP_LENGTH as SUMMARY_HOP
 from genreflow.features.summary import N_FFT as SUMMARY_N_FFT
@@ -43,6 +44,11 @@ class FeatureSpec:
     def is_sequence(self) -> bool:
         """Sequence features are (rows × frames) matrices; the summary is one vector."""
         return self.kind != "gtzan_summary"
+
+    @property
+    def is_embedding(self) -> bool:
+        """Computed by a pretrained network (rule extract_embeddings), not from the STFT."""
+        return self.kind in EMBEDDING_KINDS
 
 
 def logmel(spectra: Spectra, *, n_mels: int = 128) -> np.ndarray:
@@ -123,8 +129,9 @@ def compute_features(
     n_fft: int = 2048,
     hop_length: int = 512,
 ) -> dict[str, np.ndarray]:
-    """Every configured feature of one track, keyed by feature name.
+    """Every STFT-based feature of ``specs`` of one track, keyed by feature name.
 
+    Embedding sets are computed by their extractors (:mod:`genreflow.embeddings`).
     Sequence features are float32 (rows × frames); the summary vector stays float64 so
     the table keeps librosa's values.
     """

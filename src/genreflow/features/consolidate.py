@@ -68,8 +68,16 @@ def consolidate_feature(
             )
         segment_frames = hop_frames = int(lengths[0])
     else:
-        segment_frames = settings.frames(segmentation.seconds)
-        hop_frames = settings.frames(segmentation.hop_seconds or segmentation.seconds)
+        segment_frames = settings.frames(segmentation.seconds, feature)
+        hop_frames = settings.frames(segmentation.hop_seconds or segmentation.seconds, feature)
+        if segment_frames < 1 or hop_frames < 1:
+            raise DataError(
+                f"{feature}@{segmentation.name}: a {segmentation.seconds:g} s segment (hop "
+                f"{segmentation.hop_seconds or segmentation.seconds:g} s) is shorter than one "
+                f"{settings.frame_seconds(feature):.3f} s frame of {feature}; use a longer "
+                "segmentation."
+            )
+    frame_seconds = settings.frame_seconds(feature)
     starts = [segment_starts(int(n), segment_frames, hop_frames) for n in tracks["n_frames"]]
     short = tracks["track_id"][[len(s) == 0 for s in starts]].tolist()
     if short:
@@ -100,7 +108,7 @@ def consolidate_feature(
                         track.source_track_id,
                         track.genre,
                         number,
-                        round(start * settings.hop_length / settings.sample_rate, 4),
+                        round(start * frame_seconds, 4),
                     )
                 )
                 position += 1

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.features.compute import FEATURE_KINDS, FeatureSpec
 
 
@@ -39,7 +40,7 @@ class FeatureSettings:
         specs = []
         for name, block in features["sets"].items():
             params = {k: v for k, v in block.items() if k != "kind"}
-            if block["kind"] not in FEATURE_KINDS:
+            if block["kind"] not in FEATURE_KINDS and block["kind"] not in EMBEDDING_KINDS:
                 raise ValueError(f"features.sets.{name}.kind: unknown kind {block['kind']!r}")
             specs.append(FeatureSpec(name, block["kind"], params))
         return cls(
@@ -59,9 +60,33 @@ class FeatureSettings:
                 return spec
         raise KeyError(f"no feature set named {name!r}")
 
-    def frames(self, seconds: float) -> int:
-        """Number of STFT frames spanning ``seconds``."""
-        return round(seconds * self.sample_rate / self.hop_length)
+    @property
+    def stft_specs(self) -> tuple[FeatureSpec, ...]:
+        """The sets rule extract_features computes from each track's STFT."""
+        return tuple(spec for spec in self.specs if not spec.is_embedding)
+
+    @property
+    def embedding_specs(self) -> tuple[FeatureSpec, ...]:
+        """The sets rule extract_embeddings computes with pretrained networks."""
+        return tuple(spec for spec in self.specs if spec.is_embedding)
+
+    def frame_seconds(self, feature: str) -> float:
+        """The length of one frame of ``feature``: an STFT hop, or an embedding's example."""
+        spec = self.spec(feature)
+        if spec.is_embedding:
+            return EMBEDDING_KINDS[spec.kind].frame_seconds
+        return self.hop_length / self.sample_rate
+
+    def sample_rate_of(self, feature: str) -> int:
+        """The rate ``feature`` is computed at: the decode's, or its network's own."""
+        spec = self.spec(feature)
+        if spec.is_embedding:
+            return EMBEDDING_KINDS[spec.kind].sample_rate
+        return self.sample_rate
+
+    def frames(self, seconds: float, feature: str) -> int:
+        """Number of frames of ``feature`` spanning ``seconds``."""
+        return round(seconds / self.frame_seconds(feature))
 
 
 def segmentations(config_segments: Mapping[str, Mapping[str, Any]]) -> dict[str, Segmentation]:

@@ -84,7 +84,7 @@ def extract_shard(
         features = compute_features(
             loaded.y,
             loaded.sr,
-            list(settings.specs),
+            list(settings.stft_specs),
             n_fft=settings.n_fft,
             hop_length=settings.hop_length,
         )
@@ -106,8 +106,8 @@ def extract_shard(
             save_array(array, dest)
             row[name] = str(dest)
         rows.append(row)
-    log.info("extracted %d feature set(s) for %d track(s)", len(settings.specs), len(rows))
-    columns = list(TRACK_COLUMNS) + [spec.name for spec in settings.specs]
+    log.info("extracted %d feature set(s) for %d track(s)", len(settings.stft_specs), len(rows))
+    columns = list(TRACK_COLUMNS) + [spec.name for spec in settings.stft_specs]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -56,11 +56,11 @@ def warm_kernels(
     compute_features(
         loaded.y,
         loaded.sr,
-        list(settings.specs),
+        list(settings.stft_specs),
         n_fft=settings.n_fft,
         hop_length=settings.hop_length,
     )
-    ran.append(f"features {', '.join(spec.name for spec in settings.specs)}")
+    ran.append(f"features {', '.join(spec.name for spec in settings.stft_specs)}")
     rng = np.random.default_rng(0)
     for block in augmentations:
         augmentation = Augmentation.from_config(block)

@@ -10,6 +10,7 @@ track's segments.
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -21,13 +22,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.errors import DataError
-from genreflow.evaluation.predict import break_ties, load_torch_model
+from genreflow.evaluation.predict import load_torch_model
 from genreflow.features.compute import FeatureSpec, compute_features
 from genreflow.features.consolidate import segment_starts
 from genreflow.features.settings import FeatureSettings, segmentations
 from genreflow.features.summary import SUMMARY_COLUMNS
 from genreflow.inference.songs import read_song
+from genreflow.models.classical import classical_probabilities
 from genreflow.training.data import Normalizer
 
 TORCH_ARTIFACT = "model.pt"
@@ -82,14 +85,19 @@ class Classifier(ABC):
     hop_samples: int
 
     @property
+    def sample_rate(self) -> int:
+        """The rate songs are decoded at: the features', or an embedding network's own."""
+        return self.settings.sample_rate
+
+    @property
     def window_s(self) -> float:
-        return self.window_samples / self.settings.sample_rate
+        return self.window_samples / self.sample_rate
 
     def read(self, path: str | os.PathLike) -> SongAudio:
         """Decode ``path`` at the model's rate, padded to one window if shorter."""
         track = read_song(
             path,
-            sample_rate=self.settings.sample_rate,
+            sample_rate=self.sample_rate,
             silence_peak=self.settings.silence_peak,
         )
         y, warnings = track.y, []
@@ -110,7 +118,7 @@ class Classifier(ABC):
         return SongPrediction(
             path=audio.path,
             genres=list(self.genres),
-            starts_s=np.asarray(starts, dtype=np.float64) / self.settings.sample_rate,
+            starts_s=np.asarray(starts, dtype=np.float64) / self.sample_rate,
             window_s=self.window_s,
             probabilities=probabilities,
             duration_s=audio.duration_s,
@@ -120,6 +128,79 @@ class Classifier(ABC):
     @abstractmethod
     def window_probabilities(self, y: np.ndarray) -> tuple[list[int], np.ndarray]:
         """Start sample of each window of ``y`` and its genre probabilities."""
+
+
+class Windows:
+    """A model's inputs computed over a whole song and cut into its training windows.
+
+    Each input is ``FEATURE@SEGMENTATION`` (one segmentation for all). The song is
+    decoded at :attr:`sample_rate`: the network's own rate when every input is an
+    embedding set of that rate (so a file is resampled once, as the embedding stage
+    decodes training tracks, and not at all when it is already at that rate), else the
+    features' rate, from which an embedding's network resamples. A window is as long as
+    a training example; consecutive windows are the segmentation's hop apart.
+    """
+
+    def __init__(
+        self,
+        settings: FeatureSettings,
+        inputs: Sequence[str],
+        input_shapes: Sequence[Sequence[int]],
+        segments: dict,
+        source: Path,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.settings = settings
+        names, segmentation = _split_inputs(inputs, source)
+        self.specs = [settings.spec(name) for name in names]
+        segment = segmentations(segments)[segmentation]
+        self.segment_frames = [int(shape[-1]) for shape in input_shapes]
+        self.hop_frames = [
+            settings.frames(segment.hop_seconds, spec.name) if segment.seconds else frames
+            for spec, frames in zip(self.specs, self.segment_frames)
+        ]
+        self.extractors = {
+            spec.name: EMBEDDING_KINDS[spec.kind].build(spec.params, device=device)
+            for spec in self.specs
+            if spec.is_embedding
+        }
+        rates = {settings.sample_rate_of(spec.name) for spec in self.specs}
+        embedded = all(spec.is_embedding for spec in self.specs) and len(rates) == 1
+        self.sample_rate = rates.pop() if embedded else settings.sample_rate
+        sr = self.sample_rate
+        # enough samples for each input to give its frames (a centred STFT gives one
+        # frame per hop; a network's frames are its own examples)
+        self.window_samples = max(
+            math.ceil(frames * settings.frame_seconds(spec.name) * sr)
+            if spec.is_embedding
+            else frames * settings.hop_length
+            for spec, frames in zip(self.specs, self.segment_frames)
+        )
+        first = self.specs[0].name
+        self.hop_samples = self.hop_frames[0] * settings.frame_seconds(first) * sr
+
+    def __call__(self, y: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
+        """Start sample of each window of ``y`` and one (windows, rows, frames) array per input."""
+        unique = {spec.name: spec for spec in self.specs}
+        sr = self.sample_rate
+        features = compute_features(
+            y,
+            sr,
+            [spec for spec in unique.values() if not spec.is_embedding],
+            n_fft=self.settings.n_fft,
+            hop_length=self.settings.hop_length,
+        )
+        for name, extractor in self.extractors.items():
+            features[name] = extractor(y, sr)
+        n_windows = min(
+            len(segment_starts(features[spec.name].shape[-1], frames, hop))
+            for spec, frames, hop in zip(self.specs, self.segment_frames, self.hop_frames)
+        )
+        stacked = [
+            np.stack([features[spec.name][:, k * hop : k * hop + frames] for k in range(n_windows)])
+            for spec, frames, hop in zip(self.specs, self.segment_frames, self.hop_frames)
+        ]
+        return [round(k * self.hop_samples) for k in range(n_windows)], stacked
 
 
 class TorchClassifier(Classifier):
@@ -135,37 +216,26 @@ class TorchClassifier(Classifier):
         self.settings = saved_settings(saved, source)
         self.normalizer = Normalizer.from_state(saved["normalizer"])
         self.inputs = list(saved["inputs"])
-        names, segmentation = _split_inputs(self.inputs, source)
-        self.specs = [self.settings.spec(name) for name in names]
-        segment = segmentations(saved["features"]["segments"])[segmentation]
-        hop = self.settings.hop_length
-        self.segment_frames = int(saved["input_shapes"][0][-1])
-        self.hop_frames = (
-            self.settings.frames(segment.hop_seconds) if segment.seconds else self.segment_frames
+        self.windows = Windows(
+            self.settings,
+            self.inputs,
+            saved["input_shapes"],
+            saved["features"]["segments"],
+            source,
+            self.device,
         )
-        # enough samples for a centred STFT to give segment_frames frames
-        self.window_samples = self.segment_frames * hop
-        self.hop_samples = self.hop_frames * hop
+        self.window_samples = self.windows.window_samples
+        self.hop_samples = round(self.windows.hop_samples)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.windows.sample_rate
 
     def window_inputs(self, y: np.ndarray) -> tuple[list[int], list[torch.Tensor]]:
         """Start sample of each window and the model's normalised inputs for every window."""
-        unique = {spec.name: spec for spec in self.specs}
-        features = compute_features(
-            y,
-            self.settings.sample_rate,
-            list(unique.values()),
-            n_fft=self.settings.n_fft,
-            hop_length=self.settings.hop_length,
-        )
-        n_frames = min(matrix.shape[-1] for matrix in features.values())
-        starts = list(segment_starts(n_frames, self.segment_frames, self.hop_frames))
-        stacked = [
-            torch.from_numpy(
-                np.stack([features[spec.name][:, s : s + self.segment_frames] for s in starts])
-            ).to(self.device)
-            for spec in self.specs
-        ]
-        return [s * self.settings.hop_length for s in starts], self.normalizer(stacked)
+        starts, stacked = self.windows(y)
+        tensors = [torch.from_numpy(x).to(self.device) for x in stacked]
+        return starts, self.normalizer(tensors)
 
     def window_probabilities(self, y: np.ndarray) -> tuple[list[int], np.ndarray]:
         starts, inputs = self.window_inputs(y)
@@ -175,16 +245,32 @@ class TorchClassifier(Classifier):
 
 
 class ClassicalClassifier(Classifier):
-    """A scikit-learn model from ``model.joblib``: the 57-value summary of each clip-long window."""
+    """A scikit-learn model from ``model.joblib``.
+
+    On the summary table: the 57 values of each clip-long window. On an array input
+    (e.g. ``musicnn@clip``): the model's windows, as a torch model's.
+    """
 
     def __init__(self, source: Path) -> None:
         self.source = source
         saved = joblib.load(source)
         self.name = saved.get("model", source.parent.name)
         self.estimator = saved["estimator"]
-        self.columns = list(saved["columns"])
+        self.columns = saved["columns"]
         self.genres = list(saved["genres"])
         self.settings = saved_settings(saved, source)
+        self.windows: Windows | None = None
+        if self.columns is None:  # an array input
+            self.windows = Windows(
+                self.settings,
+                saved["inputs"],
+                [saved["input_shape"]],
+                saved["features"]["segments"],
+                source,
+            )
+            self.window_samples = self.windows.window_samples
+            self.hop_samples = round(self.windows.hop_samples)
+            return
         summaries = [s for s in self.settings.specs if s.kind == "gtzan_summary"]
         if not summaries:
             raise DataError(f"{source}: its feature settings have no gtzan_summary set.")
@@ -197,7 +283,14 @@ class ClassicalClassifier(Classifier):
         self.window_samples = round(self.settings.clip_seconds * self.settings.sample_rate)
         self.hop_samples = self.window_samples
 
+    @property
+    def sample_rate(self) -> int:
+        return self.windows.sample_rate if self.windows else self.settings.sample_rate
+
     def window_probabilities(self, y: np.ndarray) -> tuple[list[int], np.ndarray]:
+        if self.windows is not None:
+            starts, (x,) = self.windows(y)
+            return starts, classical_probabilities(self.estimator, x, self.genres)
         starts = list(range(0, len(y) - self.window_samples + 1, self.hop_samples))
         rows = []
         for start in starts:
@@ -211,10 +304,7 @@ class ClassicalClassifier(Classifier):
             )[self.spec.name]
             rows.append(values)
         x = pd.DataFrame(np.stack(rows), columns=list(SUMMARY_COLUMNS))[self.columns].to_numpy()
-        by_class = pd.DataFrame(self.estimator.predict_proba(x), columns=self.estimator.classes_)
-        probabilities = by_class.reindex(columns=self.genres, fill_value=0.0).to_numpy()
-        probabilities = break_ties(probabilities, self.estimator.predict(x), self.genres)
-        return starts, probabilities / probabilities.sum(axis=1, keepdims=True)
+        return starts, classical_probabilities(self.estimator, x, self.genres)
 
 
 def saved_settings(saved: dict, source: Path) -> FeatureSettings:

@@ -59,7 +59,8 @@ def render(records: Sequence[dict], classifier: Classifier, fmt: str) -> str:
                 "path": str(classifier.source),
                 "genres": list(classifier.genres),
                 "window_s": round(classifier.window_s, 4),
-                "hop_s": round(classifier.hop_samples / classifier.settings.sample_rate, 4),
+                "hop_s": round(classifier.hop_samples / classifier.sample_rate, 4),
+                "sample_rate": classifier.sample_rate,
             },
             "files": list(records),
         }

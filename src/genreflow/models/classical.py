@@ -7,9 +7,10 @@ SVM is added as the usual strong baseline on this table (no published figure).
 
 Models as described
 -------------------
-Every model is a scikit-learn :class:`~sklearn.pipeline.Pipeline`: a
-:class:`~sklearn.preprocessing.StandardScaler` (step ``"scale"``) then the classifier
-(step ``"model"``).
+Every model is a scikit-learn :class:`~sklearn.pipeline.Pipeline`: :func:`pool_frames`
+(step ``"pool"``: the mean over frames of an array input, nothing for the summary
+table's rows), a :class:`~sklearn.preprocessing.StandardScaler` (step ``"scale"``),
+then the classifier (step ``"model"``).
 
 * ``logreg``: :class:`~sklearn.linear_model.LogisticRegression`, C 1.0, up to 2000
   iterations (the default lbfgs solver, multinomial for several classes).
@@ -39,15 +40,18 @@ Choices where the description is vague
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC
 
 from genreflow.errors import ConfigError
@@ -56,28 +60,25 @@ from genreflow.models.registry import ModelSpec, Published, register
 INPUTS = ("gtzan_summary",)
 
 
-def build_pipeline(
-    estimator_cls: type[BaseEstimator], seed: int, *, calibrate: bool = False, **arch: Any
-) -> Pipeline:
-    """Standard scaling followed by ``estimator_cls(**arch)`` seeded with ``seed``.
+def pool_frames(x: np.ndarray) -> np.ndarray:
+    """(examples, rows, frames) → (examples, rows) by the mean over frames; 2-D unchanged.
 
-    Parameters
-    ----------
-    estimator_cls
-        A scikit-learn classifier class.
-    seed
-        ``random_state`` of the estimator, where it takes one.
-    calibrate
-        Wrap the estimator in ``CalibratedClassifierCV(..., ensemble=False)`` (sigmoid,
-        5-fold) so that it has ``predict_proba`` (for the SVC).
-    **arch
-        Keyword arguments of ``estimator_cls``.
+    Lets one pipeline read the summary table (one row per track) or a consolidated array
+    (e.g. ``musicnn@clip``: a track's 3 s patches, averaged into one vector).
+    """
+    x = np.asarray(x)
+    return x.mean(axis=-1) if x.ndim == 3 else x
 
-    Returns
-    -------
-    Pipeline
-        Steps ``"scale"`` (StandardScaler) and ``"model"`` (the classifier, or its
-        calibration wrapper whose ``estimator`` is the classifier).
+
+def make_pipeline(*steps: tuple[str, Any]) -> Pipeline:
+    """``pool`` (:func:`pool_frames`) and ``scale`` (standardisation), then ``steps``."""
+    return Pipeline(
+        [("pool", FunctionTransformer(pool_frames)), ("scale", StandardScaler()), *steps]
+    )
+
+
+def seeded(estimator_cls: type[BaseEstimator], seed: int, arch: dict[str, Any]) -> BaseEstimator:
+    """``estimator_cls(**arch)`` with ``random_state=seed`` where it takes one.
 
     Raises
     ------
@@ -96,10 +97,89 @@ def build_pipeline(
     params = dict(arch)
     if "random_state" in known:
         params["random_state"] = seed
-    estimator: BaseEstimator = estimator_cls(**params)
-    if calibrate:
-        estimator = CalibratedClassifierCV(estimator, method="sigmoid", cv=5, ensemble=False)
-    return Pipeline([("scale", StandardScaler()), ("model", estimator)])
+    return estimator_cls(**params)
+
+
+def calibrated(estimator: BaseEstimator) -> CalibratedClassifierCV:
+    """``estimator`` with Platt-scaled probabilities (sigmoid, 5-fold, one refit)."""
+    return CalibratedClassifierCV(estimator, method="sigmoid", cv=5, ensemble=False)
+
+
+def build_pipeline(
+    estimator_cls: type[BaseEstimator], seed: int, *, calibrate: bool = False, **arch: Any
+) -> Pipeline:
+    """Pooling, standard scaling, then ``estimator_cls(**arch)`` seeded with ``seed``.
+
+    Parameters
+    ----------
+    estimator_cls
+        A scikit-learn classifier class.
+    seed
+        ``random_state`` of the estimator, where it takes one.
+    calibrate
+        Wrap the estimator in ``CalibratedClassifierCV(..., ensemble=False)`` (sigmoid,
+        5-fold) so that it has ``predict_proba`` (for the SVC).
+    **arch
+        Keyword arguments of ``estimator_cls``.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``"pool"``, ``"scale"`` and ``"model"`` (the classifier, or its
+        calibration wrapper whose ``estimator`` is the classifier).
+    """
+    estimator = seeded(estimator_cls, seed, arch)
+    return make_pipeline(("model", calibrated(estimator) if calibrate else estimator))
+
+
+def limit_components(
+    pipeline: Pipeline, n_samples: int, n_features: int
+) -> dict[str, tuple[int, int]]:
+    """Lower each step's integer ``n_components`` to the rank the training data can have.
+
+    Centred data of ``n_samples`` examples of ``n_features`` values (after pooling) has
+    rank ``min(n_samples - 1, n_features)`` at most: a further component has no
+    variance. A fold with fewer training examples than a probe's 128 components gets
+    ``n_samples - 1``. Returns the changed steps, ``{step: (asked, used)}``.
+    """
+    limit = max(1, min(n_samples - 1, n_features))
+    changed = {}
+    for name, step in pipeline.steps:
+        asked = getattr(step, "n_components", None)
+        if isinstance(asked, int) and not isinstance(asked, bool) and asked > limit:
+            step.set_params(n_components=limit)
+            changed[name] = (asked, limit)
+    return changed
+
+
+def break_ties(
+    probabilities: np.ndarray, decisions: Sequence[str], genres: Sequence[str]
+) -> np.ndarray:
+    """Resolve tied top probabilities in favour of the estimator's own decision.
+
+    One-vs-rest probabilities saturate (an SGD's sigmoids of decision values in the
+    hundreds are all exactly 1.0), so the most probable genre can be a tie that the
+    decision function, which ``predict`` uses, does not have. The decided genre gets
+    1e-9 more probability in those rows only.
+    """
+    probabilities = np.array(probabilities, dtype=np.float64)
+    top = probabilities.max(axis=1, keepdims=True)
+    tied = (probabilities == top).sum(axis=1) > 1
+    column = {genre: i for i, genre in enumerate(genres)}
+    for row in np.flatnonzero(tied):
+        probabilities[row, column[decisions[row]]] += 1e-9
+    return probabilities
+
+
+def classical_probabilities(
+    estimator: BaseEstimator, x: np.ndarray, genres: Sequence[str]
+) -> np.ndarray:
+    """``predict_proba`` in the order of ``genres`` (a class the fit lacked gets 0), ties
+    broken by ``predict`` (:func:`break_ties`), rows summing to 1."""
+    by_class = pd.DataFrame(estimator.predict_proba(x), columns=estimator.classes_)
+    probabilities = by_class.reindex(columns=list(genres), fill_value=0.0).to_numpy()
+    probabilities = break_ties(probabilities, estimator.predict(x), genres)
+    return probabilities / probabilities.sum(axis=1, keepdims=True)
 
 
 def _report004(accuracy: float) -> Published:

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.training.data import Normalizer
 
 PACKAGES = ("genreflow", "torch", "torchaudio", "numpy", "librosa", "scikit-learn", "pandas")
@@ -22,6 +23,20 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def input_sample_rates(features: Mapping[str, Any], inputs: Sequence[str]) -> dict[str, int]:
+    """The rate audio is decoded at for STFT sets (``decoded``) and each input's set is
+    computed at (an embedding network's own)."""
+    rates = {"decoded": features.get("sample_rate")}
+    sets = features.get("sets") or {}
+    for item in inputs:
+        name = item.partition("@")[0]
+        kind = (sets.get(name) or {}).get("kind")
+        rates[name] = (
+            EMBEDDING_KINDS[kind].sample_rate if kind in EMBEDDING_KINDS else rates["decoded"]
+        )
+    return rates
 
 
 def torch_record(
@@ -38,7 +53,9 @@ def torch_record(
 ) -> dict:
     """What ``model.pt`` holds: enough to rebuild the model and featurise new audio.
 
-    ``features`` is the workflow's ``features`` block with ``clip_seconds`` resolved;
+    ``features`` is the workflow's ``features`` block with ``clip_seconds`` resolved
+    (``sample_rates`` records the rate each input is computed at: embeddings resample
+    to their network's own);
     :func:`genreflow.evaluation.predict.load_torch_model` and ``genreflow predict``
     read it back.
     """
@@ -51,5 +68,6 @@ def torch_record(
         "genres": list(genres),
         "normalizer": normalizer.state(),
         "features": dict(features),
+        "sample_rates": input_sample_rates(features, inputs),
         "train": dict(train),
     }

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -69,6 +70,18 @@ def evaluate(
     labels = split.labels.to(probs.device)
     loss = float(torch.stack(losses).sum()) / len(split)
     return loss, float((probs.argmax(1) == labels).float().mean()), probs.cpu()
+
+
+def track_accuracy(split: Split, probabilities: torch.Tensor) -> float:
+    """Accuracy of the mean segment probabilities per track (how test parts are scored)."""
+    codes, _ = pd.factorize(split.index["track_id"])
+    codes = torch.as_tensor(codes, dtype=torch.long)
+    n_tracks = int(codes.max()) + 1
+    sums = torch.zeros(n_tracks, probabilities.shape[1], dtype=torch.float64)
+    sums.index_add_(0, codes, probabilities.double().cpu())
+    labels = torch.zeros(n_tracks, dtype=torch.long)
+    labels[codes] = split.labels.cpu()
+    return float((sums.argmax(1) == labels).double().mean())
 
 
 def fit(
@@ -150,8 +163,15 @@ def fit(
             total_loss += float(loss.detach()) * len(labels)
             correct += int((logits.argmax(1) == labels).sum())
             seen += len(labels)
-        val_loss, val_accuracy, _ = evaluate(model, splits["val"], normalizer, precision)
-        metric = val_loss if params.monitor == "val_loss" else val_accuracy
+        val_loss, val_accuracy, val_probabilities = evaluate(
+            model, splits["val"], normalizer, precision
+        )
+        val_track_accuracy = track_accuracy(splits["val"], val_probabilities)
+        metric = {
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "val_track_accuracy": val_track_accuracy,
+        }[params.monitor]
         lr = optimizer.param_groups[0]["lr"]
         step_scheduler(scheduler, metric)
         entry = {
@@ -160,6 +180,7 @@ def fit(
             "train_accuracy": correct / max(1, seen),
             "val_loss": val_loss,
             "val_accuracy": val_accuracy,
+            "val_track_accuracy": val_track_accuracy,
             "lr": lr,
             "seconds": round(time.perf_counter() - epoch_started, 3),
         }
@@ -170,13 +191,15 @@ def fit(
         else:
             bad_epochs += 1
         log.info(
-            "epoch %3d/%d  train loss %.4f acc %.3f  val loss %.4f acc %.3f  lr %.2e  %.1f s%s",
+            "epoch %3d/%d  train loss %.4f acc %.3f  val loss %.4f acc %.3f (tracks %.3f)  "
+            "lr %.2e  %.1f s%s",
             epoch + 1,
             epochs,
             entry["train_loss"],
             entry["train_accuracy"],
             val_loss,
             val_accuracy,
+            val_track_accuracy,
             lr,
             entry["seconds"],
             "  *" if result.best_epoch == epoch + 1 else "",

@@ -13,6 +13,7 @@ from genreflow.errors import ConfigError, unknown_key
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULERS = ("none", "plateau", "cosine", "warmup_cosine", "step")
 NORMALIZATIONS = ("standardize", "minmax", "none")
+MONITORS = ("val_loss", "val_accuracy", "val_track_accuracy")
 
 
 def fingerprint(resolved: dict[str, Any]) -> str:
@@ -88,7 +89,9 @@ class TrainParams:
 
     epochs: int = 30
     patience: int | None = 5
-    monitor: str = "val_loss"  # or "val_accuracy": what early stopping and checkpoints track
+    # what early stopping and the restored epoch follow: "val_loss", "val_accuracy"
+    # (segments) or "val_track_accuracy" (mean segment probabilities per track)
+    monitor: str = "val_loss"
     batch_size: int = 32
     optimizer: str = "adamw"
     lr: float = 1e-3
@@ -137,7 +140,7 @@ class TrainParams:
                 ("optimizer", OPTIMIZERS),
                 ("scheduler", SCHEDULERS),
                 ("normalize", NORMALIZATIONS),
-                ("monitor", ("val_loss", "val_accuracy")),
+                ("monitor", MONITORS),
             ):
                 if getattr(self, name) not in allowed:
                     problems.append(

@@ -18,12 +18,13 @@ from threadpoolctl import threadpool_limits
 
 from genreflow.atomic import atomic_path, write_json
 from genreflow.environment import node_facts
-from genreflow.errors import DataError
 from genreflow.evaluation.metrics import segment_table, track_table
 from genreflow.folds import training_rows
 from genreflow.models import get_model
+from genreflow.models.classical import classical_probabilities, limit_components
 from genreflow.schemes import FINAL_SCHEME
-from genreflow.training.artifacts import package_versions, torch_record
+from genreflow.training.artifacts import input_sample_rates, package_versions, torch_record
+from genreflow.training.classical_data import ClassicalData
 from genreflow.training.data import ROLES, Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
 from genreflow.training.loop import evaluate, fit
@@ -154,6 +155,7 @@ def train_torch(
         "n_examples": {role: len(split) for role, split in splits.items()},
         "reproduces": spec.reproduces,
         "features": dict(feature_settings),
+        "sample_rates": input_sample_rates(feature_settings, inputs),
     }
     log.info(
         "%s fold %d on %s (%s): %d parameters, %d epochs max",
@@ -231,75 +233,89 @@ def train_torch(
 def train_classical(
     job: Job,
     *,
-    table: pd.DataFrame,
+    data: ClassicalData,
     folds: pd.DataFrame,
     manifest: pd.DataFrame,
+    inputs: Sequence[str],
     arch_overrides: Mapping[str, Any],
     training: Mapping[str, Any],
     feature_settings: Mapping[str, Any],
 ) -> dict:
-    """Fit a scikit-learn pipeline on the summary table's training rows of one fold.
+    """Fit a scikit-learn pipeline on one fold's training examples of ``data``.
 
-    ``model.joblib`` holds the estimator, its columns and genres, and the feature
-    settings, so the model can classify new audio on its own.
+    ``model.joblib`` holds the estimator, its inputs (columns or array shape) and genres,
+    and the feature settings, so the model can classify new audio on its own. A PCA
+    step asking for more components than the fold's training examples allow is lowered
+    to what they allow, and the change recorded (``history.json``: ``adjusted``).
     """
     spec = get_model(job.model)
     arch = {**spec.arch, **arch_overrides}
     seed = int(training["seed"]) + 1000 * job.fold
     genres = genres_of(manifest)
-    columns = [c for c in table.columns if c not in ("track_id", "source_track_id", "genre")]
-    if not columns:
-        raise DataError("the summary table has no feature columns: enable the gtzan_summary set.")
     rows = {
-        role: training_rows(table, folds, job.fold, role) for role in fold_roles(folds, job.fold)
+        role: training_rows(data.index, folds, job.fold, role)
+        for role in fold_roles(folds, job.fold)
     }
-    x = table[columns].to_numpy(dtype=np.float64)
-    y = table["genre"].to_numpy()
+    x, y = data.x, data.labels
     estimator = spec.build(seed, **arch)
     # a final model's val share exists for early stopping, which scikit-learn models
     # do not do: they fit on every usable track
     fit_roles = ["train", "val"] if job.scheme == FINAL_SCHEME else ["train"]
     fit_rows = np.concatenate([rows[role] for role in fit_roles])
+    adjusted = limit_components(estimator, n_samples=len(fit_rows), n_features=x.shape[1])
+    for step, (asked, used) in adjusted.items():
+        log.info(
+            "%s: %d components asked, %d used (%d training examples)",
+            step,
+            asked,
+            used,
+            len(fit_rows),
+        )
     started = time.perf_counter()
     # BLAS threads fighting over shared cores make small fits tens of times slower
     with threadpool_limits(limits=int(training.get("threads", 1))):
         estimator.fit(x[fit_rows], y[fit_rows])
     seconds = time.perf_counter() - started
-    scores = {role: float((estimator.predict(x[r]) == y[r]).mean()) for role, r in rows.items()}
+    scores = {}
+    for role, r in rows.items():
+        probabilities = classical_probabilities(estimator, x[r], genres)
+        scores[role] = {
+            "segment_accuracy": float((probabilities.argmax(1) == _codes(y[r], genres)).mean()),
+            "track_accuracy": track_accuracy(data.index.iloc[r], probabilities, genres),
+            "n_tracks": int(data.index["track_id"].iloc[r].nunique()),
+        }
     log.info(
         "%s fold %d: %s (%.1f s)",
         job.model,
         job.fold,
-        ", ".join(f"{role} {score:.3f}" for role, score in scores.items()),
+        ", ".join(f"{role} {score['track_accuracy']:.3f}" for role, score in scores.items()),
         seconds,
     )
     history = {
-        "train_accuracy": scores["train"],
-        "val_accuracy": scores.get("val"),
+        "train_accuracy": scores["train"]["track_accuracy"],
+        "val_accuracy": scores["val"]["track_accuracy"] if "val" in scores else None,
         "train_seconds": round(seconds, 3),
-        "test": None,
+        "adjusted": {step: {"asked": a, "used": u} for step, (a, u) in adjusted.items()},
+        "test": scores.get("test"),
     }
-    if "test" in scores:
-        history["test"] = {
-            "segment_accuracy": scores["test"],
-            "track_accuracy": scores["test"],
-            "n_tracks": len(rows["test"]),
-        }
     resolved = {
         "dataset": job.dataset,
         "scheme": job.scheme,
         "model": job.model,
         "fold": job.fold,
-        "inputs": list(spec.inputs),
-        "columns": columns,
+        "inputs": list(inputs),
+        "columns": data.columns,
+        "input_shape": data.input_shape,
         "genres": genres,
         "arch": arch,
         "seed": seed,
         "device": "cpu",
         "n_examples": {role: len(r) for role, r in rows.items()},
         "fit_on": fit_roles,
+        "adjusted": history["adjusted"],
         "reproduces": spec.reproduces,
         "features": dict(feature_settings),
+        "sample_rates": input_sample_rates(feature_settings, inputs),
     }
     Path(job.outputs["model"]).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(job.outputs["model"]) as tmp:
@@ -307,9 +323,12 @@ def train_classical(
             {
                 "model": job.model,
                 "estimator": estimator,
-                "columns": columns,
+                "inputs": list(inputs),
+                "columns": data.columns,
+                "input_shape": data.input_shape,
                 "genres": genres,
                 "features": dict(feature_settings),
+                "sample_rates": resolved["sample_rates"],
             },
             tmp,
         )
@@ -319,3 +338,8 @@ def train_classical(
         job.outputs["config"],
     )
     return history
+
+
+def _codes(labels: np.ndarray, genres: Sequence[str]) -> np.ndarray:
+    position = {genre: i for i, genre in enumerate(genres)}
+    return np.array([position[label] for label in labels])

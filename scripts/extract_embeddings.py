@@ -1,0 +1,36 @@
+"""Snakemake script of rule extract_embeddings: one embedding set of one shard's tracks."""
+
+import _bootstrap  # noqa: F401
+
+import pandas as pd
+import torch
+
+from genreflow.atomic import write_csv
+from genreflow.data.manifest import read_manifest, usable_tracks
+from genreflow.embeddings.shards import extract_embedding_shard
+from genreflow.features.settings import FeatureSettings
+from genreflow.features.shards import shard_of
+from genreflow.logs import script_logging
+from genreflow.training.device import select_device
+
+with script_logging(snakemake.log[0]):
+    params = snakemake.params
+    torch.set_num_threads(snakemake.threads)
+    tracks = shard_of(
+        usable_tracks(read_manifest(snakemake.input.manifest)),
+        params.shard,
+        params.n_shards,
+    )
+    for table in snakemake.input.augmented:
+        copies = pd.read_csv(table, dtype=str, keep_default_na=False)
+        tracks = pd.concat([tracks, copies[tracks.columns]], ignore_index=True)
+    settings = FeatureSettings.from_config(params.features, params.features["clip_seconds"])
+    table = extract_embedding_shard(
+        tracks,
+        settings,
+        snakemake.wildcards.feature,
+        params.root,
+        device=str(select_device(params.device)),
+        batch_size=params.batch_size,
+    )
+    write_csv(table, snakemake.output.table)

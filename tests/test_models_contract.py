@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from genreflow.models import MODELS, load_all
-from genreflow.models.classical import limit_components, pool_frames
+from genreflow.models.classical import limit_to_data, pool_frames
 from genreflow.training.params import TrainParams
 
 from conftest import DEMO_SHAPES
@@ -95,7 +95,7 @@ def test_classical_fit_predict(name):
     x = np.concatenate([rng.normal(c, 1.0, size=(20, 57)) for c in range(3)])
     y = np.repeat(["a", "b", "c"], 20)
     estimator = MODELS[name].build(0, **MODELS[name].arch)
-    limit_components(estimator, *x.shape[:2])  # as the training job does (a probe's PCA asks 128)
+    limit_to_data(estimator, x.shape[1], y)  # as the training job does (a probe's PCA asks 128)
     estimator.fit(x, y)
     assert (estimator.predict(x) == y).mean() > 0.9
     np.testing.assert_allclose(estimator.predict_proba(x).sum(axis=1), 1.0)
@@ -111,5 +111,20 @@ def test_classical_pipelines_pool_an_array_input_over_its_frames():
     x = np.concatenate([rng.normal(c, 1.0, size=(20, 16, 3)) for c in range(3)])
     y = np.repeat(["a", "b", "c"], 20)
     estimator = MODELS["musicnn_svm"].build(0, **MODELS["musicnn_svm"].arch)
-    assert limit_components(estimator, *x.shape[:2]) == {"pca": (128, 16)}  # 16 rows
+    assert limit_to_data(estimator, x.shape[1], y) == {"pca.n_components": (128, 16)}  # 16 rows
     assert (estimator.fit(x, y).predict(x) == y).mean() > 0.9
+
+
+def test_calibration_folds_are_limited_to_the_rarest_genre():
+    """An artist-grouped fold of a small dataset can hold 4 tracks of a genre: the SVC's
+    5-fold calibration then uses 4 folds (and says so); a single example is refused."""
+    from genreflow.errors import DataError
+
+    rng = np.random.default_rng(0)
+    y = np.array(["a"] * 10 + ["b"] * 4 + ["c"] * 10)
+    x = rng.normal(size=(len(y), 57)) + (y == "b")[:, None] * 3
+    estimator = MODELS["svm"].build(0, **MODELS["svm"].arch)
+    assert limit_to_data(estimator, 57, y) == {"model.cv": (5, 4)}
+    estimator.fit(x, y)
+    with pytest.raises(DataError, match="a genre has 1 training example"):
+        limit_to_data(MODELS["svm"].build(0), 57, np.array(["a", "a", "b"]))

@@ -99,7 +99,7 @@ def test_the_svm_records_its_pca_and_the_rates(probes):
     folder = probes["musicnn_svm"]
     record = json.loads((folder / "config.json").read_text())
     # 30 patches: PCA keeps their rank, 29 of 128 components, and says so
-    assert record["adjusted"] == {"pca": {"asked": 128, "used": 29}}
+    assert record["adjusted"] == {"pca.n_components": {"asked": 128, "used": 29}}
     assert record["input_shape"] == [753, 1]  # one 3 s patch
     assert record["sample_rates"] == {"decoded": 22050, "musicnn": 16000}
     saved = joblib.load(folder / "model.joblib")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from genreflow.atomic import write_text
+from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.evaluation.formatting import percent, published_percent
 from genreflow.evaluation.summary import confusion_pairs
 from genreflow.models.registry import Published
@@ -113,7 +114,7 @@ def render_card(
     embedded = {
         name: rate
         for name, rate in (record.get("sample_rates") or {}).items()
-        if name != "decoded" and features and rate != features["sample_rate"]
+        if features and (features["sets"].get(name) or {}).get("kind") in EMBEDDING_KINDS
     }
     for name, rate in embedded.items():
         block = features["sets"][name]
@@ -126,8 +127,8 @@ def render_card(
         lines.append(
             "- **Adjusted to the training data:** "
             + "; ".join(
-                f"{step}: {change['used']} components ({change['asked']} asked)"
-                for step, change in record["adjusted"].items()
+                f"`{setting}` {change['used']} ({change['asked']} asked)"
+                for setting, change in record["adjusted"].items()
             )
             + "."
         )
@@ -166,10 +167,11 @@ def render_card(
         "",
         "```",
         f"genreflow predict SONG [SONG ...] --model {model_dir} [--format json] [--plot out.png]",
-        f"genreflow explain SONG --model {model_dir} --out explanation.png",
-        "```",
-        "",
     ]
+    # Grad-CAM and Integrated Gradients explain torch models on time–frequency inputs
+    if "n_parameters" in record and not embedded:
+        lines.append(f"genreflow explain SONG --model {model_dir} --out explanation.png")
+    lines += ["```", ""]
     return "\n".join(lines)
 
 

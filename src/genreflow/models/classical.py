@@ -32,7 +32,8 @@ Choices where the description is vague
   be removed in 1.11), so the SVC is wrapped in its documented replacement,
   ``CalibratedClassifierCV(SVC(...), ensemble=False)``: Platt (sigmoid) scaling fitted
   on 5-fold cross-validated decision values, then one SVC refitted on all the data —
-  the same procedure and cost as libsvm's built-in Platt scaling. Its ``predict`` is the
+  the same procedure and cost as libsvm's built-in Platt scaling (fewer folds when a
+  genre has fewer than 5 training examples: see :func:`limit_to_data`). Its ``predict`` is the
   argmax of the probabilities (``SVC.predict`` can disagree with ``predict_proba``).
   ``arch`` keys go to the inner SVC.
 """
@@ -54,7 +55,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC
 
-from genreflow.errors import ConfigError
+from genreflow.errors import ConfigError, DataError
 from genreflow.models.registry import ModelSpec, Published, register
 
 INPUTS = ("gtzan_summary",)
@@ -132,23 +133,42 @@ def build_pipeline(
     return make_pipeline(("model", calibrated(estimator) if calibrate else estimator))
 
 
-def limit_components(
-    pipeline: Pipeline, n_samples: int, n_features: int
+def limit_to_data(
+    pipeline: Pipeline, n_features: int, labels: Sequence[str]
 ) -> dict[str, tuple[int, int]]:
-    """Lower each step's integer ``n_components`` to the rank the training data can have.
+    """Lower the settings a small training set cannot support; return what changed.
 
-    Centred data of ``n_samples`` examples of ``n_features`` values (after pooling) has
-    rank ``min(n_samples - 1, n_features)`` at most: a further component has no
-    variance. A fold with fewer training examples than a probe's 128 components gets
-    ``n_samples - 1``. Returns the changed steps, ``{step: (asked, used)}``.
+    * A step's integer ``n_components`` (PCA): centred data of ``n`` examples of
+      ``n_features`` values (after pooling) has rank ``min(n - 1, n_features)`` at most,
+      so a fold with fewer training examples than a probe's 128 components gets
+      ``n - 1``.
+    * A :class:`~sklearn.calibration.CalibratedClassifierCV`'s ``cv`` folds: each needs
+      an example of every genre, so ``cv`` is at most the rarest genre's count (an
+      artist-grouped fold of a small dataset can hold 4 tracks of a genre).
+
+    Returns ``{"<step>.<parameter>": (asked, used)}`` for every change.
+
+    Raises
+    ------
+    DataError
+        A genre has a single training example: nothing can calibrate on it.
     """
-    limit = max(1, min(n_samples - 1, n_features))
+    n_samples = len(labels)
+    rarest = int(pd.Series(labels).value_counts().min()) if n_samples else 0
+    limits = {"n_components": max(1, min(n_samples - 1, n_features)), "cv": rarest}
     changed = {}
     for name, step in pipeline.steps:
-        asked = getattr(step, "n_components", None)
-        if isinstance(asked, int) and not isinstance(asked, bool) and asked > limit:
-            step.set_params(n_components=limit)
-            changed[name] = (asked, limit)
+        for parameter, limit in limits.items():
+            asked = getattr(step, parameter, None)
+            if not isinstance(asked, int) or isinstance(asked, bool) or asked <= limit:
+                continue
+            if parameter == "cv" and limit < 2:
+                raise DataError(
+                    f"a genre has {limit} training example(s): probability calibration "
+                    f"({name}) needs at least 2 of each; use larger folds or fewer genres."
+                )
+            step.set_params(**{parameter: limit})
+            changed[f"{name}.{parameter}"] = (asked, limit)
     return changed
 
 

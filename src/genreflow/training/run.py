@@ -21,7 +21,7 @@ from genreflow.environment import node_facts
 from genreflow.evaluation.metrics import segment_table, track_table
 from genreflow.folds import training_rows
 from genreflow.models import get_model
-from genreflow.models.classical import classical_probabilities, limit_components
+from genreflow.models.classical import classical_probabilities, limit_to_data
 from genreflow.schemes import FINAL_SCHEME
 from genreflow.training.artifacts import input_sample_rates, package_versions, torch_record
 from genreflow.training.classical_data import ClassicalData
@@ -244,9 +244,10 @@ def train_classical(
     """Fit a scikit-learn pipeline on one fold's training examples of ``data``.
 
     ``model.joblib`` holds the estimator, its inputs (columns or array shape) and genres,
-    and the feature settings, so the model can classify new audio on its own. A PCA
-    step asking for more components than the fold's training examples allow is lowered
-    to what they allow, and the change recorded (``history.json``: ``adjusted``).
+    and the feature settings, so the model can classify new audio on its own. Settings
+    the fold's training examples cannot support (PCA components beyond their rank,
+    calibration folds beyond the rarest genre's count) are lowered to what they allow,
+    and each change recorded (``history.json``: ``adjusted``).
     """
     spec = get_model(job.model)
     arch = {**spec.arch, **arch_overrides}
@@ -262,14 +263,10 @@ def train_classical(
     # do not do: they fit on every usable track
     fit_roles = ["train", "val"] if job.scheme == FINAL_SCHEME else ["train"]
     fit_rows = np.concatenate([rows[role] for role in fit_roles])
-    adjusted = limit_components(estimator, n_samples=len(fit_rows), n_features=x.shape[1])
-    for step, (asked, used) in adjusted.items():
+    adjusted = limit_to_data(estimator, n_features=x.shape[1], labels=y[fit_rows])
+    for setting, (asked, used) in adjusted.items():
         log.info(
-            "%s: %d components asked, %d used (%d training examples)",
-            step,
-            asked,
-            used,
-            len(fit_rows),
+            "%s: %d asked, %d used (%d training examples)", setting, asked, used, len(fit_rows)
         )
     started = time.perf_counter()
     # BLAS threads fighting over shared cores make small fits tens of times slower
@@ -295,7 +292,7 @@ def train_classical(
         "train_accuracy": scores["train"]["track_accuracy"],
         "val_accuracy": scores["val"]["track_accuracy"] if "val" in scores else None,
         "train_seconds": round(seconds, 3),
-        "adjusted": {step: {"asked": a, "used": u} for step, (a, u) in adjusted.items()},
+        "adjusted": {key: {"asked": a, "used": u} for key, (a, u) in adjusted.items()},
         "test": scores.get("test"),
     }
     resolved = {

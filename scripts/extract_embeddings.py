@@ -2,28 +2,25 @@
 
 import _bootstrap  # noqa: F401
 
-import pandas as pd
 import torch
 
 from genreflow.atomic import write_csv
 from genreflow.data.manifest import read_manifest, usable_tracks
 from genreflow.embeddings.shards import extract_embedding_shard
 from genreflow.features.settings import FeatureSettings
-from genreflow.features.shards import shard_of
+from genreflow.features.shards import shard_tracks
 from genreflow.logs import script_logging
 from genreflow.training.device import select_device
 
 with script_logging(snakemake.log[0]):
     params = snakemake.params
     torch.set_num_threads(snakemake.threads)
-    tracks = shard_of(
+    tracks = shard_tracks(
         usable_tracks(read_manifest(snakemake.input.manifest)),
         params.shard,
         params.n_shards,
+        snakemake.input.augmented,
     )
-    for table in snakemake.input.augmented:
-        copies = pd.read_csv(table, dtype=str, keep_default_na=False)
-        tracks = pd.concat([tracks, copies[tracks.columns]], ignore_index=True)
     settings = FeatureSettings.from_config(params.features, params.features["clip_seconds"])
     table = extract_embedding_shard(
         tracks,

@@ -2,23 +2,19 @@
 
 import _bootstrap  # noqa: F401
 
-import pandas as pd
-
 from genreflow.atomic import write_csv
 from genreflow.data.manifest import read_manifest, usable_tracks
 from genreflow.features.settings import FeatureSettings
-from genreflow.features.shards import extract_shard, shard_of
+from genreflow.features.shards import extract_shard, shard_tracks
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):
     params = snakemake.params
-    tracks = shard_of(
+    tracks = shard_tracks(
         usable_tracks(read_manifest(snakemake.input.manifest)),
         params.shard,
         params.n_shards,
+        snakemake.input.augmented,
     )
-    for table in snakemake.input.augmented:
-        copies = pd.read_csv(table, dtype=str, keep_default_na=False)
-        tracks = pd.concat([tracks, copies[tracks.columns]], ignore_index=True)
     settings = FeatureSettings.from_config(params.features, params.clip_seconds)
     write_csv(extract_shard(tracks, settings, params.root), snakemake.output.table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,18 @@ def extract_shard(
     log.info("extracted %d feature set(s) for %d track(s)", len(settings.stft_specs), len(rows))
     columns = list(TRACK_COLUMNS) + [spec.name for spec in settings.stft_specs]
     return pd.DataFrame(rows, columns=columns)
+
+
+def shard_tracks(
+    tracks: pd.DataFrame, shard: int, n_shards: int, augmented: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A shard's tracks (:func:`shard_of`) and the augmented copies listed in ``augmented``
+    (the shard's tables from rule augment), in the columns of ``tracks``."""
+    selected = shard_of(tracks, shard, n_shards)
+    for table in augmented:
+        copies = pd.read_csv(table, dtype=str, keep_default_na=False)
+        selected = pd.concat([selected, copies[selected.columns]], ignore_index=True)
+    return selected
 
 
 def shard_of(tracks: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame:

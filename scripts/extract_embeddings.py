@@ -29,5 +29,6 @@ with script_logging(snakemake.log[0]):
         params.root,
         device=str(select_device(params.device)),
         batch_size=params.batch_size,
+        files={parameter: snakemake.input[parameter] for parameter in params.weights},
     )
     write_csv(table, snakemake.output.table)

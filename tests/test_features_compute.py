@@ -1,4 +1,9 @@
-"""Per-track features: shared-STFT results equal librosa's own per-feature calls."""
+"""Per-track features: shared-STFT results equal librosa's own per-feature calls.
+
+One STFT per distinct signal: the per-frame features share the clip's STFT, and the summary
+shares it too when the clip is the whole decode (an exact-length track); the summary of a
+padded or trimmed track is of the whole signal, with its own STFT.
+"""
 
 import librosa
 import numpy as np
@@ -6,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from genreflow.features.compute import SPECTRAL_ROWS, FeatureSpec, compute_features
-from genreflow.features.summary import SUMMARY_COLUMNS
+from genreflow.features.summary import SUMMARY_COLUMNS, summary_features
 
 from conftest import FIXTURES
 
@@ -87,9 +92,70 @@ def test_wavelet_rows_track_band_energy_over_time():
     assert wavelet[0, : n // 2 - 5].mean() - wavelet[0, n // 2 + 5 :].mean() > 8.0
 
 
-def test_one_stft_per_track(monkeypatch, clip):
-    calls = []
+def count_stfts(monkeypatch) -> list[int]:
+    """The length of every signal librosa.stft is called on from now on."""
+    lengths = []
     original = librosa.stft
-    monkeypatch.setattr(librosa, "stft", lambda *a, **k: calls.append(1) or original(*a, **k))
-    compute_features(clip, SR, SPECS)
-    assert len(calls) == 1
+    monkeypatch.setattr(
+        librosa, "stft", lambda y, *a, **k: lengths.append(len(y)) or original(y, *a, **k)
+    )
+    return lengths
+
+
+@pytest.mark.parametrize("untrimmed", ["none", "itself", "equal copy"])
+def test_one_stft_for_an_exact_length_track(monkeypatch, clip, features, untrimmed):
+    # nothing padded or trimmed: the clip is the whole signal, and every kind shares its STFT
+    whole = {"none": None, "itself": clip, "equal copy": clip.copy()}[untrimmed]
+    lengths = count_stfts(monkeypatch)
+    shared = compute_features(clip, SR, SPECS, untrimmed=whole)
+    assert lengths == [len(clip)]
+    np.testing.assert_array_equal(shared["gtzan_summary"], features["gtzan_summary"])
+
+
+@pytest.fixture(scope="module")
+def blues_12s():
+    y, sr = sf.read(FIXTURES / "blues.00050.au", dtype="float32")
+    return y[: 12 * sr]
+
+
+@pytest.mark.parametrize("change", ["trimmed", "padded"])
+def test_the_summary_of_a_changed_track_has_its_own_stft_of_the_whole_signal(
+    monkeypatch, blues_12s, change
+):
+    if change == "trimmed":  # a 12 s decode cut to a 10 s clip (a view, as load_track does)
+        whole = blues_12s
+        clip = whole[: 10 * SR]
+    else:  # an 8 s decode zero-padded to a 10 s clip
+        whole = blues_12s[: 8 * SR]
+        clip = librosa.util.fix_length(whole, size=10 * SR)
+    sequences = [spec for spec in SPECS if spec.is_sequence]
+    expected = compute_features(clip, SR, sequences)
+    summary = summary_features(whole, SR)
+    expected["gtzan_summary"] = np.array([summary[column] for column in SUMMARY_COLUMNS])
+
+    lengths = count_stfts(monkeypatch)
+    computed = compute_features(clip, SR, SPECS, untrimmed=whole)
+    assert sorted(lengths) == sorted([len(clip), len(whole)])
+    assert computed.keys() == expected.keys()
+    for name, values in expected.items():
+        np.testing.assert_array_equal(computed[name], values, err_msg=name)
+
+
+def test_a_summary_alone_transforms_only_the_whole_signal(monkeypatch, clip, blues_12s):
+    lengths = count_stfts(monkeypatch)
+    compute_features(clip, SR, [FeatureSpec("s", "gtzan_summary")], untrimmed=blues_12s)
+    assert lengths == [len(blues_12s)]
+
+
+@pytest.mark.filterwarnings("ignore:Trying to estimate tuning from empty frequency set")
+def test_a_file_without_samples_gets_the_summary_of_its_silent_clip():
+    silence = np.zeros(SR, dtype=np.float32)  # what pad_or_trim makes of an empty decode
+    spec = FeatureSpec("s", "gtzan_summary")
+    computed = compute_features(silence, SR, [spec], untrimmed=silence[:0])
+    np.testing.assert_array_equal(computed["s"], compute_features(silence, SR, [spec])["s"])
+
+
+def test_the_summary_uses_the_whole_signal_and_the_sequences_the_clip():
+    kinds = {spec.kind: spec for spec in SPECS}
+    assert kinds["gtzan_summary"].uses_whole_signal
+    assert not any(spec.uses_whole_signal for spec in SPECS if spec.kind != "gtzan_summary")

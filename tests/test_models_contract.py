@@ -40,7 +40,14 @@ def test_the_zoo_is_complete():
         "musicnn_mlp",
     }
     assert set(TORCH) == expected_torch
-    assert set(SKLEARN) == {"logreg", "sgd", "random_forest", "svm", "musicnn_svm"}
+    assert set(SKLEARN) == {
+        "logreg",
+        "sgd",
+        "random_forest",
+        "svm",
+        "musicnn_svm",
+        "embedding_forest_seed004",
+    }
 
 
 @pytest.mark.parametrize("name", TORCH)

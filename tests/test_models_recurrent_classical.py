@@ -23,6 +23,7 @@ SHAPES = {
     "wavelet@s3": (7, 129),
     "chroma@s3": (24, 129),
     "logmel@s3": (128, 129),
+    "musicnn@s3": (753, 1),  # one 2.992 s patch per 3 s segment
 }
 TORCH_MODELS = ("bilstm_seed004", "hybrid_seed004")
 CLASSICAL_MODELS = ("logreg", "sgd", "random_forest", "svm")
@@ -30,7 +31,10 @@ CLASSICAL_MODELS = ("logreg", "sgd", "random_forest", "svm")
 
 def _shapes(name: str, frames: int | None = None) -> list[tuple[int, int]]:
     spec = get_model(name)
-    return [(SHAPES[i][0], frames or SHAPES[i][1]) for i in spec.inputs]
+    # an embedding's frames are the network's examples, not STFT frames: kept as they are
+    return [
+        (SHAPES[i][0], frames if frames and SHAPES[i][1] > 1 else SHAPES[i][1]) for i in spec.inputs
+    ]
 
 
 def _build(name: str, frames: int | None = None, n_classes: int = 10, **arch: object) -> nn.Module:
@@ -74,9 +78,34 @@ def test_hybrid_structure() -> None:
     assert lstm.input_size == 47  # mfcc + wavelet rows
     assert len(model.towers) == 2  # one tower each for log-mel and chroma
     branches = [t.out_features for t in model.towers] + [model.recurrent.out_features]
-    assert model.fusion.in_features == sum(branches) == 64 + 32 + 256
+    branches.append(model.pretrained.out_features)  # musicnn's 753 values → 128
+    assert model.pretrained.project[0].in_features == 753
+    assert model.fusion.in_features == sum(branches) == 64 + 32 + 256 + 128
     assert 100_000 < _n_params(model) < 1_000_000
-    assert _n_params(model) < _n_params(_build("bilstm_seed004")) + 100_000
+    assert _n_params(model) < _n_params(_build("bilstm_seed004")) + 200_000
+
+
+def test_hybrid_without_its_pretrained_branch() -> None:
+    spec = get_model("hybrid_seed004")
+    shapes = _shapes("hybrid_seed004")[:-1]
+    model = spec.build(10, shapes, **{**spec.arch, "pretrained": 0}).eval()
+    assert model.pretrained is None and model.fusion.in_features == 64 + 32 + 256
+    with torch.no_grad():
+        assert model(*[torch.randn(2, r, f) for r, f in shapes]).shape == (2, 10)
+
+
+def test_hybrid_pretrained_branch_reads_only_the_embedding() -> None:
+    # the branch averages the embedding's frames: any number of patches gives one vector,
+    # and changing the embedding changes the logits while the recurrent frames stay put
+    model = _build("hybrid_seed004").eval()
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(2, r, f, generator=generator) for r, f in _shapes("hybrid_seed004")]
+    with torch.no_grad():
+        base = model(*inputs)
+        three = model(*inputs[:-1], inputs[-1].repeat(1, 1, 3))  # same patch 3 times
+        other = model(*inputs[:-1], inputs[-1] + 1.0)
+    torch.testing.assert_close(three, base)
+    assert not torch.allclose(other, base)
 
 
 @pytest.mark.parametrize("frames", [129, 97])
@@ -112,7 +141,9 @@ def test_bad_input_shapes_are_refused() -> None:
         spec.build(10, [(40, 129), (7, 97)], **spec.arch)
     spec = get_model("hybrid_seed004")
     with pytest.raises(ValueError, match="recurrent branch"):
-        spec.build(10, [(128, 129), (24, 129)], **spec.arch)
+        spec.build(10, [(128, 129), (24, 129), (753, 1)], **spec.arch)
+    with pytest.raises(ValueError, match="frames"):  # the recurrent inputs must agree
+        spec.build(10, [(128, 129), (24, 129), (40, 129), (7, 97), (753, 1)], **spec.arch)
     with pytest.raises(ValueError, match="pooling"):
         _build("bilstm_seed004", pooling="attention")
 

@@ -59,7 +59,7 @@ def test_the_demo_plan():
     assert plan.dataset.n_tracks == 160 and plan.n_shards == 4
     assert plan.dataset.clip_seconds == 10.0 and plan.features["clip_seconds"] == 10.0
     assert plan.schemes == {"stratified_kfold": (0, 1)}
-    assert len(plan.models) == 17 and len(plan.classical_models) == 5
+    assert len(plan.models) == 18 and len(plan.classical_models) == 6
     assert plan.final_models == (
         "cnn_seed001",
         "hybrid_seed004",
@@ -70,8 +70,12 @@ def test_the_demo_plan():
     )
     assert plan.embedding_sets == ("musicnn",)
     assert {"musicnn@s3", "musicnn@clip"} <= set(plan.arrays)
-    # the probes are not explained: their inputs are embedding dimensions
+    # the probes are not explained: their inputs are embedding dimensions; the hybrid is,
+    # on its log-mel input (its pretrained branch reads musicnn@s3)
     assert "musicnn_mlp" in plan.torch_models and "musicnn_mlp" not in plan.explained_models
+    assert "hybrid_seed004" in plan.explained_models
+    assert plan.models["hybrid_seed004"].inputs[-1] == "musicnn@s3"
+    assert plan.models["embedding_forest_seed004"].inputs == ("musicnn@clip",)
     assert plan.explained_schemes == ("stratified_kfold",)
     assert plan.sweeps == {}
     assert plan.arrays[:11] == tuple(load("config.yaml")["features"]["consolidate"])
@@ -83,13 +87,13 @@ def test_the_demo_plan():
     assert unet.train.batch_size == 8 and unet.train.lr == 1e-3
     assert plan.models["cnn_seed001"].artifact == "model.pt"
     assert plan.models["svm"].artifact == "model.joblib" and plan.models["svm"].train is None
-    assert "17 models (6 final)" in plan.describe()
+    assert "18 models (6 final)" in plan.describe()
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_resolves(preset):
     plan = resolve_plan(merged(preset), SCHEMA)
-    assert len(plan.models) == 17
+    assert len(plan.models) == 18
     if preset == "fma_small.yaml":
         assert plan.schemes == {"official": (0,), "artist_kfold": (0, 1, 2, 3, 4)}
         assert plan.dataset.registry_built and plan.dataset.n_tracks == 8000

@@ -194,7 +194,7 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     ):
         assert f"rule {rule}:" in out, out
     # the demo trains a few final models; a real dataset trains every enabled model
-    assert "17 models (17 final)" in result.stderr
+    assert "18 models (18 final)" in result.stderr
     # the embedding stage and both probes, on every fold scheme and as final models
     assert "rule extract_embeddings:" in out
     assert f"results/features/{dataset}/consolidated/musicnn@clip.npy" in out

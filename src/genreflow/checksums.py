@@ -13,12 +13,18 @@ import soundfile as sf
 from genreflow.errors import ConfigError
 
 SUPPORTED_ALGORITHMS = ("md5", "sha1", "sha256")
+MIN_PREFIX = 8  # hex digits of a SHA-256 prefix (torch.hub file names)
 
 
-def parse_checksum(spec: str, *, key: str = "checksum") -> tuple[str, str]:
+def parse_checksum(
+    spec: str, *, key: str = "checksum", allow_prefix: bool = False
+) -> tuple[str, str]:
     """Split ``"algo:hexdigest"`` into ``(algo, hexdigest)``.
 
-    ``key`` names the config entry in the error message.
+    ``key`` names the config entry in the error message. With ``allow_prefix`` a SHA-256
+    digest may be given by its first :data:`MIN_PREFIX` or more hex digits, as torch.hub
+    names published weights (``vggish-10086976.pth``: the file's SHA-256 starts with
+    ``10086976``); compare with :func:`digest_matches`.
     """
     algo, sep, digest = str(spec).partition(":")
     algo = algo.strip().lower()
@@ -29,11 +35,26 @@ def parse_checksum(spec: str, *, key: str = "checksum") -> tuple[str, str]:
             f"{', '.join(SUPPORTED_ALGORITHMS)} (e.g. 'md5:5b3d6ddd...')."
         )
     expected_len = hashlib.new(algo).digest_size * 2
-    if len(digest) != expected_len or any(c not in "0123456789abcdef" for c in digest):
+    hexadecimal = bool(digest) and all(c in "0123456789abcdef" for c in digest)
+    prefix_ok = allow_prefix and algo == "sha256" and hexadecimal
+    if prefix_ok and MIN_PREFIX <= len(digest) <= expected_len:
+        return algo, digest
+    if len(digest) != expected_len or not hexadecimal:
+        prefix = (
+            f", or its first {MIN_PREFIX}+ digits (torch.hub style)"
+            if allow_prefix and algo == "sha256"
+            else ""
+        )
         raise ConfigError(
-            f"{key}: {spec!r} is not a valid {algo} digest ({expected_len} hex digits)."
+            f"{key}: {spec!r} is not a valid {algo} digest ({expected_len} hex digits{prefix})."
         )
     return algo, digest
+
+
+def digest_matches(actual: str, expected: str) -> bool:
+    """Whether the hex digest ``actual`` is ``expected``, or starts with it (a prefix
+    accepted by :func:`parse_checksum`)."""
+    return bool(expected) and actual.lower().startswith(expected.lower())
 
 
 def file_digest(path: str | os.PathLike, algo: str = "md5") -> str:

@@ -143,11 +143,12 @@ def explain_command(args: argparse.Namespace) -> int:
             f"{args.model}: {classifier.name} is a scikit-learn model on summary statistics; "
             "Grad-CAM and Integrated Gradients explain torch models only."
         )
-    if classifier.windows.extractors:
+    first = classifier.windows.specs[0]
+    if first.is_embedding:
         raise GenreflowError(
-            f"{args.model}: {classifier.name} reads pretrained embeddings "
-            f"({', '.join(classifier.windows.extractors)}); an attribution over their "
-            "dimensions says nothing about the audio, so probes are not explained."
+            f"{args.model}: {classifier.name} reads pretrained embeddings ({first.name}); "
+            "an attribution over their dimensions says nothing about the audio, so probes "
+            "are not explained."
         )
     try:
         audio = classifier.read(args.song)

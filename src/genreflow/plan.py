@@ -32,7 +32,8 @@ from genreflow.config import (
     selected_genres,
     source_kind,
 )
-from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings import EMBEDDING_KINDS, kind_downloads
+from genreflow.embeddings.weights import WeightFile, set_weight_files
 from genreflow.errors import ConfigError, closest, unknown_key
 from genreflow.models.index import IndexedModel, load_index
 from genreflow.schemes import folds_of
@@ -117,6 +118,8 @@ class Plan:
     arrays: tuple[str, ...]
     summary_sets: tuple[str, ...]  # feature sets of kind gtzan_summary (one table row per track)
     embedding_sets: tuple[str, ...]  # feature sets computed by pretrained networks
+    # downloaded weights of embedding sets: {set: {parameter: WeightFile}} (rule fetch_weights)
+    weights: Mapping[str, Mapping[str, WeightFile]]
     schemes: Mapping[str, tuple[int, ...]]  # fold scheme → its folds
     models: Mapping[str, ModelPlan]  # enabled models, in config order
     final_models: tuple[str, ...]
@@ -130,14 +133,13 @@ class Plan:
 
     @property
     def explained_models(self) -> list[str]:
-        """Torch models on time–frequency inputs: an attribution over an embedding's
-        dimensions says nothing a listener could check, so probes are not explained."""
+        """Torch models whose first input (the one explanations draw) is time–frequency:
+        an attribution over an embedding's dimensions says nothing a listener could
+        check, so probes are not explained (the hybrid's pretrained branch comes last)."""
         return [
             name
             for name in self.torch_models
-            if not any(
-                item.partition("@")[0] in self.embedding_sets for item in self.models[name].inputs
-            )
+            if self.models[name].inputs[0].partition("@")[0] not in self.embedding_sets
         ]
 
     @property
@@ -198,6 +200,16 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     final_models = _chosen("final.models", config["final"]["models"], models, problems, disabled)
     explained = _chosen("explain.schemes", config["explain"]["schemes"], schemes, problems)
     sweep_scheme, sweeps = _sweeps(config, models, index, problems)
+    try:
+        weights = set_weight_files(features_block["sets"], kind_downloads())
+    except ConfigError as exc:
+        problems.append(str(exc))
+    for name, block in features_block["sets"].items():
+        if block["kind"] == "vggish" and block.get("postprocess") and not block.get("pca"):
+            problems.append(
+                f"features.sets.{name}.postprocess: the AudioSet postprocessing needs the PCA "
+                f"parameters; set features.sets.{name}.pca (see config/gtzan.yaml)"
+            )
     if problems:
         raise ConfigProblems(problems)
     dataset = config["dataset"]
@@ -234,6 +246,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
             for name, block in config["features"]["sets"].items()
             if block["kind"] in EMBEDDING_KINDS
         ),
+        weights=weights,
         schemes=schemes,
         models=models,
         final_models=tuple(final_models),

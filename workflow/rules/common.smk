@@ -30,6 +30,8 @@ DEMO_CHECKSUM = f"{DEMO_ARCHIVE}.sha256"
 DEMO_REGISTRY = f"{DEMO_RELEASE}/tracks.csv"
 DEMO_ORIGINALS = f"{DEMO_RELEASE}/originals"
 DOWNLOADS = "resources/downloads/{dataset}"
+# pretrained networks' downloaded files (embedding sets' weights), shared by every dataset
+WEIGHTS = "resources/downloads/weights/{file}"
 DATA = "results/data/{dataset}"
 MANIFEST = f"{DATA}/manifest.csv"
 INVENTORY = f"{DATA}/inventory.csv"
@@ -130,6 +132,21 @@ def repair_sources():
 def augmented_shard_table(wildcards):
     """The shard's augmented copies, when augmentation is enabled."""
     return [AUGMENTED_TABLE.format(**wildcards)] if config["augment"]["enabled"] else []
+
+
+def embedding_weights(wildcards):
+    """The downloaded files of an embedding set's network ({parameter: path}), if any."""
+    files = PLAN.weights.get(wildcards.feature, {})
+    return {parameter: WEIGHTS.format(file=w.file_name) for parameter, w in files.items()}
+
+
+def weight_file(wildcards):
+    """The configured source and checksum of a downloaded file, by its name."""
+    for files in PLAN.weights.values():
+        for weight in files.values():
+            if weight.file_name == wildcards.file:
+                return weight
+    raise ValueError(f"no embedding set downloads {wildcards.file}")
 
 
 def consolidation_tracks(wildcards):

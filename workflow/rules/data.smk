@@ -19,6 +19,8 @@ rule download:
     params:
         source=download_source(),
         checksum=config["dataset"]["checksum"],
+        config_key="dataset",
+        allow_prefix=False,
         retries=config["download"]["retries"],
         timeout_s=config["download"]["timeout_s"],
         backoff_s=config["download"]["backoff_s"],
@@ -40,6 +42,8 @@ if PLAN.dataset.registry_built:
         params:
             source=config["dataset"]["metadata"]["source"],
             checksum=config["dataset"]["metadata"].get("checksum"),
+            config_key="dataset.metadata",
+            allow_prefix=False,
             retries=config["download"]["retries"],
             timeout_s=config["download"]["timeout_s"],
             backoff_s=config["download"]["backoff_s"],

@@ -55,8 +55,28 @@ rule extract_features:
         "../../scripts/extract_features.py"
 
 
+use rule download as fetch_weights with:
+    input:
+        [],
+    output:
+        WEIGHTS,
+    log:
+        "results/logs/weights/{file}.log",
+    benchmark:
+        "results/benchmarks/weights/{file}.tsv"
+    params:
+        source=lambda wildcards: weight_file(wildcards).source,
+        checksum=lambda wildcards: weight_file(wildcards).checksum,
+        config_key=lambda wildcards: weight_file(wildcards).key,
+        allow_prefix=True,
+        retries=config["download"]["retries"],
+        timeout_s=config["download"]["timeout_s"],
+        backoff_s=config["download"]["backoff_s"],
+
+
 rule extract_embeddings:
     input:
+        unpack(embedding_weights),
         manifest=MANIFEST,
         augmented=augmented_shard_table,
         kernels=KERNELS,
@@ -83,6 +103,8 @@ rule extract_embeddings:
         root=here(FEATURES),
         device=config["embeddings"]["device"],
         batch_size=config["embeddings"]["batch_size"],
+        # which inputs are the set's downloaded weights (parameter names)
+        weights=lambda wildcards: list(embedding_weights(wildcards)),
     script:
         "../../scripts/extract_embeddings.py"
 

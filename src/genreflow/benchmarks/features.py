@@ -2,10 +2,11 @@
 
 ``python -m genreflow.benchmarks.features`` decodes the same tracks once each, then times
 
-* *implemented*: :func:`~genreflow.features.compute.compute_features` with one shared STFT,
-  exactly what the workflow's ``extract_features`` shard jobs run per track;
+* *implemented*: :func:`~genreflow.features.compute.compute_features` with one shared STFT
+  per signal, exactly what the workflow's ``extract_features`` shard jobs run per track
+  (the per-frame features of the padded or trimmed clip, the summary of the whole decode);
 * *naive*: one librosa call per feature, each recomputing its own STFT from ``y``, and the
-  GTZAN summary by :func:`~genreflow.features.summary.summary_reference`.
+  GTZAN summary by :func:`~genreflow.features.summary.summary_reference` of the whole decode.
 
 It reports tracks per second per core, the speed-up (naive / implemented transform time),
 and the extrapolation to GTZAN (1000 tracks × 30 s) on 2 cores against the targets (all
@@ -134,13 +135,24 @@ NAIVE_KINDS: dict[str, Callable[..., np.ndarray]] = {
 
 
 def naive_features(
-    y: np.ndarray, sr: int, specs: Sequence[FeatureSpec], *, n_fft: int, hop_length: int
+    y: np.ndarray,
+    sr: int,
+    specs: Sequence[FeatureSpec],
+    *,
+    n_fft: int,
+    hop_length: int,
+    untrimmed: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Every feature of ``specs`` the naive way, with each feature's seconds."""
+    """Every feature of ``specs`` the naive way, with each feature's seconds.
+
+    As in :func:`compute_features`, the summary is of ``untrimmed`` (the whole decode)
+    when given, every other feature of ``y``.
+    """
     features, seconds = {}, {}
     for spec in specs:
+        signal = untrimmed if spec.uses_whole_signal and untrimmed is not None else y
         start = time.perf_counter()
-        values = NAIVE_KINDS[spec.kind](y, sr, n_fft, hop_length, **spec.params)
+        values = NAIVE_KINDS[spec.kind](signal, sr, n_fft, hop_length, **spec.params)
         features[spec.name] = values.astype(np.float32 if spec.is_sequence else np.float64)
         seconds[spec.name] = time.perf_counter() - start
     return features, seconds
@@ -207,10 +219,11 @@ def benchmark(
     def load(path: str | os.PathLike) -> LoadedTrack:
         return load_track(path, sample_rate=sample_rate, clip_seconds=clip_seconds)
 
-    y = load(tracks[0]).y
-    implemented = compute_features(y, sample_rate, specs, **stft)
+    first = load(tracks[0])
+    y, untrimmed = first.y, first.untrimmed
+    implemented = compute_features(y, sample_rate, specs, **stft, untrimmed=untrimmed)
     compute_features(y, sample_rate, [logmel_spec], **stft)
-    naive, _ = naive_features(y, sample_rate, [*specs, logmel_spec], **stft)
+    naive, _ = naive_features(y, sample_rate, [*specs, logmel_spec], **stft, untrimmed=untrimmed)
     check = {s.name: _relative_difference(naive[s.name], implemented[s.name]) for s in specs}
 
     load_before = os.getloadavg()[0]
@@ -221,13 +234,15 @@ def benchmark(
     for r in range(repeats):
         for t, path in enumerate(tracks):
             loaded, decode[r, t] = _timed(partial(load, path))
-            y = loaded.y
+            y, untrimmed = loaded.y, loaded.untrimmed
             padded[t] = loaded.padded_s
-            _, full[r, t] = _timed(partial(compute_features, y, sample_rate, specs, **stft))
+            _, full[r, t] = _timed(
+                partial(compute_features, y, sample_rate, specs, **stft, untrimmed=untrimmed)
+            )
             _, logmel[r, t] = _timed(
                 partial(compute_features, y, sample_rate, [logmel_spec], **stft)
             )
-            _, seconds = naive_features(y, sample_rate, specs, **stft)
+            _, seconds = naive_features(y, sample_rate, specs, **stft, untrimmed=untrimmed)
             for name, value in seconds.items():
                 per_feature[name][r, t] = value
             _, naive_logmel[r, t] = _timed(

@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -23,14 +24,25 @@ import requests
 import urllib3
 
 from genreflow.atomic import atomic_path
-from genreflow.checksums import file_digest, parse_checksum
+from genreflow.checksums import digest_matches, file_digest, parse_checksum
 from genreflow.errors import ChecksumError, DownloadError
 
 log = logging.getLogger(__name__)
 
-URL_KEY = "dataset.source"
-CHECKSUM_KEY = "dataset.checksum"
-_MANUAL = f"download the archive by other means and set {URL_KEY} to its local path"
+
+@dataclass(frozen=True)
+class ConfigKeys:
+    """The config keys that set a download's source and checksum, named in messages."""
+
+    source: str = "dataset.source"
+    checksum: str = "dataset.checksum"
+
+    @property
+    def manual(self) -> str:
+        return f"download the file by other means and set {self.source} to its local path"
+
+
+DATASET_KEYS = ConfigKeys()
 _MAX_BACKOFF_S = 60.0
 _RETRY_STATUS = frozenset({408, 429})  # and every 5xx
 # Errors while reading a response body: the connection broke off mid-transfer.
@@ -48,8 +60,10 @@ def fetch(
     timeout_s: float = 60.0,
     backoff_s: float = 2.0,
     chunk_bytes: int = 1 << 20,
+    keys: ConfigKeys = DATASET_KEYS,
+    allow_prefix: bool = False,
 ) -> Path:
-    """Materialise the archive at ``source`` as ``dest``, verified against ``checksum``.
+    """Materialise the file at ``source`` as ``dest``, verified against ``checksum``.
 
     Parameters
     ----------
@@ -71,6 +85,11 @@ def fetch(
         Wait after failed attempt ``k`` (from 0) is ``backoff_s * 2**k``, at most 60 s.
     chunk_bytes : int, default=1 MiB
         Size of each read and write.
+    keys : ConfigKeys
+        The config keys of ``source`` and ``checksum``, named in error messages.
+    allow_prefix : bool, default=False
+        Accept a leading part of a SHA-256 digest (at least 8 hex digits), as torch.hub
+        names published weights (``vggish-10086976.pth``).
 
     Returns
     -------
@@ -95,25 +114,28 @@ def fetch(
     source, dest = os.fspath(source), Path(dest)
     if retries < 1:
         raise ValueError(f"retries must be at least 1, got {retries}")
-    expected = parse_checksum(checksum, key=CHECKSUM_KEY) if checksum else None
-    local = _local_path(source)
+    expected = (
+        parse_checksum(checksum, key=keys.checksum, allow_prefix=allow_prefix) if checksum else None
+    )
+    local = _local_path(source, keys)
     if local is not None:
-        _check_local_source(local)
-    if _reuse_existing(dest, expected, local):
+        _check_local_source(local, keys)
+    if _reuse_existing(dest, expected, local, keys):
         return dest
     if local is None:
-        _download_http(source, dest, expected, retries, timeout_s, backoff_s, chunk_bytes)
+        transfer = (retries, timeout_s, backoff_s, chunk_bytes)
+        _download_http(source, dest, expected, *transfer, keys)
     else:
-        _materialise_local(local, dest, expected, chunk_bytes)
+        _materialise_local(local, dest, expected, chunk_bytes, keys)
     if expected is None:
-        log.warning("no %s is set: %s is unverified", CHECKSUM_KEY, dest)
+        log.warning("no %s is set: %s is unverified", keys.checksum, dest)
     return dest
 
 
 # -- local sources ----------------------------------------------------------------
 
 
-def _local_path(source: str) -> Path | None:
+def _local_path(source: str, keys: ConfigKeys) -> Path | None:
     """The path behind a ``file://`` URL or plain path; ``None`` for http(s)."""
     parsed = urlparse(source)
     scheme = parsed.scheme.lower()
@@ -123,60 +145,62 @@ def _local_path(source: str) -> Path | None:
         if parsed.netloc not in ("", "localhost"):
             raise DownloadError(
                 f"{source}: file URLs on another host ({parsed.netloc}) are not supported. "
-                f"Mount the share and set {URL_KEY} to the local path."
+                f"Mount the share and set {keys.source} to the local path."
             )
         return Path(url2pathname(parsed.path))
     if "://" in source:
         raise DownloadError(
-            f"{source}: unsupported URL scheme {parsed.scheme!r}. {URL_KEY} must be an "
-            f"http(s):// or file:// URL or a local path; otherwise {_MANUAL}."
+            f"{source}: unsupported URL scheme {parsed.scheme!r}. {keys.source} must be an "
+            f"http(s):// or file:// URL or a local path; otherwise {keys.manual}."
         )
     return Path(source)
 
 
-def _check_local_source(path: Path) -> None:
+def _check_local_source(path: Path, keys: ConfigKeys) -> None:
     if path.is_dir():
         raise DownloadError(
             f"{path} is a directory: directories are used in place and do not go through "
-            f"fetch. Use it as an extracted dataset, or point {URL_KEY} at an archive file."
+            f"fetch. Use it as an extracted dataset, or point {keys.source} at an archive file."
         )
     if not path.exists():
         where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
         raise DownloadError(
-            f"{path} does not exist{where}. Check {URL_KEY}, or put the archive there."
+            f"{path} does not exist{where}. Check {keys.source}, or put the archive there."
         )
 
 
-def _reuse_existing(dest: Path, expected: Expected, local: Path | None) -> bool:
+def _reuse_existing(dest: Path, expected: Expected, local: Path | None, keys: ConfigKeys) -> bool:
     """True if ``dest`` can be returned as it is; removes a ``dest`` that cannot."""
     if not dest.exists():
         return False
     if local is not None and os.path.samefile(local, dest):
-        _verify_local(local, dest, expected)  # dest *is* the source: never delete it
+        _verify_local(local, dest, expected, keys)  # dest *is* the source: never delete it
         return True
-    if expected is not None and file_digest(dest, expected[0]) == expected[1]:
-        log.info("%s is already present and matches %s", dest, CHECKSUM_KEY)
+    if expected is not None and digest_matches(file_digest(dest, expected[0]), expected[1]):
+        log.info("%s is already present and matches %s", dest, keys.checksum)
         return True
-    log.info("removing %s: it is not known to match %s; fetching it again", dest, CHECKSUM_KEY)
+    log.info("removing %s: it is not known to match %s; fetching it again", dest, keys.checksum)
     dest.unlink()
     return False
 
 
-def _verify_local(src: Path, dest: Path, expected: Expected) -> None:
+def _verify_local(src: Path, dest: Path, expected: Expected, keys: ConfigKeys) -> None:
     if expected is None:
         return
     actual = file_digest(src, expected[0])
-    if actual != expected[1]:
+    if not digest_matches(actual, expected[1]):
         raise ChecksumError(
             f"checksum mismatch for {src}: expected {expected[0]} {expected[1]}, got {actual}. "
             f"The file is corrupt or a different archive; it was left untouched and {dest} "
-            f"was not created. Replace it, or correct {CHECKSUM_KEY}."
+            f"was not created. Replace it, or correct {keys.checksum}."
         )
 
 
-def _materialise_local(src: Path, dest: Path, expected: Expected, chunk_bytes: int) -> None:
+def _materialise_local(
+    src: Path, dest: Path, expected: Expected, chunk_bytes: int, keys: ConfigKeys
+) -> None:
     """Verify ``src`` in place, then hard-link it to ``dest`` (or copy it) atomically."""
-    _verify_local(src, dest, expected)
+    _verify_local(src, dest, expected, keys)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.link.tmp")
     try:
@@ -201,7 +225,7 @@ def _copy_verified(src: Path, dest: Path, expected: Expected, chunk_bytes: int) 
             fout.write(chunk)
             if hasher is not None:
                 hasher.update(chunk)
-        if hasher is not None and hasher.hexdigest() != expected[1]:
+        if hasher is not None and not digest_matches(hasher.hexdigest(), expected[1]):
             raise ChecksumError(
                 f"checksum mismatch while copying {src} to {dest}: the source changed during "
                 "the copy; nothing was kept. Re-run once the file is stable."
@@ -228,31 +252,32 @@ def _download_http(
     timeout_s: float,
     backoff_s: float,
     chunk_bytes: int,
+    keys: ConfigKeys,
 ) -> None:
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with requests.Session() as session:
-        transfer = _Transfer(session, url, part, retries, timeout_s, backoff_s, chunk_bytes)
+        transfer = _Transfer(session, url, part, retries, timeout_s, backoff_s, chunk_bytes, keys)
         transfer.run()
         actual = file_digest(part, expected[0]) if expected else None
-        if expected and actual != expected[1] and transfer.inherited:
+        if expected and not digest_matches(actual, expected[1]) and transfer.inherited:
             log.warning(
                 "%s: the resumed download does not match %s; discarding %s and starting over",
                 url,
-                CHECKSUM_KEY,
+                keys.checksum,
                 part,
             )
             part.unlink()
             transfer.run()
             actual = file_digest(part, expected[0])
-    if expected and actual != expected[1]:
+    if expected and not digest_matches(actual, expected[1]):
         part.unlink(missing_ok=True)
         raise ChecksumError(
             f"checksum mismatch for {url}: expected {expected[0]} {expected[1]}, got {actual}. "
             f"The download is corrupt or a different file; it was deleted and nothing was kept "
             f"at {dest}. Re-run to download it again; if it fails the same way, check "
-            f"{CHECKSUM_KEY} and the server or mirror."
+            f"{keys.checksum} and the server or mirror."
         )
     os.replace(part, dest)
     elapsed = max(time.monotonic() - started, 1e-6)
@@ -269,8 +294,10 @@ def _download_http(
 class _Transfer:
     """Bring ``part`` to the full size of ``url``, resuming and retrying as needed."""
 
-    def __init__(self, session, url, part, retries, timeout_s, backoff_s, chunk_bytes) -> None:
-        self.session, self.url, self.part = session, url, part
+    def __init__(
+        self, session, url, part, retries, timeout_s, backoff_s, chunk_bytes, keys
+    ) -> None:
+        self.session, self.url, self.part, self.keys = session, url, part, keys
         self.retries, self.timeout_s, self.backoff_s = retries, timeout_s, backoff_s
         self.chunk_bytes = chunk_bytes
         self.received = 0  # bytes received in this call, for the speed report
@@ -321,13 +348,13 @@ class _Transfer:
         except requests.exceptions.SSLError as exc:
             raise DownloadError(
                 f"TLS error for {self.url} ({_describe(exc)}). Check the system certificates "
-                f"or proxy, or {_MANUAL}."
+                f"or proxy, or {self.keys.manual}."
             ) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Transient("connect", _describe(exc)) from exc
         except requests.RequestException as exc:
             raise DownloadError(
-                f"cannot request {self.url} ({_describe(exc)}). Check {URL_KEY}."
+                f"cannot request {self.url} ({_describe(exc)}). Check {self.keys.source}."
             ) from exc
         with response:
             self._receive(response, offset)
@@ -351,7 +378,7 @@ class _Transfer:
         if status >= 500 or status in _RETRY_STATUS:
             raise _Transient("http", reason)
         if status not in (200, 206):
-            raise DownloadError(_refused_message(self.url, status, reason))
+            raise DownloadError(_refused_message(self.url, status, reason, self.keys))
         length = _int_or_none(response.headers.get("Content-Length"))
         if status == 206:
             start, total = _content_range(response.headers.get("Content-Range"))
@@ -392,29 +419,29 @@ class _Transfer:
         if last.kind == "connect":
             return (
                 f"could not reach {self.url} after {n} ({last.reason}). "
-                f"Check your network or proxy, or {_MANUAL}."
+                f"Check your network or proxy, or {self.keys.manual}."
             )
         if last.kind == "truncated":
             return (
                 f"the download of {self.url} broke off on each of {n} ({last.reason}). "
                 f"The {_human(self._size())} received are kept in {self.part} and the next run "
-                f"resumes from there; re-run, or {_MANUAL}."
+                f"resumes from there; re-run, or {self.keys.manual}."
             )
         return (
             f"{last.reason} from {self.url} after {n}: the server is failing or busy. "
-            f"Try again later, or {_MANUAL}."
+            f"Try again later, or {self.keys.manual}."
         )
 
 
-def _refused_message(url: str, status: int, reason: str) -> str:
+def _refused_message(url: str, status: int, reason: str, keys: ConfigKeys) -> str:
     if status in (404, 410):
-        return f"{reason} for {url}: the file is not there. Check {URL_KEY}, or {_MANUAL}."
+        return f"{reason} for {url}: the file is not there. Check {keys.source}, or {keys.manual}."
     if status in (401, 403):
         return (
             f"{reason} for {url}: access denied (the server may need a login or refuse "
-            f"scripted downloads). Check {URL_KEY}, or {_MANUAL}."
+            f"scripted downloads). Check {keys.source}, or {keys.manual}."
         )
-    return f"{reason} for {url}: the server refused the request. Check {URL_KEY}, or {_MANUAL}."
+    return f"{reason} for {url}: the server refused the request. Check {keys.source}, or {keys.manual}."
 
 
 # -- small helpers ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from genreflow.embeddings import musicnn_params
+from genreflow.embeddings import musicnn_params, vggish_params
 
 
 class Extractor(Protocol):
@@ -43,13 +43,35 @@ class EmbeddingKind:
     sample_rate: int  # the rate the extractor's network expects (audio is resampled to it)
     frame_seconds: float  # the length of one frame (one example of the network)
     extractor: str  # "module:Class", built with the set's parameters
+    # parameters that are downloaded files ({source, checksum}; see embeddings.weights),
+    # passed to the extractor as local paths; the first is required, others optional
+    downloads: tuple[str, ...] = ()
 
     def build(
-        self, params: Mapping[str, Any], *, device: Any = "cpu", batch_size: int = 64
+        self,
+        params: Mapping[str, Any],
+        *,
+        device: Any = "cpu",
+        batch_size: int = 64,
+        files: Mapping[str, str] | None = None,
     ) -> Extractor:
-        """The extractor of a set with ``params`` (its keys besides ``kind``)."""
-        module, _, name = self.extractor.partition(":")
-        cls = getattr(importlib.import_module(module), name)
+        """The extractor of a set with ``params`` (its keys besides ``kind``).
+
+        A downloaded parameter (:attr:`downloads`) is passed as its local file,
+        ``files[parameter]``: the workflow's fetched copy, or
+        :func:`genreflow.embeddings.weights.fetched_files`' for a set used elsewhere.
+        """
+        params = dict(params)
+        for parameter in self.downloads:
+            if (files or {}).get(parameter):
+                params[parameter] = str(files[parameter])
+            elif params.get(parameter) is not None:
+                raise ValueError(
+                    f"{parameter}: the local file of {params[parameter]!r} is needed "
+                    "(see genreflow.embeddings.weights.fetched_files)"
+                )
+        module, _, cls_name = self.extractor.partition(":")
+        cls = getattr(importlib.import_module(module), cls_name)
         return cls(**params, device=device, batch_size=batch_size)
 
 
@@ -59,4 +81,15 @@ EMBEDDING_KINDS: dict[str, EmbeddingKind] = {
         frame_seconds=musicnn_params.PATCH_SECONDS,
         extractor="genreflow.embeddings.musicnn:MusicnnExtractor",
     ),
+    "vggish": EmbeddingKind(
+        sample_rate=vggish_params.SAMPLE_RATE,
+        frame_seconds=vggish_params.EXAMPLE_SECONDS,
+        extractor="genreflow.embeddings.vggish:VggishExtractor",
+        downloads=("weights", "pca"),
+    ),
 }
+
+
+def kind_downloads() -> dict[str, tuple[str, ...]]:
+    """``{kind: its downloaded parameters}`` for the kinds that download weights."""
+    return {name: kind.downloads for name, kind in EMBEDDING_KINDS.items() if kind.downloads}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 
 from genreflow.embeddings import EMBEDDING_KINDS, Extractor
 from genreflow.embeddings.musicnn_params import RESAMPLER
+from genreflow.embeddings.weights import fetched_files
 from genreflow.features.loading import load_track
 from genreflow.features.settings import FeatureSettings
 from genreflow.features.shards import feature_path, save_array
@@ -53,6 +55,7 @@ def extract_embedding_shard(
     *,
     device: str = "cpu",
     batch_size: int = 64,
+    files: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Embed every track of ``tracks`` with the set ``feature``; one file per track.
 
@@ -65,6 +68,10 @@ def extract_embedding_shard(
     root
         ``results/features/<dataset>``; files go to ``<root>/<feature>/<track_id>.npy``,
         each (dimensions × frames), float32.
+    files
+        The network's downloaded files (``{parameter: path}``, e.g. VGGish's
+        ``weights``), as fetched by rule fetch_weights; ``None``: the project's cached
+        copies, fetched first where missing (:func:`~genreflow.embeddings.weights.fetched_files`).
 
     Returns
     -------
@@ -72,12 +79,14 @@ def extract_embedding_shard(
     """
     spec = settings.spec(feature)
     kind = EMBEDDING_KINDS[spec.kind]
-    extractor = kind.build(spec.params, device=device, batch_size=batch_size)
+    if files is None:
+        files = fetched_files(feature, spec.kind, spec.params)
+    extractor = kind.build(spec.params, device=device, batch_size=batch_size, files=files)
     log.info(
         "%s: %s %s on %s, %d tracks, batches of %d examples; audio decoded at %d Hz (%s)",
         feature,
         spec.kind,
-        ", ".join(f"{k}={v}" for k, v in spec.params.items()),
+        ", ".join(f"{k}={(files or {}).get(k, v)}" for k, v in spec.params.items()),
         device,
         len(tracks),
         batch_size,

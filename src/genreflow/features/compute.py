@@ -1,9 +1,17 @@
-"""Per-track features, every STFT-based one derived from one shared STFT.
+"""Per-track features, every STFT-based one derived from one shared STFT per signal.
 
 A feature set in the config names a *kind* and its parameters, e.g.
 ``logmel64: {kind: logmel, n_mels: 64}``. :func:`compute_features` decodes nothing
-and transforms once: it builds one :class:`~genreflow.features.spectra.Spectra` per
-track and hands it to each kind.
+and transforms each signal once: it builds one
+:class:`~genreflow.features.spectra.Spectra` per signal and hands it to each kind.
+
+Two signals of a track may be involved. The sequence kinds (``logmel``, ``mfcc``,
+``chroma``, ``spectral``, ``wavelet``) are computed on the clip ``y``, padded or trimmed
+to the clip length so every track has the same number of frames. The summary kind
+(``gtzan_summary``, one vector per track) is computed on the whole, untrimmed decode, as
+the published GTZAN table was (its ``length`` column is each file's full sample count).
+When the two are the same signal (nothing padded or trimmed) they share one ``Spectra``,
+so one STFT; otherwise the summary gets its own ``Spectra`` of the whole signal.
 """
 
 from __future__ import annotations
@@ -44,6 +52,15 @@ class FeatureSpec:
     def is_sequence(self) -> bool:
         """Sequence features are (rows × frames) matrices; the summary is one vector."""
         return self.kind != "gtzan_summary"
+
+    @property
+    def uses_whole_signal(self) -> bool:
+        """Computed on the whole decoded file, not the padded or trimmed clip.
+
+        Sequence features need equal frame counts; the summary vector does not, and the
+        published GTZAN table summarises each whole file.
+        """
+        return not self.is_sequence
 
     @property
     def is_embedding(self) -> bool:
@@ -105,7 +122,11 @@ def wavelet(spectra: Spectra, *, wavelet: str = "db4", level: int = 6) -> np.nda
 
 
 def gtzan_summary(spectra: Spectra) -> np.ndarray:
-    """The 57 values of :data:`SUMMARY_COLUMNS` (librosa defaults: n_fft 2048, hop 512)."""
+    """The 57 values of :data:`SUMMARY_COLUMNS` of ``spectra.y`` (librosa defaults: n_fft
+    2048, hop 512; ``spectra`` is reused when it has those, else a new STFT is taken).
+
+    :func:`compute_features` hands it the ``Spectra`` of the whole, untrimmed signal.
+    """
     shared = (spectra.n_fft, spectra.hop_length) == (SUMMARY_N_FFT, SUMMARY_HOP)
     values = summary_features(spectra.y, spectra.sr, spectra=spectra if shared else None)
     return np.array([values[column] for column in SUMMARY_COLUMNS])
@@ -121,6 +142,10 @@ FEATURE_KINDS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+def _same_signal(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or (a.shape == b.shape and np.array_equal(a, b))
+
+
 def compute_features(
     y: np.ndarray,
     sr: int,
@@ -128,16 +153,41 @@ def compute_features(
     *,
     n_fft: int = 2048,
     hop_length: int = 512,
+    untrimmed: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Every STFT-based feature of ``specs`` of one track, keyed by feature name.
 
     Embedding sets are computed by their extractors (:mod:`genreflow.embeddings`).
     Sequence features are float32 (rows × frames); the summary vector stays float64 so
     the table keeps librosa's values.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The track's clip: mono, padded or trimmed to the clip length.
+    sr : int
+        Sampling rate of ``y`` (and of ``untrimmed``).
+    specs : list of FeatureSpec
+        The feature sets to compute (no embedding kinds).
+    n_fft, hop_length : int
+        STFT parameters of the shared transform.
+    untrimmed : np.ndarray [shape=(m,)], optional
+        The whole decoded signal that ``y`` was trimmed or padded from
+        (:attr:`~genreflow.features.loading.LoadedTrack.untrimmed`). The kinds that
+        summarise the whole file (:attr:`FeatureSpec.uses_whole_signal`: ``gtzan_summary``)
+        are computed on it, every other kind on ``y``. ``None`` means ``y`` is the whole
+        signal; so does an empty one (a file without samples, whose clip is silence).
+        Each distinct signal is transformed once: if ``untrimmed`` equals ``y``, all kinds
+        share one STFT.
     """
     spectra = Spectra(y, sr, n_fft=n_fft, hop_length=hop_length)
+    whole = spectra
+    if untrimmed is not None and untrimmed.size and not _same_signal(untrimmed, y):
+        # lazy: neither STFT is taken unless a kind on that signal asks for it
+        whole = Spectra(untrimmed, sr, n_fft=n_fft, hop_length=hop_length)
     features = {}
     for spec in specs:
-        values = FEATURE_KINDS[spec.kind](spectra, **spec.params)
+        source = whole if spec.uses_whole_signal else spectra
+        values = FEATURE_KINDS[spec.kind](source, **spec.params)
         features[spec.name] = values.astype(np.float32 if spec.is_sequence else np.float64)
     return features

@@ -1,9 +1,14 @@
-"""Decoding a track for feature extraction: resample, downmix, fix its length."""
+"""Decoding a track for feature extraction: resample, downmix, fix its length.
+
+The per-frame features need equal lengths (``clip_policy: pad_or_trim``); the per-track
+summary is computed on the whole decoded file, as the published GTZAN table was, so a
+:class:`LoadedTrack` keeps the untrimmed decode as well (:attr:`LoadedTrack.untrimmed`).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import librosa
 import numpy as np
@@ -14,7 +19,12 @@ CLIP_POLICIES = ("pad_or_trim", "none")
 
 @dataclass(frozen=True)
 class LoadedTrack:
-    """A decoded track and what loading did to it (for the feature log)."""
+    """A decoded track and what loading did to it (for the feature log).
+
+    ``y`` is the signal after the clip-length policy; ``full_y`` the whole decode when
+    padding or trimming changed it (``None`` when ``y`` is the whole decode). Read the
+    whole signal as :attr:`untrimmed`.
+    """
 
     y: np.ndarray
     sr: int
@@ -24,6 +34,12 @@ class LoadedTrack:
     padded_s: float
     trimmed_s: float
     peak: float
+    full_y: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def untrimmed(self) -> np.ndarray:
+        """The whole decoded signal, before padding or trimming (``y`` itself if neither)."""
+        return self.y if self.full_y is None else self.full_y
 
     def problems(self, *, silence_peak: float, min_duration_s: float) -> list[str]:
         """Why the track deserves a warning: silent, or shorter than expected."""
@@ -49,19 +65,23 @@ def load_track(
 
     With ``clip_policy="pad_or_trim"`` the signal is cut to its first ``clip_seconds``
     or zero-padded at the end to that length, so every track yields the same number of
-    frames; ``"none"`` keeps the decoded length.
+    frames; ``"none"`` keeps the decoded length. The file is decoded once: when the
+    length changes, the whole decode is kept as :attr:`LoadedTrack.untrimmed` (a trimmed
+    ``y`` is a view of it).
     """
     if clip_policy not in CLIP_POLICIES:
         raise ValueError(f"clip_policy {clip_policy!r} is not one of {CLIP_POLICIES}")
     info = sf.info(path)
-    y, _ = librosa.load(path, sr=sample_rate, mono=True, res_type="soxr_hq", dtype=np.float32)
-    original_duration = len(y) / sample_rate
+    full_y, _ = librosa.load(path, sr=sample_rate, mono=True, res_type="soxr_hq", dtype=np.float32)
+    original_duration = len(full_y) / sample_rate
+    y = full_y
     padded = trimmed = 0.0
     if clip_policy == "pad_or_trim" and clip_seconds is not None:
         target = round(clip_seconds * sample_rate)
-        padded = max(0, target - len(y)) / sample_rate
-        trimmed = max(0, len(y) - target) / sample_rate
-        y = librosa.util.fix_length(y, size=target)
+        padded = max(0, target - len(full_y)) / sample_rate
+        trimmed = max(0, len(full_y) - target) / sample_rate
+        if target != len(full_y):
+            y = librosa.util.fix_length(full_y, size=target)
     return LoadedTrack(
         y=y,
         sr=sample_rate,
@@ -71,4 +91,5 @@ def load_track(
         padded_s=round(padded, 4),
         trimmed_s=round(trimmed, 4),
         peak=float(np.max(np.abs(y))) if len(y) else 0.0,
+        full_y=None if y is full_y else full_y,
     )

@@ -1,4 +1,8 @@
-"""Feature extraction for one shard of tracks: one decode and one STFT per track."""
+"""Feature extraction for one shard of tracks: one decode per track, one STFT per signal.
+
+The per-frame features use the clip (padded or trimmed to the clip length); the summary
+uses the whole decode, so a track whose length changed gets a second STFT for it.
+"""
 
 from __future__ import annotations
 
@@ -88,6 +92,7 @@ def extract_shard(
             list(settings.stft_specs),
             n_fft=settings.n_fft,
             hop_length=settings.hop_length,
+            untrimmed=loaded.untrimmed,
         )
         row = {
             "track_id": track.track_id,

@@ -1,7 +1,14 @@
 """The 57-column per-track summary table popularised by the GTZAN ``features_30_sec.csv``.
 
 Every feature is a librosa default at the file's native rate (22050 Hz for GTZAN),
-summarised by the mean and variance over all values of its matrix. Two implementations:
+summarised by the mean and variance over all values of its matrix (the tempo is one
+value). The published table summarises each *whole* decoded file (its ``length`` column
+is the file's full sample count, e.g. 661,794 for blues.00050, not a 30.000 s clip), so
+the feature stage computes the summary on the untrimmed decode, not on the padded or
+trimmed clip the per-frame features use (see :mod:`genreflow.features.compute`). That
+matters most for ``harmony_mean`` and ``perceptr_mean``, means of near-zero waveforms.
+
+Two implementations:
 
 * :func:`summary_reference`: one librosa call per feature, each from ``y`` (slow; the
   ground truth).

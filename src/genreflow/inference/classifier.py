@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings.weights import fetched_files
 from genreflow.errors import DataError
 from genreflow.evaluation.predict import load_torch_model
 from genreflow.features.compute import FeatureSpec, compute_features
@@ -160,7 +161,11 @@ class Windows:
             for spec, frames in zip(self.specs, self.segment_frames)
         ]
         self.extractors = {
-            spec.name: EMBEDDING_KINDS[spec.kind].build(spec.params, device=device)
+            spec.name: EMBEDDING_KINDS[spec.kind].build(
+                spec.params,
+                device=device,
+                files=fetched_files(spec.name, spec.kind, spec.params),
+            )
             for spec in self.specs
             if spec.is_embedding
         }

@@ -202,7 +202,7 @@ def classical_probabilities(
     return probabilities / probabilities.sum(axis=1, keepdims=True)
 
 
-def _report004(accuracy: float) -> Published:
+def report004(accuracy: float) -> Published:
     return Published(accuracy, "split not stated", "GTZAN", "report 004")
 
 
@@ -214,13 +214,14 @@ def register_classical(
     published: Published | None = None,
     *,
     calibrate: bool = False,
+    inputs: tuple[str, ...] = INPUTS,
 ) -> ModelSpec:
-    """Register a scaled scikit-learn pipeline on the summary table."""
+    """Register a pooled, scaled scikit-learn pipeline on ``inputs`` (the summary table)."""
     return register(
         ModelSpec(
             name=name,
             family="sklearn",
-            inputs=INPUTS,
+            inputs=inputs,
             build=partial(build_pipeline, estimator_cls, calibrate=calibrate),
             hyperparameters=estimator_cls,
             variant=arch,
@@ -235,21 +236,21 @@ LOGREG = register_classical(
     LogisticRegression,
     {"C": 1.0, "max_iter": 2000},
     "report 004: logistic regression",
-    _report004(0.45),
+    report004(0.45),
 )
 SGD = register_classical(
     "sgd",
     SGDClassifier,
     {"loss": "log_loss", "early_stopping": False, "max_iter": 1000, "tol": 1e-3},
     "report 004: SGD",
-    _report004(0.38),
+    report004(0.38),
 )
 RANDOM_FOREST = register_classical(
     "random_forest",
     RandomForestClassifier,
     {"n_estimators": 500, "n_jobs": 1},
     "report 004: random forest",
-    _report004(0.55),
+    report004(0.55),
 )
 SVM = register_classical(
     "svm",

@@ -39,6 +39,24 @@ def input_sample_rates(features: Mapping[str, Any], inputs: Sequence[str]) -> di
     return rates
 
 
+def input_embeddings(features: Mapping[str, Any], inputs: Sequence[str]) -> dict[str, dict]:
+    """The pretrained embedding behind each embedding input: its set's settings (kind,
+    model, layer, weights), the rate its network decodes at and the length of a frame."""
+    sets = features.get("sets") or {}
+    embeddings = {}
+    for item in inputs:
+        name = item.partition("@")[0]
+        block = sets.get(name) or {}
+        kind = EMBEDDING_KINDS.get(block.get("kind"))
+        if kind is not None:
+            embeddings[name] = {
+                **block,
+                "sample_rate": kind.sample_rate,
+                "frame_seconds": kind.frame_seconds,
+            }
+    return embeddings
+
+
 def torch_record(
     name: str,
     model: torch.nn.Module,

@@ -23,7 +23,12 @@ from genreflow.folds import training_rows
 from genreflow.models import get_model
 from genreflow.models.classical import classical_probabilities, limit_to_data
 from genreflow.schemes import FINAL_SCHEME
-from genreflow.training.artifacts import input_sample_rates, package_versions, torch_record
+from genreflow.training.artifacts import (
+    input_embeddings,
+    input_sample_rates,
+    package_versions,
+    torch_record,
+)
 from genreflow.training.classical_data import ClassicalData
 from genreflow.training.data import ROLES, Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
@@ -156,6 +161,7 @@ def train_torch(
         "reproduces": spec.reproduces,
         "features": dict(feature_settings),
         "sample_rates": input_sample_rates(feature_settings, inputs),
+        "embeddings": input_embeddings(feature_settings, inputs),
     }
     log.info(
         "%s fold %d on %s (%s): %d parameters, %d epochs max",
@@ -313,6 +319,7 @@ def train_classical(
         "reproduces": spec.reproduces,
         "features": dict(feature_settings),
         "sample_rates": input_sample_rates(feature_settings, inputs),
+        "embeddings": input_embeddings(feature_settings, inputs),
     }
     Path(job.outputs["model"]).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(job.outputs["model"]) as tmp:

@@ -18,6 +18,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GTZAN_REGISTRY = PROJECT_ROOT / "resources" / "gtzan" / "tracks.csv"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Groups for pytest-xdist's ``--dist loadgroup`` (tests/run.sh runs two workers): the
+    tests that read the one tiny workflow run (``tiny_demo``) share a worker, so it runs
+    once; every other test file stays on one worker, so its module fixtures are built once."""
+    for item in items:
+        group = "tiny_demo" if "tiny_demo" in item.fixturenames else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def gtzan_registry() -> pd.DataFrame:
     return pd.read_csv(GTZAN_REGISTRY, dtype=str, keep_default_na=False)

@@ -18,14 +18,56 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GTZAN_REGISTRY = PROJECT_ROOT / "resources" / "gtzan" / "tracks.csv"
 
 
-@pytest.hookimpl(tryfirst=True)
+# The test files that read the one tiny workflow run (fixture ``tiny_demo``). tests/run.sh
+# runs pytest on two pytest-xdist workers: these files go to one worker together, so the
+# run is built once, and every other file goes whole to a worker, so its module fixtures
+# are built once (pytest_xdist_make_scheduler below).
+TINY_DEMO_FILES = (
+    "test_benchmark_workflow.py",
+    "test_doctor.py",
+    "test_workflow_data.py",
+    "test_workflow_features.py",
+    "test_workflow_final.py",
+    "test_workflow_report.py",
+    "test_workflow_rerun.py",
+    "test_workflow_sweeps.py",
+    "test_workflow_training.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Groups for pytest-xdist's ``--dist loadgroup`` (tests/run.sh runs two workers): the
-    tests that read the one tiny workflow run (``tiny_demo``) share a worker, so it runs
-    once; every other test file stays on one worker, so its module fixtures are built once."""
-    for item in items:
-        group = "tiny_demo" if "tiny_demo" in item.fixturenames else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    """A test that reads the tiny workflow run must live in one of TINY_DEMO_FILES."""
+    strays = [
+        item.nodeid
+        for item in items
+        if "tiny_demo" in item.fixturenames and item.path.name not in TINY_DEMO_FILES
+    ]
+    if strays:
+        raise pytest.UsageError(
+            f"{', '.join(strays)} read(s) the tiny workflow run: add the file to "
+            "TINY_DEMO_FILES in tests/conftest.py, or every xdist worker builds the run"
+        )
+
+
+class _TinyDemoScheduling:
+    """pytest-xdist hook: whole files to workers, and every file of TINY_DEMO_FILES to the
+    same one (registered only where xdist is loaded, which knows the hook)."""
+
+    @staticmethod
+    def pytest_xdist_make_scheduler(config, log):
+        from xdist.scheduler import LoadScopeScheduling
+
+        class FilesAndTinyDemo(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                file = nodeid.split("::", 1)[0]
+                return "tiny_demo" if Path(file).name in TINY_DEMO_FILES else file
+
+        return FilesAndTinyDemo(config, log)
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_TinyDemoScheduling(), "genreflow-tiny-demo-scheduling")
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,8 @@
 # (requirements/lock.txt), and run every check: Python lint and format (ruff),
 # Snakefile formatting (snakefmt), Snakemake's linter, and the pytest suite.
 # Usage: bash tests/run.sh [pytest arguments]
-# pytest runs on PYTEST_WORKERS (default 2) pytest-xdist workers; tests that share the tiny
-# workflow run, and the tests of one file, stay on one worker (tests/conftest.py).
+# pytest runs on PYTEST_WORKERS (default 2) pytest-xdist workers; the files that read the
+# tiny workflow run share a worker, and each other file stays on one (tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -20,4 +20,4 @@ snakefmt --check .
 echo "== snakemake --lint"
 snakemake --lint
 echo "== pytest (${PYTEST_WORKERS:-2} workers)"
-pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
+pytest -n "${PYTEST_WORKERS:-2}" "$@"

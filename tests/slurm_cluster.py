@@ -96,7 +96,7 @@ class LocalSlurm:
         """The environment in which SLURM's client tools talk to this cluster."""
         return {**os.environ, "SLURM_CONF": str(self.conf)}
 
-    def start(self, timeout: float = 60) -> LocalSlurm:
+    def start(self, timeout: float = 180) -> LocalSlurm:
         ensure_installed()
         for folder in ("state", "spool"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)

@@ -61,3 +61,45 @@ def test_card_of_a_classical_model_on_real_data():
     assert "Estimator:** scikit-learn" in card
     assert "synthetic" not in card  # the demo caveat is for the demo only
     assert "genreflow predict SONG [SONG ...] --model results/final/gtzan/logreg" in card
+
+
+def test_card_of_a_model_with_a_pretrained_branch_on_vggish():
+    vggish = {
+        "kind": "vggish",
+        "weights": {"source": "https://example.org/vggish-10086976.pth", "checksum": None},
+        "pca": None,
+        "postprocess": False,
+    }
+    features = {
+        "sample_rate": 22050,
+        "n_fft": 2048,
+        "hop_length": 512,
+        "clip_seconds": 30,
+        "sets": {"logmel": {"kind": "logmel", "n_mels": 128}, "vggish": vggish},
+    }
+    record = {
+        "model": "hybrid_seed004",
+        "dataset": "gtzan",
+        "genres": GENRES,
+        "inputs": ["logmel@s3", "vggish@s3"],
+        "n_examples": {"train": 89, "val": 10},
+        "features": features,
+        "sample_rates": {"decoded": 22050, "logmel": 22050, "vggish": 16000},
+        "n_parameters": 1000,
+        "train": {"optimizer": "adamw", "lr": 0.001, "batch_size": 32},
+        "reproduces": "report 004: hybrid CNN-RNN with a pretrained (transfer-learning) branch",
+    }
+    card = render_card(
+        record=record,
+        history={"best_epoch": 3, "epochs": [{}] * 5, "test": None},
+        summaries={"stratified_kfold": summary("hybrid_seed004", 0.8)},
+        confusion=np.eye(3, dtype=int) * 10,
+        manifest=pd.DataFrame({"status": ["ok"] * 99}),
+        published=Published(0.745, "split not stated", "GTZAN", "report 004"),
+        model_dir="results/final/gtzan/hybrid_seed004",
+    )
+    # the embedding, named by its weights' source, and how predict feeds it
+    assert "**Pretrained embedding `vggish`** (frozen" in card
+    assert "vggish (weights https://example.org/vggish-10086976.pth, postprocess False)" in card
+    assert "decodes songs at 22050 Hz for the other inputs and resamples them to 16000 Hz" in card
+    assert "Published figure: 74.5%" in card

@@ -52,7 +52,7 @@ def test_model_card_cites_the_cross_validated_accuracy(tiny_demo, model):
     # explain works for torch models on time–frequency inputs only
     assert ("genreflow explain SONG" in card) == (model in TORCH_MODELS)
     if model == "musicnn_svm":
-        assert "**Pretrained embedding `musicnn`:** musicnn (" in card
+        assert "**Pretrained embedding `musicnn`** (frozen" in card and ": musicnn (" in card
         assert "model MSD_musicnn" in card and "layer max_pool" in card
         assert "decodes songs at 16000 Hz itself" in card
         assert "Published figure: 77.24% (sklearn-audio-transfer-learning" in card

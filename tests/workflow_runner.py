@@ -46,7 +46,7 @@ def snakemake(
         cwd=project,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,  # a hang guard: the tiny run shares 2 cores with the other worker
         env=env,
         check=False,
     )

@@ -116,12 +116,21 @@ def render_card(
         for name, rate in (record.get("sample_rates") or {}).items()
         if features and (features["sets"].get(name) or {}).get("kind") in EMBEDDING_KINDS
     }
+    only_embeddings = {item.partition("@")[0] for item in record["inputs"]} <= set(embedded)
     for name, rate in embedded.items():
         block = features["sets"][name]
-        settings = ", ".join(f"{k} {v}" for k, v in block.items() if k != "kind")
+        settings = ", ".join(
+            f"{k} {_setting(v)}" for k, v in block.items() if k != "kind" and v is not None
+        )
+        decoding = (
+            f"`genreflow predict` decodes songs at {rate} Hz itself"
+            if only_embeddings
+            else f"`genreflow predict` decodes songs at {features['sample_rate']} Hz for the "
+            f"other inputs and resamples them to {rate} Hz for the network"
+        )
         lines.append(
-            f"- **Pretrained embedding `{name}`:** {block['kind']} ({settings}), computed at "
-            f"{rate} Hz; `genreflow predict` decodes songs at {rate} Hz itself."
+            f"- **Pretrained embedding `{name}`** (frozen, computed once per track by the "
+            f"embedding stage): {block['kind']} ({settings}), at {rate} Hz; {decoding}."
         )
     if record.get("adjusted"):
         lines.append(
@@ -200,3 +209,10 @@ def write_card(
     )
     write_text(text, dest)
     return text
+
+
+def _setting(value: object) -> str:
+    """A set's parameter as the card states it: a downloaded file by its source."""
+    if isinstance(value, dict) and "source" in value:
+        return str(value["source"])
+    return str(value)

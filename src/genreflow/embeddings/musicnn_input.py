@@ -21,6 +21,7 @@ from genreflow.embeddings.musicnn_params import (
     RESAMPLER,
     SAMPLE_RATE,
 )
+from genreflow.embeddings.resampling import resample_mono
 from genreflow.errors import DataError
 
 
@@ -51,16 +52,7 @@ def to_patches(representation: np.ndarray, hop: int = PATCH_FRAMES) -> np.ndarra
 
 def resample_for_musicnn(y: np.ndarray, sample_rate: int) -> np.ndarray:
     """``y`` (mono) at musicnn's 16 kHz: resampled explicitly (soxr), never assumed."""
-    if sample_rate == SAMPLE_RATE:
-        return np.asarray(y, dtype=np.float32)
-    import librosa
-
-    return librosa.resample(
-        np.asarray(y, dtype=np.float32),
-        orig_sr=sample_rate,
-        target_sr=SAMPLE_RATE,
-        res_type=RESAMPLER,
-    )
+    return resample_mono(y, sample_rate, SAMPLE_RATE, RESAMPLER)
 
 
 def musicnn_patches(y: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -32,6 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from genreflow.embeddings.resampling import resample_mono
 from genreflow.embeddings.vggish_params import (
     EXAMPLE_FRAMES,
     LOG_OFFSET,
@@ -115,16 +116,7 @@ def to_examples(representation: np.ndarray) -> np.ndarray:
 
 def resample_for_vggish(y: np.ndarray, sample_rate: int) -> np.ndarray:
     """``y`` (mono) at VGGish's 16 kHz: resampled explicitly (soxr), never assumed."""
-    if sample_rate == SAMPLE_RATE:
-        return np.asarray(y, dtype=np.float32)
-    import librosa
-
-    return librosa.resample(
-        np.asarray(y, dtype=np.float32),
-        orig_sr=sample_rate,
-        target_sr=SAMPLE_RATE,
-        res_type=RESAMPLER,
-    )
+    return resample_mono(y, sample_rate, SAMPLE_RATE, RESAMPLER)
 
 
 def vggish_examples(y: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -123,8 +123,7 @@ def fetch(
     if _reuse_existing(dest, expected, local, keys):
         return dest
     if local is None:
-        transfer = (retries, timeout_s, backoff_s, chunk_bytes)
-        _download_http(source, dest, expected, *transfer, keys)
+        _download_http(source, dest, expected, retries, timeout_s, backoff_s, chunk_bytes, keys)
     else:
         _materialise_local(local, dest, expected, chunk_bytes, keys)
     if expected is None:

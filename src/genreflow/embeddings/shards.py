@@ -86,7 +86,7 @@ def extract_embedding_shard(
         "%s: %s %s on %s, %d tracks, batches of %d examples; audio decoded at %d Hz (%s)",
         feature,
         spec.kind,
-        ", ".join(f"{k}={(files or {}).get(k, v)}" for k, v in spec.params.items()),
+        ", ".join(f"{k}={files.get(k, v)}" for k, v in spec.params.items()),
         device,
         len(tracks),
         batch_size,

@@ -5,7 +5,7 @@ import _bootstrap  # noqa: F401
 import pandas as pd
 
 from genreflow.evaluation.fold import write_fold_evaluation
-from genreflow.evaluation.predict import predict_classical_fold
+from genreflow.evaluation.predict_classical import predict_classical_fold
 from genreflow.logs import script_logging
 from genreflow.training.classical_data import load_classical_data
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from genreflow.evaluation.metrics import track_table
 from genreflow.evaluation.predict import predict_torch_fold
 from genreflow.evaluation.sweep import summarise_points, validation_scores, write_sweep_report
+from genreflow.evaluation.tables import track_table
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]) as log:

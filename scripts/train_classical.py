@@ -7,7 +7,8 @@ import pandas as pd
 from genreflow.data.manifest import read_manifest
 from genreflow.logs import script_logging
 from genreflow.training.classical_data import load_classical_data
-from genreflow.training.run import Job, train_classical
+from genreflow.training.job import Job
+from genreflow.training.run_classical import train_classical
 
 with script_logging(snakemake.log[0]):
     train_classical(

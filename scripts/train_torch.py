@@ -7,7 +7,8 @@ import torch
 
 from genreflow.data.manifest import read_manifest
 from genreflow.logs import script_logging
-from genreflow.training.run import Job, train_torch
+from genreflow.training.job import Job
+from genreflow.training.run import train_torch
 
 with script_logging(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)

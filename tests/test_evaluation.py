@@ -17,13 +17,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from genreflow.evaluation.metrics import (
-    fold_metrics,
-    probability_columns,
-    segment_table,
-    track_table,
-)
-from genreflow.evaluation.predict import predict_classical_fold
+from genreflow.evaluation.metrics import fold_metrics
+from genreflow.evaluation.predict_classical import predict_classical_fold
 from genreflow.evaluation.report import data_stage_counts, write_report
 from genreflow.evaluation.summary import (
     FoldResult,
@@ -32,6 +27,7 @@ from genreflow.evaluation.summary import (
     paired_comparisons,
     summary_table,
 )
+from genreflow.evaluation.tables import probability_columns, segment_table, track_table
 from genreflow.models.classical import break_ties
 from genreflow.models.registry import Published
 from genreflow.training.classical_data import table_data

@@ -82,8 +82,10 @@ def test_the_demo_plan():
     assert set(plan.arrays) >= {"chroma@s3", "wavelet@s3"}  # hybrid's and the BiLSTM's inputs
     # the demo's scale (demo.models) over the model's defaults
     unet = plan.models["unet_parallel_seed003"]
-    assert unet.arch_overrides == {"base_channels": 8, "branch_channels": 8}
-    assert unet.arch["base_channels"] == 8 and unet.arch["depth"] == 4
+    assert unet.inputs == ("logmel64@s6",)  # the demo's bands: half the report's 128
+    assert "logmel64@s6" in plan.arrays
+    assert unet.arch_overrides == {"base_channels": 4, "branch_channels": 8}
+    assert unet.arch["base_channels"] == 4 and unet.arch["depth"] == 4
     assert unet.train.batch_size == 8 and unet.train.lr == 1e-3
     assert plan.models["cnn_seed001"].artifact == "model.pt"
     assert plan.models["svm"].artifact == "model.joblib" and plan.models["svm"].train is None
@@ -100,6 +102,7 @@ def test_every_preset_resolves(preset):
     if preset.startswith("gtzan"):
         # real datasets train every report's own sizes: the demo's scale is not applied
         assert plan.models["unet_parallel_seed003"].arch_overrides == {}
+        assert plan.models["unet_parallel_seed003"].inputs == ("logmel@s6",)
         assert plan.final_models == tuple(plan.models)
 
 
@@ -257,11 +260,14 @@ def test_train_values_of_the_wrong_type_are_named(train, expected):
 def test_the_demo_scale_wins_over_a_model_block_on_the_demo_only():
     config = load("config.yaml")
     config["models"]["unet_parallel_seed003"]["arch"] = {"base_channels": 16, "depth": 3}
+    config["models"]["unet_parallel_seed003"]["inputs"] = ["mfcc@s6"]
     unet = resolve_plan(config, SCHEMA).models["unet_parallel_seed003"]
-    assert unet.arch_overrides == {"base_channels": 8, "depth": 3, "branch_channels": 8}
+    assert unet.arch_overrides == {"base_channels": 4, "depth": 3, "branch_channels": 8}
+    assert unet.inputs == ("logmel64@s6",)
     real = deep_merge(config, load("gtzan.yaml"))
     unet = resolve_plan(real, SCHEMA).models["unet_parallel_seed003"]
     assert unet.arch_overrides == {"base_channels": 16, "depth": 3}
+    assert unet.inputs == ("mfcc@s6",)
 
 
 @pytest.mark.parametrize(
@@ -405,7 +411,7 @@ def test_default_config_lists_every_registered_model():
     config = load("config.yaml")
     assert set(config["models"]) == set(index)
     for name, override in config["demo"]["models"].items():
-        assert set(override["arch"]) <= set(index[name].arch_keys), name
+        assert set(override.get("arch", {})) <= set(index[name].arch_keys), name
 
 
 def test_one_home_per_default():

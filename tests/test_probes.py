@@ -21,7 +21,9 @@ from genreflow.features.consolidate import consolidate_feature
 from genreflow.features.settings import FeatureSettings, segmentations
 from genreflow.inference import load_classifier
 from genreflow.training.classical_data import array_data
-from genreflow.training.run import Job, train_classical, train_torch
+from genreflow.training.job import Job
+from genreflow.training.run import train_torch
+from genreflow.training.run_classical import train_classical
 
 from conftest import FIXTURES, PROJECT_ROOT
 

@@ -14,8 +14,9 @@ from genreflow.models.registry import MODELS, ModelSpec
 from genreflow.training import loop as loop_module
 from genreflow.training.data import Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
+from genreflow.training.job import CHECKPOINT_NAME, Job
 from genreflow.training.params import TrainParams
-from genreflow.training.run import CHECKPOINT_NAME, Job, train_torch
+from genreflow.training.run import train_torch
 
 torch.set_num_threads(1)
 GENRES = ["a", "b", "c"]

@@ -16,16 +16,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import (
-    GroupShuffleSplit,
-    StratifiedGroupKFold,
-    StratifiedKFold,
-    train_test_split,
-)
 
 from genreflow.errors import ConfigError, DataError
 from genreflow.schemes import KFOLD_SCHEMES, REGISTRY_SPLITS, SCHEMES
 
+# scikit-learn's splitters are imported where a scheme is assigned: training and
+# evaluation jobs read fold rows (training_rows) without loading scikit-learn
 log = logging.getLogger(__name__)
 
 ROLES = ("train", "val", "test")
@@ -259,6 +255,8 @@ def _stratified_kfold(
 ) -> list[np.ndarray]:
     _check_fraction(val_fraction, "folds.val_fraction")
     y = tracks["genre"].to_numpy()
+    from sklearn.model_selection import StratifiedKFold
+
     splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     folds = []
     for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
@@ -346,6 +344,8 @@ def _artist_kfold(
             f"folds.n_folds: artist_kfold with {n_folds} folds needs at least {n_folds} artists, "
             f"but the usable tracks have {n_groups}; use fewer folds."
         )
+    from sklearn.model_selection import StratifiedGroupKFold
+
     splitter = StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)
     folds = []
     for fold, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
@@ -377,6 +377,8 @@ def _grouped_carve(
     idx: np.ndarray, y: np.ndarray, groups: np.ndarray, fraction: float, random_state: int
 ) -> np.ndarray:
     """About ``fraction`` of ``idx``, as whole groups, stratified by ``y`` as far as possible."""
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+
     n_splits = max(2, round(1 / fraction))
     n_groups = len(np.unique(groups[idx]))
     if n_groups < n_splits:
@@ -402,6 +404,8 @@ def _stratified_carve(
     idx: np.ndarray, y: np.ndarray, fraction: float, random_state: int, key: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split ``idx`` into (rest, ``fraction`` of it), stratified by ``y``."""
+    from sklearn.model_selection import train_test_split
+
     # A count, not the fraction: sklearn takes ceil(fraction * n), where float error can add one.
     n_part = min(max(round(fraction * len(idx)), 1), len(idx) - 1)
     n_classes = len(np.unique(y[idx]))

@@ -347,7 +347,7 @@ def _models(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> dic
         models[name] = ModelPlan(
             name=name,
             family=model.family,
-            inputs=tuple(block.get("inputs") or model.inputs),
+            inputs=tuple(scale.get("inputs") or block.get("inputs") or model.inputs),
             arch_overrides=arch,
             train_overrides=train,
             arch={**model.arch, **arch},

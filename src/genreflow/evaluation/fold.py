@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from genreflow.atomic import write_csv, write_json
-from genreflow.evaluation.metrics import fold_metrics, track_table
+from genreflow.evaluation.metrics import fold_metrics
 from genreflow.evaluation.plots import plot_confusion, plot_learning_curves
+from genreflow.evaluation.tables import track_table
 
 
 def write_fold_evaluation(

@@ -1,8 +1,9 @@
-"""Test-set predictions of a saved fold model, reloaded from its artifact on disk.
+"""Test-set predictions of a saved torch fold model, reloaded from its artifact on disk.
 
 Evaluation never trusts numbers computed during training: it rebuilds the model from
-``model.pt`` (or ``model.joblib``) and predicts the fold's test part afresh, so the
-report describes exactly the artifact a user would load.
+``model.pt`` (scikit-learn's ``model.joblib``: :mod:`genreflow.evaluation.predict_classical`)
+and predicts the fold's test part afresh, so the report describes exactly the artifact
+a user would load.
 """
 
 from __future__ import annotations
@@ -10,16 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import torch
 
 from genreflow.errors import DataError
-from genreflow.evaluation.metrics import segment_table
-from genreflow.folds import training_rows
+from genreflow.evaluation.tables import segment_table
 from genreflow.models import get_model
-from genreflow.models.classical import classical_probabilities
-from genreflow.training.classical_data import ClassicalData
 from genreflow.training.data import Normalizer, load_fold
 from genreflow.training.device import Precision
 from genreflow.training.loop import evaluate
@@ -60,23 +57,3 @@ def predict_torch_fold(
     precision = Precision.for_device(device, enabled=False)
     _, _, probabilities = evaluate(model, split, normalizer, precision)
     return segment_table(split.index, probabilities.double().numpy(), genres), genres
-
-
-def predict_classical_fold(
-    model_path: str | Path, *, data: ClassicalData, folds: pd.DataFrame, fold: int
-) -> tuple[pd.DataFrame, list[str]]:
-    """Segment table of the fold's test examples (one per track for the summary table or
-    a whole-clip array), and the genres."""
-    saved = joblib.load(model_path)
-    estimator, genres = saved["estimator"], list(saved["genres"])
-    if data.columns is not None:
-        data = data.select(saved["columns"])
-    expected = saved.get("input_shape")
-    if expected is not None and list(data.input_shape) != list(expected):
-        raise DataError(
-            f"{model_path}: trained on examples of shape {expected}, but its input now holds "
-            f"{data.input_shape}: re-run training after changing feature settings."
-        )
-    rows = training_rows(data.index, folds, fold, "test")
-    probabilities = classical_probabilities(estimator, data.x[rows], genres)
-    return segment_table(data.index.iloc[rows], probabilities, genres), genres

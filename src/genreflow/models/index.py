@@ -29,6 +29,7 @@ class IndexedModel:
     """One registered model as the workflow sees it before any job runs."""
 
     name: str
+    module: str  # the module that registers it (genreflow.models.get_model imports it)
     family: str
     inputs: tuple[str, ...]
     arch: Mapping[str, Any]  # defaults, JSON values (tuples become lists)
@@ -41,10 +42,12 @@ class IndexedModel:
 def build_index() -> dict[str, dict[str, Any]]:
     """The index of every registered model, from the registry (imports the model zoo)."""
     from genreflow.models import load_all
+    from genreflow.models.registry import MODULES
 
     index = {}
     for name, spec in sorted(load_all().items()):
         index[name] = {
+            "module": MODULES[name],
             "family": spec.family,
             "inputs": list(spec.inputs),
             "arch": spec.arch,
@@ -68,6 +71,7 @@ def load_index(path: Path = INDEX_PATH) -> dict[str, IndexedModel]:
     return {
         name: IndexedModel(
             name=name,
+            module=entry["module"],
             family=entry["family"],
             inputs=tuple(entry["inputs"]),
             arch=entry["arch"],

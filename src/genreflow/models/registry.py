@@ -6,7 +6,9 @@ model is one module plus one config block (``models.<name>`` in ``config/config.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -116,6 +118,8 @@ def keyword_defaults(target: Callable[..., Any]) -> dict[str, Any]:
 
 
 MODELS: dict[str, ModelSpec] = {}
+# the module whose import registered each model (recorded in models/index.json)
+MODULES: dict[str, str] = {}
 
 
 def register(spec: ModelSpec) -> ModelSpec:
@@ -123,14 +127,35 @@ def register(spec: ModelSpec) -> ModelSpec:
     if spec.name in MODELS:
         raise ValueError(f"model {spec.name!r} is registered twice")
     MODELS[spec.name] = spec
+    MODULES[spec.name] = _importing_module()
     return spec
 
 
-def get_model(name: str) -> ModelSpec:
-    """The registered model ``name``; a :class:`ConfigError` naming the models otherwise."""
-    from genreflow.models import load_all
+def _importing_module() -> str:
+    """The module whose top-level code is running (through helpers such as
+    ``register_classical``): the one that registers the model."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_name != "<module>":
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
-    load_all()
+
+def get_model(name: str) -> ModelSpec:
+    """The registered model ``name``; a :class:`ConfigError` naming the models otherwise.
+
+    Only the model's own module is imported (named by the index), so a torch job does
+    not import scikit-learn's estimators nor a scikit-learn job torch; the whole zoo is
+    loaded only for a name the index does not know.
+    """
+    from genreflow.models import load_all
+    from genreflow.models.index import load_index
+
+    if name not in MODELS:
+        module = getattr(load_index().get(name), "module", None)
+        if module:
+            importlib.import_module(module)
+    if name not in MODELS:
+        load_all()
     if name not in MODELS:
         raise ConfigError(f"models.{name}: unknown model; registered: {', '.join(sorted(MODELS))}.")
     return MODELS[name]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import platform
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from genreflow.embeddings import EMBEDDING_KINDS
-from genreflow.training.data import Normalizer
+
+if TYPE_CHECKING:  # scikit-learn jobs record provenance here without importing torch
+    import torch
+
+    from genreflow.training.data import Normalizer
 
 PACKAGES = ("genreflow", "torch", "torchaudio", "numpy", "librosa", "scikit-learn", "pandas")
 

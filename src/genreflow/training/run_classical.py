@@ -1,0 +1,139 @@
+"""One scikit-learn training job: a registered classical model on one fold."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from genreflow.atomic import atomic_path, write_json
+from genreflow.environment import node_facts
+from genreflow.folds import training_rows
+from genreflow.models import get_model
+from genreflow.models.classical import classical_probabilities, limit_to_data
+from genreflow.schemes import FINAL_SCHEME
+from genreflow.training.artifacts import input_embeddings, input_sample_rates, package_versions
+from genreflow.training.classical_data import ClassicalData
+from genreflow.training.job import Job, fold_roles, genres_of, track_accuracy
+
+log = logging.getLogger(__name__)
+
+
+def train_classical(
+    job: Job,
+    *,
+    data: ClassicalData,
+    folds: pd.DataFrame,
+    manifest: pd.DataFrame,
+    inputs: Sequence[str],
+    arch_overrides: Mapping[str, Any],
+    training: Mapping[str, Any],
+    feature_settings: Mapping[str, Any],
+) -> dict:
+    """Fit a scikit-learn pipeline on one fold's training examples of ``data``.
+
+    ``model.joblib`` holds the estimator, its inputs (columns or array shape) and genres,
+    and the feature settings, so the model can classify new audio on its own. Settings
+    the fold's training examples cannot support (PCA components beyond their rank,
+    calibration folds beyond the rarest genre's count) are lowered to what they allow,
+    and each change recorded (``history.json``: ``adjusted``).
+    """
+    spec = get_model(job.model)
+    arch = {**spec.arch, **arch_overrides}
+    seed = int(training["seed"]) + 1000 * job.fold
+    genres = genres_of(manifest)
+    rows = {
+        role: training_rows(data.index, folds, job.fold, role)
+        for role in fold_roles(folds, job.fold)
+    }
+    x, y = data.x, data.labels
+    estimator = spec.build(seed, **arch)
+    # a final model's val share exists for early stopping, which scikit-learn models
+    # do not do: they fit on every usable track
+    fit_roles = ["train", "val"] if job.scheme == FINAL_SCHEME else ["train"]
+    fit_rows = np.concatenate([rows[role] for role in fit_roles])
+    adjusted = limit_to_data(estimator, n_features=x.shape[1], labels=y[fit_rows])
+    for setting, (asked, used) in adjusted.items():
+        log.info(
+            "%s: %d asked, %d used (%d training examples)", setting, asked, used, len(fit_rows)
+        )
+    started = time.perf_counter()
+    # BLAS threads fighting over shared cores make small fits tens of times slower
+    with threadpool_limits(limits=int(training.get("threads", 1))):
+        estimator.fit(x[fit_rows], y[fit_rows])
+    seconds = time.perf_counter() - started
+    scores = {}
+    for role, r in rows.items():
+        probabilities = classical_probabilities(estimator, x[r], genres)
+        scores[role] = {
+            "segment_accuracy": float((probabilities.argmax(1) == _codes(y[r], genres)).mean()),
+            "track_accuracy": track_accuracy(data.index.iloc[r], probabilities, genres),
+            "n_tracks": int(data.index["track_id"].iloc[r].nunique()),
+        }
+    log.info(
+        "%s fold %d: %s (%.1f s)",
+        job.model,
+        job.fold,
+        ", ".join(f"{role} {score['track_accuracy']:.3f}" for role, score in scores.items()),
+        seconds,
+    )
+    history = {
+        "train_accuracy": scores["train"]["track_accuracy"],
+        "val_accuracy": scores["val"]["track_accuracy"] if "val" in scores else None,
+        "train_seconds": round(seconds, 3),
+        "adjusted": {key: {"asked": a, "used": u} for key, (a, u) in adjusted.items()},
+        "test": scores.get("test"),
+    }
+    resolved = {
+        "dataset": job.dataset,
+        "scheme": job.scheme,
+        "model": job.model,
+        "fold": job.fold,
+        "inputs": list(inputs),
+        "columns": data.columns,
+        "input_shape": data.input_shape,
+        "genres": genres,
+        "arch": arch,
+        "seed": seed,
+        "device": "cpu",
+        "n_examples": {role: len(r) for role, r in rows.items()},
+        "fit_on": fit_roles,
+        "adjusted": history["adjusted"],
+        "reproduces": spec.reproduces,
+        "features": dict(feature_settings),
+        "sample_rates": input_sample_rates(feature_settings, inputs),
+        "embeddings": input_embeddings(feature_settings, inputs),
+    }
+    Path(job.outputs["model"]).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(job.outputs["model"]) as tmp:
+        joblib.dump(
+            {
+                "model": job.model,
+                "estimator": estimator,
+                "inputs": list(inputs),
+                "columns": data.columns,
+                "input_shape": data.input_shape,
+                "genres": genres,
+                "features": dict(feature_settings),
+                "sample_rates": resolved["sample_rates"],
+            },
+            tmp,
+        )
+    write_json(history, job.outputs["history"])
+    write_json(
+        {**resolved, "versions": package_versions(), "node": node_facts()},
+        job.outputs["config"],
+    )
+    return history
+
+
+def _codes(labels: np.ndarray, genres: Sequence[str]) -> np.ndarray:
+    position = {genre: i for i, genre in enumerate(genres)}
+    return np.array([position[label] for label in labels])

@@ -18,6 +18,7 @@ with script_logging(snakemake.log[0]):
         fold=int(snakemake.wildcards.fold),
         n_tracks=snakemake.params.tracks,
         steps=snakemake.params.steps,
+        max_steps=snakemake.params.max_steps,
         figure=snakemake.output.figure,
         table=snakemake.output.table,
     )

@@ -23,5 +23,4 @@ with script_logging(snakemake.log[0]):
         train_overrides=snakemake.params.train,
         training=snakemake.params.training,
         feature_settings=snakemake.params.features,
-        roles=snakemake.params.get("roles"),
     )

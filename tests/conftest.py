@@ -137,7 +137,13 @@ TINY_DEMO = {
     },
     "training": {"max_epochs": 1, "threads": 1},
     "final": {"models": "all"},
-    "explain": {"tracks_per_fold": 2, "ig_steps": 16, "schemes": ["stratified_kfold"]},
+    "explain": {
+        "tracks_per_fold": 2,
+        "ig_steps": 16,
+        "ig_max_steps": 1024,
+        "schemes": ["stratified_kfold"],
+        "folds": 1,
+    },
     "sweeps": {
         "scheme": "stratified_kfold",
         "models": {"cnn_seed001": {"grid": {"lr": [0.001, 0.003], "batch_size": [16, 32]}}},

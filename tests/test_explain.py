@@ -48,6 +48,16 @@ def test_steps_are_doubled_until_the_attributions_are_complete():
     change = explanation.logit - explanation.baseline_logit
     assert explanation.steps > 2
     assert abs(explanation.delta) <= 0.01 * abs(change) + 1e-4
+    assert explanation.converged
+
+
+def test_doubling_stops_at_max_steps_and_says_it_did_not_converge():
+    model = build_model("bilstm_seed004").eval()
+    inputs = example_inputs("bilstm_seed004", seed=2)
+    converged = explain(model, inputs, 0, steps=2)
+    capped = explain(model, inputs, 0, steps=2, max_steps=converged.steps // 2)
+    assert capped.steps == converged.steps // 2
+    assert not capped.converged
 
 
 class TinyConvNet(nn.Module):

@@ -76,7 +76,7 @@ def test_the_demo_plan():
     assert "hybrid_seed004" in plan.explained_models
     assert plan.models["hybrid_seed004"].inputs[-1] == "musicnn@s3"
     assert plan.models["embedding_forest_seed004"].inputs == ("musicnn@clip",)
-    assert plan.explained_schemes == ("stratified_kfold",)
+    assert plan.explained == {"stratified_kfold": (0,)}  # explain.folds: 1 on the demo
     assert plan.sweeps == {}
     assert plan.arrays[:11] == tuple(load("config.yaml")["features"]["consolidate"])
     assert set(plan.arrays) >= {"chroma@s3", "wavelet@s3"}  # hybrid's and the BiLSTM's inputs
@@ -103,6 +103,7 @@ def test_every_preset_resolves(preset):
         # real datasets train every report's own sizes: the demo's scale is not applied
         assert plan.models["unet_parallel_seed003"].arch_overrides == {}
         assert plan.models["unet_parallel_seed003"].inputs == ("logmel@s6",)
+        assert plan.models["hybrid_seed004"].inputs[0] == "logmel@s3"
         assert plan.final_models == tuple(plan.models)
 
 
@@ -124,7 +125,7 @@ def test_disabled_models_and_explanations_off():
     config["explain"]["tracks_per_fold"] = 0
     plan = resolve_plan(config, SCHEMA)
     assert "svm" not in plan.models and "svm" not in plan.final_models
-    assert plan.explained_schemes == ()
+    assert plan.explained == {}
 
 
 def test_the_plan_is_frozen():
@@ -333,7 +334,10 @@ def test_the_demo_scale_wins_over_a_model_block_on_the_demo_only():
             ),
         ),
         (
-            lambda c: c["features"]["sets"].pop("musicnn"),
+            lambda c: (
+                c["features"]["sets"].pop("musicnn"),
+                c["demo"]["models"]["hybrid_seed004"].pop("inputs"),  # its first error
+            ),
             (
                 "models.musicnn_svm.inputs: 'musicnn@clip' is not a summary set "
                 "(gtzan_summary) or FEATURE@SEGMENTATION"

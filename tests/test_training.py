@@ -10,6 +10,8 @@ import pytest
 import torch
 from torch import nn
 
+from genreflow.evaluation.predict import load_torch_model, predict_torch_fold
+from genreflow.evaluation.tables import track_table
 from genreflow.models.registry import MODELS, ModelSpec
 from genreflow.training import loop as loop_module
 from genreflow.training.data import Normalizer, load_fold
@@ -85,7 +87,7 @@ def dataset(tmp_path):
     return tmp_path, folds, manifest
 
 
-def run_job(tmp_path, folds, manifest, out="out", **training):
+def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, **training):
     files = {"model": "model.pt", "history": "history.json", "config": "config.json"}
     outputs = {name: str(tmp_path / out / file) for name, file in files.items()}
     job = Job("toy", "stratified_kfold", "tiny_test_net", 0, outputs)
@@ -97,10 +99,24 @@ def run_job(tmp_path, folds, manifest, out="out", **training):
         manifest=manifest,
         inputs=["toy@s1"],
         arch_overrides={},
-        train_overrides={},
+        train_overrides=train_overrides or {},
         training={"device": "cpu", "seed": 3, "max_epochs": None, **training},
         feature_settings={"sample_rate": 22050},
     )
+
+
+def scored_test_accuracy(tmp_path, folds, out="out"):
+    """Accuracy on the test part of the model saved in ``out``, scored as evaluation does."""
+    segments, genres = predict_torch_fold(
+        tmp_path / out / "model.pt",
+        arrays=[str(tmp_path / "toy@s1.npy")],
+        indexes=[str(tmp_path / "toy@s1.index.csv")],
+        folds=folds,
+        fold=0,
+        device=torch.device("cpu"),
+    )
+    tracks = track_table(segments, genres)
+    return float((tracks["genre"] == tracks["predicted"]).mean())
 
 
 def test_load_fold_reads_each_role_once(dataset):
@@ -142,12 +158,37 @@ def test_training_writes_artifacts_and_learns(dataset, tiny_model):
         "lr",
         "seconds",
     }
-    assert history["test"]["track_accuracy"] > 0.8  # genres are well separated
+    assert "test" not in history  # the test part is evaluation's, from the saved model
+    assert scored_test_accuracy(tmp_path, folds) > 0.8  # genres are well separated
     config = json.loads((out / "config.json").read_text())
+    assert config["n_examples"] == {"train": 36, "val": 12}  # the test part never loaded
     assert config["device"] == "cpu" and config["seed"] == 3 and "torch" in config["versions"]
     assert config["train"]["lr"] == 1e-2 and config["genres"] == GENRES
     checkpoint = torch.load(out / "model.pt", weights_only=False)
     assert checkpoint["genres"] == GENRES and checkpoint["normalizer"]["kind"] == "standardize"
+
+
+def test_saved_model_reproduces_its_best_epochs_validation_scores(dataset, tiny_model):
+    """model.pt holds the restored best epoch: reloaded, it scores the val part as logged."""
+    tmp_path, folds, manifest = dataset
+    history = run_job(tmp_path, folds, manifest, train_overrides={"lr": 3e-2})
+    model, saved = load_torch_model(tmp_path / "out" / "model.pt")
+    val = load_fold(
+        [str(tmp_path / "toy@s1.npy")],
+        [str(tmp_path / "toy@s1.index.csv")],
+        folds,
+        0,
+        GENRES,
+        torch.device("cpu"),
+        roles=("val",),
+    )["val"]
+    normalizer = Normalizer.from_state(saved["normalizer"])
+    loss, accuracy, _ = loop_module.evaluate(
+        model, val, normalizer, Precision.for_device(torch.device("cpu"), enabled=False)
+    )
+    best = history["epochs"][history["best_epoch"] - 1]
+    assert loss == pytest.approx(best["val_loss"], rel=1e-5)
+    assert accuracy == pytest.approx(best["val_accuracy"])
 
 
 def test_same_config_gives_same_metrics(dataset, tiny_model):
@@ -156,7 +197,9 @@ def test_same_config_gives_same_metrics(dataset, tiny_model):
     second = run_job(tmp_path, folds, manifest, out="b")
     strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h["epochs"]]
     assert strip(first) == strip(second)
-    assert first["test"] == second["test"]
+    assert scored_test_accuracy(tmp_path, folds, "a") == scored_test_accuracy(tmp_path, folds, "b")
+    saved = [torch.load(tmp_path / out / "model.pt")["state_dict"] for out in ("a", "b")]
+    assert all(torch.equal(saved[0][k], saved[1][k]) for k in saved[0])
 
 
 def test_interrupted_training_resumes_to_the_same_result(dataset, tiny_model, monkeypatch):
@@ -184,7 +227,9 @@ def test_interrupted_training_resumes_to_the_same_result(dataset, tiny_model, mo
     assert resumed["resumed_from_epoch"] == 3
     strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h["epochs"]]
     assert strip(resumed) == strip(reference)
-    assert resumed["test"] == reference["test"]
+    assert scored_test_accuracy(tmp_path, folds, "interrupted") == scored_test_accuracy(
+        tmp_path, folds, "reference"
+    )
     assert not (out / CHECKPOINT_NAME).exists()
 
 

@@ -28,7 +28,7 @@ def test_final_models_train_on_every_usable_track(tiny_demo):
         artifact = "model.joblib" if model in TINY_CLASSICAL else "model.pt"
         assert (folder / artifact).is_file()
         history = json.loads((folder / "history.json").read_text())
-        assert history["test"] is None  # no test part: the card cites the folds
+        assert "test" not in history  # no test part: the card cites the folds
         record = json.loads((folder / "config.json").read_text())
         assert record["scheme"] == "final"
         if model in TINY_CLASSICAL:  # no early stopping to hold the val share for
@@ -102,12 +102,14 @@ def test_explain_rule_explains_test_tracks_of_every_fold(tiny_demo, model):
             assert not folder.exists(), f"{scheme} is not in explain.schemes"
             continue
         figures = sorted(folder.glob("fold*/explanations.png"))
-        assert figures, f"no explanations for {scheme}/{model}"
+        assert [f.parent.name for f in figures] == ["fold0"]  # explain.folds: the first
         for figure in figures:
             table = pd.read_csv(figure.with_suffix(".csv"), dtype={"track_id": str})
             assert len(table) == TINY_DEMO["explain"]["tracks_per_fold"]
             assert table["genre"].is_unique  # genres taken in turn
             change = table["logit"] - table["baseline_logit"]
             complete = (table["ig_sum"] - change).abs() <= 0.01 * change.abs() + 2e-4
-            assert (complete | (table["ig_steps"] == 1024)).all()
+            assert (complete | ~table["converged"]).all()
+            cap = TINY_DEMO["explain"]["ig_max_steps"]
+            assert (table["converged"] | (table["ig_steps"] == cap)).all()
             assert table["grad_cam"].all() == (model == "cnn_seed001")

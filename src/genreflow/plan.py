@@ -123,7 +123,8 @@ class Plan:
     schemes: Mapping[str, tuple[int, ...]]  # fold scheme → its folds
     models: Mapping[str, ModelPlan]  # enabled models, in config order
     final_models: tuple[str, ...]
-    explained_schemes: tuple[str, ...]  # empty when explanations are off
+    # explained fold scheme → its explained folds (the first explain.folds); empty when off
+    explained: Mapping[str, tuple[int, ...]]
     sweep_scheme: str
     sweeps: Mapping[str, SweepPlan]
 
@@ -250,10 +251,22 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         schemes=schemes,
         models=models,
         final_models=tuple(final_models),
-        explained_schemes=tuple(explained) if config["explain"]["tracks_per_fold"] else (),
+        explained=(
+            {
+                scheme: _first_folds(schemes[scheme], config["explain"]["folds"])
+                for scheme in explained
+            }
+            if config["explain"]["tracks_per_fold"]
+            else {}
+        ),
         sweep_scheme=sweep_scheme,
         sweeps=sweeps,
     )
+
+
+def _first_folds(folds: tuple[int, ...], count: int | str) -> tuple[int, ...]:
+    """``folds`` or, given a number, the first ``count`` of them."""
+    return folds if count == "all" else folds[: int(count)]
 
 
 def model_problems(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> list[str]:

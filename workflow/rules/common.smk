@@ -262,10 +262,13 @@ def model_fold_metrics(wildcards):
 
 # ---- explanations and sweeps ----
 def explain_outputs():
-    """An explanation figure per explained model, fold scheme and fold (unless off)."""
-    return every_fold(
-        f"{EXPLAIN}/explanations.png", schemes=PLAN.explained_schemes, models=PLAN.explained_models
-    )
+    """An explanation figure per explained model, fold scheme and explained fold."""
+    return [
+        here(f"{EXPLAIN}/explanations.png", scheme=scheme, model=name, fold=fold)
+        for scheme, folds in PLAN.explained.items()
+        for name in PLAN.explained_models
+        for fold in folds
+    ]
 
 
 def sweep_point_keys(wildcards):

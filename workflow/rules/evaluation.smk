@@ -20,6 +20,8 @@ rule evaluate_torch:
         "results/benchmarks/{dataset}/eval/{scheme}/{model}/fold{fold}.tsv"
     wildcard_constraints:
         model=TORCH_MODEL_PATTERN,
+    # before the explanations, which nothing downstream waits for
+    priority: 1
     conda:
         "../../envs/evaluation.yaml"
     threads: 1
@@ -48,6 +50,7 @@ rule evaluate_classical:
         "results/benchmarks/{dataset}/eval/{scheme}/{model}/fold{fold}.tsv"
     wildcard_constraints:
         model=CLASSICAL_MODEL_PATTERN,
+    priority: 1
     conda:
         "../../envs/evaluation.yaml"
     threads: 1

@@ -32,5 +32,6 @@ rule explain:
     params:
         tracks=config["explain"]["tracks_per_fold"],
         steps=config["explain"]["ig_steps"],
+        max_steps=config["explain"]["ig_max_steps"],
     script:
         "../../scripts/explain.py"

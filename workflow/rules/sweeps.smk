@@ -40,8 +40,6 @@ use rule train_torch as train_sweep_torch with:
         train=lambda wildcards: PLAN.sweeps[wildcards.model].points[wildcards.point],
         training=config["training"],
         features=PLAN.features,
-        # selection sees validation parts only; the report tests the selected point once
-        roles=["train", "val"],
 
 
 rule sweep_report:

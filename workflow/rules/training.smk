@@ -17,6 +17,8 @@ rule train_torch:
         "results/benchmarks/{dataset}/models/{scheme}/{model}/fold{fold}.tsv"
     wildcard_constraints:
         model=TORCH_MODEL_PATTERN,
+    # the long jobs first (final models too), so short evaluations fill the end
+    priority: 2
     conda:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
@@ -50,6 +52,7 @@ rule train_classical:
         "results/benchmarks/{dataset}/models/{scheme}/{model}/fold{fold}.tsv"
     wildcard_constraints:
         model=CLASSICAL_MODEL_PATTERN,
+    priority: 2
     conda:
         "../../envs/training.yaml"
     threads: 1

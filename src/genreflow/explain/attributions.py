@@ -26,6 +26,7 @@ from torch import nn
 
 COMPLETENESS_TOLERANCE = 0.01  # of |logit(x) − logit(baseline)|
 ABSOLUTE_TOLERANCE = 1e-4
+MAX_STEPS = 1024  # the most integration steps tried unless the caller caps them lower
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Explanation:
     baseline_logit: float
     delta: float  # sum of IG attributions − (logit − baseline_logit)
     steps: int  # integration steps used
+    converged: bool  # |delta| within the completeness tolerance
 
 
 def last_conv_layer(model: nn.Module, inputs: Sequence[torch.Tensor]) -> nn.Conv2d | None:
@@ -82,7 +84,7 @@ def explain(
     target: int,
     *,
     steps: int = 64,
-    max_steps: int = 1024,
+    max_steps: int = MAX_STEPS,
     layer: nn.Module | None = None,
 ) -> Explanation:
     """Grad-CAM and Integrated Gradients of logit ``target`` for one example.
@@ -119,7 +121,8 @@ def explain(
             return_convergence_delta=True,
         )
         allowed = COMPLETENESS_TOLERANCE * abs(logit - baseline_logit) + ABSOLUTE_TOLERANCE
-        if abs(float(delta[0])) <= allowed or steps >= max_steps:
+        converged = abs(float(delta[0])) <= allowed
+        if converged or steps >= max_steps:
             break
         steps *= 2  # a sharper path integral needs a finer quadrature
     layer = layer if layer is not None else last_conv_layer(model, inputs)
@@ -136,4 +139,5 @@ def explain(
         baseline_logit=baseline_logit,
         delta=float(delta[0]),
         steps=steps,
+        converged=converged,
     )

@@ -12,7 +12,7 @@ import torch
 
 from genreflow.atomic import write_csv
 from genreflow.evaluation.predict import load_torch_model
-from genreflow.explain.attributions import explain, last_conv_layer
+from genreflow.explain.attributions import MAX_STEPS, explain, last_conv_layer
 from genreflow.explain.figures import ExplainedExample, plot_explanations
 from genreflow.inference.classifier import SongAudio, SongPrediction, TorchClassifier
 from genreflow.training.data import Normalizer, load_fold
@@ -40,6 +40,7 @@ def explain_window(
     title: str,
     seconds: float,
     steps: int,
+    max_steps: int = MAX_STEPS,
     target: int | None = None,
 ) -> ExplainedExample:
     """Explain one example (a batch of one per input), by default its predicted genre."""
@@ -47,7 +48,7 @@ def explain_window(
         with torch.no_grad():
             target = int(model(*inputs).argmax(dim=1)[0])
     layer = last_conv_layer(model, inputs)
-    explanation = explain(model, inputs, target, steps=steps, layer=layer)
+    explanation = explain(model, inputs, target, steps=steps, max_steps=max_steps, layer=layer)
     layer_name = next((name for name, module in model.named_modules() if module is layer), None)
     return ExplainedExample(
         title, inputs[0][0].cpu().numpy(), explanation, seconds, cam_layer=layer_name
@@ -63,14 +64,16 @@ def explain_fold(
     fold: int,
     n_tracks: int,
     steps: int,
+    max_steps: int = MAX_STEPS,
     figure: str | Path,
     table: str | Path,
 ) -> pd.DataFrame:
     """Explain the middle segment of a few test tracks of ``fold``; write the figure and table.
 
     The table has one row per explained segment: the true and predicted genre, the
-    explained logit and its baseline, the sum of the IG attributions and the
-    completeness error (``delta``).
+    explained logit and its baseline, the sum of the IG attributions, the
+    completeness error (``delta``), the integration steps used and whether the error
+    came within tolerance before ``max_steps`` (``converged``).
     """
     model, saved = load_torch_model(model_path)
     genres = list(saved["genres"])
@@ -99,6 +102,7 @@ def explain_fold(
             ),
             seconds=seconds,
             steps=steps,
+            max_steps=max_steps,
             target=predicted,
         )
         examples.append(example)
@@ -115,10 +119,20 @@ def explain_fold(
                 "ig_sum": float(sum(a.sum() for a in explanation.integrated_gradients)),
                 "delta": explanation.delta,
                 "ig_steps": explanation.steps,
+                "converged": explanation.converged,
                 "grad_cam": explanation.grad_cam is not None,
             }
         )
-        log.info("%s: IG completeness error %.3g", track_id, explanation.delta)
+        if explanation.converged:
+            log.info("%s: IG completeness error %.3g", track_id, explanation.delta)
+        else:
+            log.warning(
+                "%s: IG completeness error %.3g still above 1%% of the logit change at "
+                "%d steps (explain.ig_max_steps)",
+                track_id,
+                explanation.delta,
+                explanation.steps,
+            )
     plot_explanations(
         examples,
         saved["inputs"][0],

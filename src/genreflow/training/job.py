@@ -57,10 +57,13 @@ def genres_of(manifest: pd.DataFrame) -> list[str]:
     return sorted(manifest.loc[manifest["status"] != "quarantined", "genre"].unique())
 
 
-def fold_roles(folds: pd.DataFrame, fold: int) -> tuple[str, ...]:
-    """The roles ``fold`` has, in train/val/test order: a final model's split has no test."""
+def training_roles(folds: pd.DataFrame, fold: int) -> tuple[str, ...]:
+    """The parts of ``fold`` a training job reads: train and, where the fold has one, val.
+
+    Never the test part: evaluation scores it once, from the saved model.
+    """
     present = set(folds.loc[folds["fold"] == fold, "role"])
-    return tuple(role for role in ROLES if role in present)
+    return tuple(role for role in ROLES if role in present and role != "test")
 
 
 def track_accuracy(index: pd.DataFrame, probabilities: np.ndarray, genres: Sequence[str]) -> float:

@@ -22,8 +22,8 @@ from genreflow.training.artifacts import (
 )
 from genreflow.training.data import Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
-from genreflow.training.job import Job, fold_roles, genres_of, track_accuracy
-from genreflow.training.loop import evaluate, fit
+from genreflow.training.job import Job, genres_of, training_roles
+from genreflow.training.loop import fit
 from genreflow.training.params import TrainParams, fingerprint
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,11 @@ def train_torch(
     train_overrides: Mapping[str, Any],
     training: Mapping[str, Any],
     feature_settings: Mapping[str, Any],
-    roles: Sequence[str] | None = None,
 ) -> dict:
     """Train a torch model on one fold and write ``model.pt``, ``history.json``, ``config.json``.
 
-    ``roles`` limits the parts loaded (a sweep point: train and val, so its test part
-    is never scored); by default every part the fold has.
+    Only the fold's train and val parts are loaded: the test part is scored by
+    evaluation, from the saved model.
 
     The outputs appear only when training has finished (each written atomically);
     until then the job's progress lives in a checkpoint beside them, from which a
@@ -76,7 +75,7 @@ def train_torch(
     seed_everything(seed)
 
     genres = genres_of(manifest)
-    roles = tuple(roles) if roles else fold_roles(folds, job.fold)
+    roles = training_roles(folds, job.fold)
     splits = load_fold(arrays, indexes, folds, job.fold, genres, device, roles)
     input_shapes = [tuple(x.shape[1:]) for x in splits["train"].inputs]
     model = spec.build(len(genres), input_shapes, **arch)
@@ -126,23 +125,6 @@ def train_torch(
         checkpoint=checkpoint,
         fingerprint=fingerprint(resolved),
     )
-    test = None
-    if "test" in splits:
-        test_loss, test_accuracy, probabilities = evaluate(
-            model, splits["test"], normalizer, precision
-        )
-        test = {
-            "loss": test_loss,
-            "segment_accuracy": test_accuracy,
-            "track_accuracy": track_accuracy(splits["test"].index, probabilities.numpy(), genres),
-            "n_tracks": int(splits["test"].index["track_id"].nunique()),
-        }
-        log.info(
-            "test: segment accuracy %.3f, track accuracy %.3f (%d tracks)",
-            test["segment_accuracy"],
-            test["track_accuracy"],
-            test["n_tracks"],
-        )
     history = {
         "epochs": result.history,
         "best_epoch": result.best_epoch,
@@ -150,7 +132,6 @@ def train_torch(
         "resumed_from_epoch": result.resumed_from,
         "train_seconds": round(result.seconds, 3),
         "n_parameters": n_parameters,
-        "test": test,
     }
     with atomic_path(job.outputs["model"]) as tmp:
         torch.save(

@@ -21,7 +21,7 @@ from genreflow.models.classical import classical_probabilities, limit_to_data
 from genreflow.schemes import FINAL_SCHEME
 from genreflow.training.artifacts import input_embeddings, input_sample_rates, package_versions
 from genreflow.training.classical_data import ClassicalData
-from genreflow.training.job import Job, fold_roles, genres_of, track_accuracy
+from genreflow.training.job import Job, genres_of, track_accuracy, training_roles
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def train_classical(
     genres = genres_of(manifest)
     rows = {
         role: training_rows(data.index, folds, job.fold, role)
-        for role in fold_roles(folds, job.fold)
+        for role in training_roles(folds, job.fold)
     }
     x, y = data.x, data.labels
     estimator = spec.build(seed, **arch)
@@ -89,7 +89,6 @@ def train_classical(
         "val_accuracy": scores["val"]["track_accuracy"] if "val" in scores else None,
         "train_seconds": round(seconds, 3),
         "adjusted": {key: {"asked": a, "used": u} for key, (a, u) in adjusted.items()},
-        "test": scores.get("test"),
     }
     resolved = {
         "dataset": job.dataset,

@@ -21,6 +21,7 @@ from genreflow.training.params import TrainParams
 from genreflow.training.run import train_torch
 
 torch.set_num_threads(1)
+CPU = torch.device("cpu")
 GENRES = ["a", "b", "c"]
 ROWS, FRAMES = 8, 12
 
@@ -87,14 +88,21 @@ def dataset(tmp_path):
     return tmp_path, folds, manifest
 
 
+def toy_arrays(tmp_path) -> dict[str, list[str]]:
+    """The ``arrays`` and ``indexes`` arguments for the dataset fixture's one input."""
+    return {
+        "arrays": [str(tmp_path / "toy@s1.npy")],
+        "indexes": [str(tmp_path / "toy@s1.index.csv")],
+    }
+
+
 def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, **training):
     files = {"model": "model.pt", "history": "history.json", "config": "config.json"}
     outputs = {name: str(tmp_path / out / file) for name, file in files.items()}
     job = Job("toy", "stratified_kfold", "tiny_test_net", 0, outputs)
     return train_torch(
         job,
-        arrays=[str(tmp_path / "toy@s1.npy")],
-        indexes=[str(tmp_path / "toy@s1.index.csv")],
+        **toy_arrays(tmp_path),
         folds=folds,
         manifest=manifest,
         inputs=["toy@s1"],
@@ -109,8 +117,7 @@ def scored_test_accuracy(tmp_path, folds, out="out"):
     """Accuracy on the test part of the model saved in ``out``, scored as evaluation does."""
     segments, genres = predict_torch_fold(
         tmp_path / out / "model.pt",
-        arrays=[str(tmp_path / "toy@s1.npy")],
-        indexes=[str(tmp_path / "toy@s1.index.csv")],
+        **toy_arrays(tmp_path),
         folds=folds,
         fold=0,
         device=torch.device("cpu"),
@@ -121,14 +128,7 @@ def scored_test_accuracy(tmp_path, folds, out="out"):
 
 def test_load_fold_reads_each_role_once(dataset):
     tmp_path, folds, _ = dataset
-    splits = load_fold(
-        [str(tmp_path / "toy@s1.npy")],
-        [str(tmp_path / "toy@s1.index.csv")],
-        folds,
-        0,
-        GENRES,
-        torch.device("cpu"),
-    )
+    splits = load_fold(**toy_arrays(tmp_path), folds=folds, fold=0, genres=GENRES, device=CPU)
     assert [len(splits[r]) for r in ("train", "val", "test")] == [36, 12, 12]
     assert splits["train"].inputs[0].shape == (36, ROWS, FRAMES)
     assert set(splits["test"].index.track_id).isdisjoint(splits["train"].index.track_id)
@@ -174,13 +174,7 @@ def test_saved_model_reproduces_its_best_epochs_validation_scores(dataset, tiny_
     history = run_job(tmp_path, folds, manifest, train_overrides={"lr": 3e-2})
     model, saved = load_torch_model(tmp_path / "out" / "model.pt")
     val = load_fold(
-        [str(tmp_path / "toy@s1.npy")],
-        [str(tmp_path / "toy@s1.index.csv")],
-        folds,
-        0,
-        GENRES,
-        torch.device("cpu"),
-        roles=("val",),
+        **toy_arrays(tmp_path), folds=folds, fold=0, genres=GENRES, device=CPU, roles=("val",)
     )["val"]
     normalizer = Normalizer.from_state(saved["normalizer"])
     loss, accuracy, _ = loop_module.evaluate(

@@ -24,7 +24,7 @@ GTZAN_REGISTRY = PROJECT_ROOT / "resources" / "gtzan" / "tracks.csv"
 # are built once (pytest_xdist_make_scheduler below).
 TINY_DEMO_FILES = (
     "test_benchmark_workflow.py",
-    "test_doctor_workflow.py",
+    "test_doctor.py",
     "test_workflow_data.py",
     "test_workflow_features.py",
     "test_workflow_final.py",

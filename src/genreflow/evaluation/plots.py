@@ -150,7 +150,8 @@ def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | 
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel("track accuracy")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    # below the axes: inside, it hid the bottom rows' published markers
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2, fontsize=8, frameon=False)
     save_figure(figure, dest)
 
 

@@ -120,7 +120,7 @@ def scored_test_accuracy(tmp_path, folds, out="out"):
         **toy_arrays(tmp_path),
         folds=folds,
         fold=0,
-        device=torch.device("cpu"),
+        device=CPU,
     )
     tracks = track_table(segments, genres)
     return float((tracks["genre"] == tracks["predicted"]).mean())
@@ -178,7 +178,7 @@ def test_saved_model_reproduces_its_best_epochs_validation_scores(dataset, tiny_
     )["val"]
     normalizer = Normalizer.from_state(saved["normalizer"])
     loss, accuracy, _ = loop_module.evaluate(
-        model, val, normalizer, Precision.for_device(torch.device("cpu"), enabled=False)
+        model, val, normalizer, Precision.for_device(CPU, enabled=False)
     )
     best = history["epochs"][history["best_epoch"] - 1]
     assert loss == pytest.approx(best["val_loss"], rel=1e-5)

@@ -185,13 +185,15 @@ def feature_outputs():
 
 
 # ---- folds, models, evaluation, report ----
-def every_fold(pattern, schemes=None, models=None):
-    """``pattern`` for every (scheme, model, fold) of this run (or of those given)."""
+def every_fold(pattern, schemes=None, models=None, folds=None):
+    """``pattern`` for every (scheme, model, fold) of this run (or of those given);
+    ``folds`` maps each scheme to its folds (by default all of them: ``PLAN.schemes``)."""
+    folds = PLAN.schemes if folds is None else folds
     return [
         here(pattern, scheme=scheme, model=name, fold=fold)
-        for scheme in (PLAN.schemes if schemes is None else schemes)
+        for scheme in (folds if schemes is None else schemes)
         for name in (MODELS if models is None else models)
-        for fold in PLAN.schemes[scheme]
+        for fold in folds[scheme]
     ]
 
 
@@ -263,12 +265,9 @@ def model_fold_metrics(wildcards):
 # ---- explanations and sweeps ----
 def explain_outputs():
     """An explanation figure per explained model, fold scheme and explained fold."""
-    return [
-        here(f"{EXPLAIN}/explanations.png", scheme=scheme, model=name, fold=fold)
-        for scheme, folds in PLAN.explained.items()
-        for name in PLAN.explained_models
-        for fold in folds
-    ]
+    return every_fold(
+        f"{EXPLAIN}/explanations.png", models=PLAN.explained_models, folds=PLAN.explained
+    )
 
 
 def sweep_point_keys(wildcards):

@@ -12,7 +12,12 @@ import torch
 
 from genreflow.atomic import write_csv
 from genreflow.evaluation.predict import load_torch_model
-from genreflow.explain.attributions import MAX_STEPS, explain, last_conv_layer
+from genreflow.explain.attributions import (
+    COMPLETENESS_TOLERANCE,
+    MAX_STEPS,
+    explain,
+    last_conv_layer,
+)
 from genreflow.explain.figures import ExplainedExample, plot_explanations
 from genreflow.inference.classifier import SongAudio, SongPrediction, TorchClassifier
 from genreflow.training.data import Normalizer, load_fold
@@ -127,10 +132,11 @@ def explain_fold(
             log.info("%s: IG completeness error %.3g", track_id, explanation.delta)
         else:
             log.warning(
-                "%s: IG completeness error %.3g still above 1%% of the logit change at "
+                "%s: IG completeness error %.3g still above %.0f%% of the logit change at "
                 "%d steps (explain.ig_max_steps)",
                 track_id,
                 explanation.delta,
+                100 * COMPLETENESS_TOLERANCE,
                 explanation.steps,
             )
     plot_explanations(

@@ -6,14 +6,14 @@ import pandas as pd
 
 from genreflow.data.manifest import read_manifest
 from genreflow.evaluation.report import write_report
-from genreflow.evaluation.summary import FoldResult
+from genreflow.evaluation.summary import RunResult
 from genreflow.logs import script_logging
 from genreflow.models.registry import Published
 
 with script_logging(snakemake.log[0]):
     inputs = snakemake.input
     results = [
-        FoldResult.load(*paths)
+        RunResult.load(*paths)
         for paths in zip(inputs.metrics, inputs.tracks, inputs.histories, inputs.configs)
     ]
     models = snakemake.params.models
@@ -30,4 +30,5 @@ with script_logging(snakemake.log[0]):
         outputs=dict(snakemake.output.items()),
         seed=snakemake.params.seed,
         environment=inputs.environment,
+        deterministic=snakemake.params.deterministic,
     )

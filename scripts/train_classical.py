@@ -12,7 +12,11 @@ from genreflow.training.run_classical import train_classical
 
 with script_logging(snakemake.log[0]):
     train_classical(
-        Job.from_rule(dict(snakemake.wildcards.items()), dict(snakemake.output.items())),
+        Job.from_rule(
+            dict(snakemake.wildcards.items()),
+            dict(snakemake.output.items()),
+            seed=snakemake.params.seed,
+        ),
         data=load_classical_data(
             table=snakemake.input.get("table"),
             arrays=snakemake.input.arrays,

@@ -13,7 +13,11 @@ from genreflow.training.run import train_torch
 with script_logging(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
     train_torch(
-        Job.from_rule(dict(snakemake.wildcards.items()), dict(snakemake.output.items())),
+        Job.from_rule(
+            dict(snakemake.wildcards.items()),
+            dict(snakemake.output.items()),
+            seed=snakemake.params.seed,
+        ),
         arrays=snakemake.input.arrays,
         indexes=snakemake.input.indexes,
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),

@@ -146,7 +146,10 @@ TINY_DEMO = {
     },
     "sweeps": {
         "scheme": "stratified_kfold",
-        "models": {"cnn_seed001": {"grid": {"lr": [0.001, 0.003], "batch_size": [16, 32]}}},
+        "models": {
+            "cnn_seed001": {"grid": {"lr": [0.001, 0.003], "batch_size": [16, 32]}},
+            "logreg": {"grid": {"C": [0.1, 1.0]}},  # an estimator's keyword (arch key)
+        },
     },
     "models": only_models(TINY_MODELS),
 }

@@ -43,10 +43,10 @@ def test_every_rule_with_a_benchmark_has_a_pattern():
 @pytest.mark.parametrize(
     "relative, rule",
     [
-        ("models/stratified_kfold/cnn_seed001/fold0.tsv", "train_torch"),
-        ("models/stratified_kfold/logreg/fold1.tsv", "train_classical"),
-        ("eval/holdout/musicnn_mlp/fold0.tsv", "evaluate_torch"),
-        ("eval/holdout/musicnn_svm/fold0.tsv", "evaluate_classical"),
+        ("models/stratified_kfold/cnn_seed001/seed0/fold0.tsv", "train_torch"),
+        ("models/stratified_kfold/logreg/seed0/fold1.tsv", "train_classical"),
+        ("eval/holdout/musicnn_mlp/seed0/fold0.tsv", "evaluate_torch"),
+        ("eval/holdout/musicnn_svm/seed0/fold0.tsv", "evaluate_classical"),
         ("final/hybrid_seed004.tsv", "train_final_torch"),
         ("final/embedding_forest_seed004.tsv", "train_final_classical"),
         ("final/hybrid_seed004.card.tsv", "model_card"),  # the more specific pattern
@@ -55,7 +55,8 @@ def test_every_rule_with_a_benchmark_has_a_pattern():
         ("features/consolidate_logmel@s3.tsv", "consolidate_features"),
         ("features/tables.tsv", "feature_tables"),
         ("publish_demo.tsv", "publish_demo"),
-        ("sweeps/stratified_kfold/cnn_seed001/0123456789/fold0.tsv", "train_sweep_torch"),
+        ("sweeps/stratified_kfold/cnn_seed001/0123456789/seed1/fold0.tsv", "train_sweep_torch"),
+        ("sweeps/stratified_kfold/logreg/0123456789/seed0/fold1.tsv", "train_sweep_classical"),
         ("nothing/of/ours.tsv", "?"),
     ],
 )
@@ -67,9 +68,9 @@ def test_files_map_to_their_rules(relative, rule):
 
 
 def test_the_summary_sums_per_rule(tmp_path, capsys):
-    write_benchmark(tmp_path, "models/s/cnn_seed001/fold0.tsv", 60.0, 50.0, 900.0)
-    write_benchmark(tmp_path, "models/s/cnn_seed001/fold1.tsv", 40.0, 30.0, 1100.0)
-    write_benchmark(tmp_path, "models/s/logreg/fold0.tsv", 10.0, 8.0, 300.0)
+    write_benchmark(tmp_path, "models/s/cnn_seed001/seed0/fold0.tsv", 60.0, 50.0, 900.0)
+    write_benchmark(tmp_path, "models/s/cnn_seed001/seed0/fold1.tsv", 40.0, 30.0, 1100.0)
+    write_benchmark(tmp_path, "models/s/logreg/seed0/fold0.tsv", 10.0, 8.0, 300.0)
     write_benchmark(tmp_path, "features/shard000.tsv", 20.0, 20.0, 200.0)
     summary = summarise(read_benchmarks(tmp_path)).set_index("rule")
     train = summary.loc["train_torch"]

@@ -15,6 +15,7 @@ def summary(model: str, accuracy: float) -> pd.DataFrame:
             {
                 "model": model,
                 "n_folds": 5,
+                "n_seeds": 3,
                 "track_accuracy_mean": accuracy,
                 "track_accuracy_std": 0.02,
                 "track_accuracy_ci_low": accuracy - 0.05,
@@ -31,6 +32,7 @@ def test_card_of_a_classical_model_on_real_data():
     record = {
         "model": "logreg",
         "dataset": "gtzan",
+        "repeat": 0,
         "genres": GENRES,
         "inputs": ["gtzan_summary"],
         "arch": {"C": 1.0},
@@ -42,7 +44,7 @@ def test_card_of_a_classical_model_on_real_data():
     confusion = np.array([[30, 5, 0], [8, 25, 1], [0, 0, 31]])
     card = render_card(
         record=record,
-        history={"train_accuracy": 0.9, "test": None},
+        history={"train_track_accuracy": 0.9},
         summaries={
             "stratified_kfold": summary("logreg", 0.72),
             "artist_kfold": summary("svm", 0.5),
@@ -54,7 +56,8 @@ def test_card_of_a_classical_model_on_real_data():
     )
     assert "99 usable tracks of 100 (1 quarantined, 1 repaired)" in card
     assert "**Training examples:** all 99 (scikit-learn models do not stop early" in card
-    assert "| stratified_kfold | 5 | 72.0% ± 2.0% | 67.0%–77.0% | 0.700 | 100 |" in card
+    assert "| stratified_kfold | 5 × 3 | 72.0% ± 2.0% | 67.0%–77.0% | 0.700 | 100 |" in card
+    assert "**Seed:** 0 (the first of `training.repeats`" in card
     assert "| artist_kfold |" not in card  # that summary has no logreg row
     assert "Published figure: 45% (report 004: split not stated, GTZAN)" in card
     assert "- blues ↔ jazz: 13 tracks (5 → / 8 ←), 92.9% of the errors" in card

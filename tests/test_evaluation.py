@@ -1,4 +1,5 @@
-"""Per-fold metrics, track aggregation, the summary across folds, paired tests, the report."""
+"""Per-run metrics, track aggregation, the summary across runs (folds and seeds), paired
+tests, the report."""
 
 import json
 
@@ -19,12 +20,14 @@ from sklearn.metrics import (
 
 from genreflow.evaluation.metrics import fold_metrics
 from genreflow.evaluation.predict_classical import predict_classical_fold
-from genreflow.evaluation.report import data_stage_counts, write_report
+from genreflow.evaluation.report import data_stage_counts, seed_sentence, write_report
 from genreflow.evaluation.summary import (
-    FoldResult,
+    RunResult,
     bootstrap_interval,
     confusion_pairs,
     paired_comparisons,
+    paired_runs,
+    pooled_track_correct,
     summary_table,
 )
 from genreflow.evaluation.tables import probability_columns, segment_table, track_table
@@ -109,10 +112,11 @@ def test_a_genre_absent_from_the_test_part_is_reported_with_zero_support():
     assert np.asarray(metrics["confusion"]).shape == (3, 3)
 
 
-def fold_result(model, fold, truth, predicted, *, n_parameters=1000, seconds=10.0):
+def run_result(model, fold, truth, predicted, *, seed=0, n_parameters=1000, seconds=10.0):
+    """A run's result; fold k's test tracks are f<k>t0, f<k>t1, ..."""
     tracks = pd.DataFrame(
         {
-            "track_id": [f"t{i}" for i in range(len(truth))],
+            "track_id": [f"f{fold}t{i}" for i in range(len(truth))],
             "genre": truth,
             "predicted": predicted,
         }
@@ -122,6 +126,7 @@ def fold_result(model, fold, truth, predicted, *, n_parameters=1000, seconds=10.
     per_class = {g: {"f1": accuracy, "precision": 0, "recall": 0, "support": 0} for g in GENRES}
     metrics = {
         "model": model,
+        "seed": seed,
         "fold": fold,
         "genres": GENRES,
         "track_accuracy": accuracy,
@@ -132,17 +137,17 @@ def fold_result(model, fold, truth, predicted, *, n_parameters=1000, seconds=10.
         "confusion": confusion.tolist(),
     }
     history = {"n_parameters": n_parameters, "train_seconds": seconds}
-    return FoldResult(model, fold, metrics, tracks, history, {"device": "cpu"})
+    return RunResult(model, seed, fold, metrics, tracks, history, {"device": "cpu"})
 
 
 def test_summary_mean_and_std_across_folds():
     truth = ["blues", "jazz", "rock", "rock"]
     results = [
         # model a: 3/4 then 1/4 correct; model b: 4/4 twice
-        fold_result("a", 0, truth, ["blues", "jazz", "rock", "jazz"]),
-        fold_result("a", 1, truth, ["jazz", "jazz", "blues", "blues"]),
-        fold_result("b", 0, truth, truth, n_parameters=None, seconds=1.5),
-        fold_result("b", 1, truth, truth, n_parameters=None, seconds=2.0),
+        run_result("a", 0, truth, ["blues", "jazz", "rock", "jazz"]),
+        run_result("a", 1, truth, ["jazz", "jazz", "blues", "blues"]),
+        run_result("b", 0, truth, truth, n_parameters=None, seconds=1.5),
+        run_result("b", 1, truth, truth, n_parameters=None, seconds=2.0),
     ]
     table = summary_table(
         results,
@@ -172,7 +177,7 @@ def test_summary_mean_and_std_across_folds():
 
 def test_a_single_fold_has_no_standard_deviation():
     truth = ["blues", "jazz", "rock"]
-    table = summary_table([fold_result("a", 0, truth, truth)], reproduces={}, published={})
+    table = summary_table([run_result("a", 0, truth, truth)], reproduces={}, published={})
     assert np.isnan(table.loc[0, "track_accuracy_std"])
 
 
@@ -189,10 +194,10 @@ def test_bootstrap_interval_brackets_the_accuracy_and_narrows_with_more_tracks()
 
 def test_mcnemar_counts_discordant_tracks_and_matches_the_exact_binomial():
     truth = ["blues"] * 10
-    best = fold_result("best", 0, truth, ["blues"] * 10)
+    best = run_result("best", 0, truth, ["blues"] * 10)
     # six tracks only best gets right, none only the other: p = 2 · 0.5^6
-    other = fold_result("other", 0, truth, ["jazz"] * 6 + ["blues"] * 4)
-    same = fold_result("same", 0, truth, ["blues"] * 10)
+    other = run_result("other", 0, truth, ["jazz"] * 6 + ["blues"] * 4)
+    same = run_result("same", 0, truth, ["blues"] * 10)
     table = paired_comparisons([best, other, same], best="best").set_index("model")
     assert table.loc["other", ["best_only", "model_only", "n_tracks"]].tolist() == [
         6,
@@ -256,9 +261,9 @@ def test_classical_predictions_cover_the_test_tracks_in_the_models_genre_order(
 
 def test_report_writes_tables_figures_and_markdown(tmp_path):
     truth = ["blues", "jazz", "rock", "rock"]
-    results = [
-        fold_result("cnn", k, truth, ["blues", "jazz", "rock", "jazz"]) for k in range(2)
-    ] + [fold_result("svm", k, truth, truth, n_parameters=None) for k in range(2)]
+    results = [run_result("cnn", k, truth, ["blues", "jazz", "rock", "jazz"]) for k in range(2)] + [
+        run_result("svm", k, truth, truth, n_parameters=None) for k in range(2)
+    ]
     manifest = pd.DataFrame({"track_id": ["a", "b", "c"], "status": ["ok", "repaired", "ok"]})
     repairs = pd.DataFrame(
         {
@@ -271,7 +276,8 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
     names = ["summary", "comparisons", "per_genre_f1"]
     outputs = {name: tmp_path / f"{name}.csv" for name in names}
     outputs["markdown"] = tmp_path / "summary.md"
-    for figure in ("accuracy", "per_genre_f1", "confusions", "confusion_pairs"):
+    outputs["runs"] = tmp_path / "runs.csv"
+    for figure in ("accuracy", "runs", "per_genre_f1", "confusions", "confusion_pairs"):
         outputs[f"{figure}_png"] = tmp_path / "figures" / f"{figure}.png"
     write_report(
         results,
@@ -298,7 +304,18 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
     assert "48 (report 001: test, GTZAN)" in markdown
     assert "75.0 ± 0.0" in markdown  # cnn's track accuracy
     assert "![accuracy](figures/accuracy.png)" in markdown
-    for figure in ("accuracy", "per_genre_f1", "confusions", "confusion_pairs"):
+    assert "![runs](figures/runs.png)" in markdown
+    assert "## Sources of spread" in markdown and "2 × 1 = 2" in markdown
+    # one seed: the seed-to-seed spread is said not to be measured
+    assert "**svm** vs **cnn**: 25.0 points over 2 paired run(s); the seed-to-seed" in markdown
+    runs = pd.read_csv(outputs["runs"])
+    assert runs[["model", "seed", "fold"]].values.tolist() == [
+        ["svm", 0, 0],
+        ["svm", 0, 1],
+        ["cnn", 0, 0],
+        ["cnn", 0, 1],
+    ]
+    for figure in ("accuracy", "runs", "per_genre_f1", "confusions", "confusion_pairs"):
         with Image.open(outputs[f"{figure}_png"]) as image:
             assert image.width > 400 and image.height > 200
     assert not list(tmp_path.rglob(".*.tmp*"))  # atomic writes left no temporary file
@@ -314,15 +331,15 @@ def test_data_stage_counts_list_every_status():
 
 def test_fold_result_loads_what_the_rules_write(tmp_path):
     truth = ["blues", "jazz"]
-    source = fold_result("m", 1, truth, truth)
+    source = run_result("m", 1, truth, truth)
     (tmp_path / "metrics.json").write_text(json.dumps(source.metrics))
     source.tracks.to_csv(tmp_path / "tracks.csv", index=False)
     (tmp_path / "history.json").write_text(json.dumps(source.history))
     (tmp_path / "config.json").write_text(json.dumps(source.config))
-    loaded = FoldResult.load(
+    loaded = RunResult.load(
         *(tmp_path / n for n in ("metrics.json", "tracks.csv", "history.json", "config.json"))
     )
-    assert (loaded.model, loaded.fold) == ("m", 1)
+    assert (loaded.model, loaded.seed, loaded.fold) == ("m", 0, 1)
     assert loaded.correct.tolist() == [True, True]
 
 
@@ -331,3 +348,90 @@ def test_saturated_probabilities_follow_the_estimators_decision():
     fixed = break_ties(probabilities, ["jazz", "blues"], GENRES)
     assert np.asarray(GENRES)[fixed.argmax(axis=1)].tolist() == ["jazz", "jazz"]
     assert np.array_equal(fixed[1], probabilities[1])  # untied rows are left alone
+
+
+# ---- repeated seeds: spreads, pooled bootstrap, pairing -----------------------------
+
+TRUTH = ["blues"] * 10
+
+
+def hits(n):
+    """Predictions of TRUTH with the first n right."""
+    return ["blues"] * n + ["jazz"] * (10 - n)
+
+
+def test_spread_separates_folds_seeds_and_runs():
+    # fold 0: seeds score 0.6 and 0.8; fold 1: 0.2 and 0.4
+    runs = [
+        run_result("m", fold, TRUTH, hits(n), seed=seed)
+        for fold, seed, n in ((0, 0, 6), (0, 1, 8), (1, 0, 2), (1, 1, 4))
+    ]
+    row = summary_table(runs, reproduces={}, published={}).iloc[0]
+    assert (row["n_folds"], row["n_seeds"], row["n_runs"]) == (2, 2, 4)
+    assert row["track_accuracy_mean"] == pytest.approx(0.5)
+    assert row["track_accuracy_std"] == pytest.approx(np.std([0.7, 0.3], ddof=1))
+    # within each fold the two seeds are 0.2 apart: sample variance 0.02 in both
+    assert row["track_accuracy_seed_std"] == pytest.approx(np.sqrt(0.02))
+    assert row["track_accuracy_run_std"] == pytest.approx(np.std([0.6, 0.8, 0.2, 0.4], ddof=1))
+    # every run pooled per track: 20 test tracks, not 40
+    assert row["n_test_tracks"] == 20
+    assert row["track_accuracy_ci_low"] < 0.5 < row["track_accuracy_ci_high"]
+
+
+def test_pooled_tracks_score_the_share_of_their_runs():
+    runs = [run_result("m", 0, TRUTH, hits(n), seed=seed) for seed, n in ((0, 6), (1, 8))]
+    pooled = pooled_track_correct(runs)
+    assert pooled.index.tolist() == [f"f0t{i}" for i in range(10)]
+    assert pooled.tolist() == [1.0] * 6 + [0.5] * 2 + [0.0] * 2
+
+
+def test_runs_pair_by_seed_and_fold_and_a_deterministic_run_with_every_seed():
+    repeated = [run_result("a", f, TRUTH, hits(5), seed=s) for f in (0, 1) for s in (0, 1)]
+    other = [run_result("b", f, TRUTH, hits(5), seed=s) for f in (0, 1) for s in (0, 1)]
+    once = [run_result("c", f, TRUTH, hits(5), seed=0) for f in (0, 1)]
+    pairs = paired_runs(repeated, other)
+    assert [(x.fold, x.seed, y.fold, y.seed) for x, y in pairs] == [
+        (0, 0, 0, 0),
+        (0, 1, 0, 1),
+        (1, 0, 1, 0),
+        (1, 1, 1, 1),
+    ]
+    pairs = paired_runs(repeated, once)
+    assert [(x.fold, x.seed, y.seed) for x, y in pairs] == [
+        (0, 0, 0),
+        (0, 1, 0),
+        (1, 0, 0),
+        (1, 1, 0),
+    ]
+
+
+def test_mcnemar_runs_once_per_seed_and_keeps_the_largest_p():
+    best = [run_result("best", 0, TRUTH, hits(10), seed=s) for s in (0, 1)]
+    # seed 0: 6 tracks only best got right (p = 2 · 0.5^6); seed 1: 2 (p = 0.5)
+    other = [run_result("other", 0, TRUTH, hits(n), seed=s) for s, n in ((0, 4), (1, 8))]
+    row = paired_comparisons(best + other, best="best").iloc[0]
+    assert (row["best_only"], row["model_only"], row["n_tracks"]) == (8, 0, 10)
+    assert row["mcnemar_p"] == pytest.approx(0.5)
+    assert (row["n_pairs"], row["n_seeds"]) == (2, 2)
+    assert row["mean_difference"] == pytest.approx(0.4)
+
+
+def comparison(difference, best="a", model="b"):
+    return {"compared_with": best, "model": model, "mean_difference": difference, "n_pairs": 4}
+
+
+def spreads(**seed_stds):
+    return pd.DataFrame(
+        {"model": list(seed_stds), "track_accuracy_seed_std": list(seed_stds.values())}
+    )
+
+
+def test_the_seed_sentence_says_whether_a_difference_exceeds_the_seed_spread():
+    table = spreads(a=0.03, b=0.04)  # a difference's seed spread: 0.05
+    assert "which exceeds the seed-to-seed spread" in seed_sentence(comparison(0.06), table, ())
+    assert "does not exceed" in seed_sentence(comparison(0.04), table, ())
+    # a deterministic model adds no seed spread: 0.03 is all there is
+    assert "which exceeds" in seed_sentence(comparison(0.04), table, ("b",))
+    assert "both are deterministic" in seed_sentence(comparison(0.01), table, ("a", "b"))
+    one_seed = spreads(a=float("nan"), b=float("nan"))
+    assert "not measured with one seed" in seed_sentence(comparison(0.2), one_seed, ())

@@ -229,12 +229,11 @@ def test_mini_fma_official_split_and_genres_flow_from_the_metadata(mini_fma_run)
     role_of = {"training": "train", "validation": "val", "test": "test"}
     assert roles.sort_index().to_dict() == expected.map(role_of).sort_index().to_dict()
     for model in ("cnn_seed001", "logreg"):
-        record = json.loads(
-            (project / f"results/models/fma_small/official/{model}/fold0/config.json").read_text()
-        )
+        run = project / f"results/models/fma_small/official/{model}/seed0/fold0"
+        record = json.loads((run / "config.json").read_text())
         assert record["genres"] == FMA_GENRES
         predictions = pd.read_csv(
-            project / f"results/eval/fma_small/official/{model}/fold0/predictions.csv"
+            project / f"results/eval/fma_small/official/{model}/seed0/fold0/predictions.csv"
         )
         assert [c for c in predictions.columns if c.startswith("prob_")] == [
             f"prob_{g}" for g in FMA_GENRES

@@ -200,7 +200,7 @@ def test_seed002_one_class_four_registrations() -> None:
     params = TrainParams.resolve(specs["cnn_gru_attn_seed002"].train)
     assert (params.optimizer, params.lr, params.weight_decay) == ("adamw", 1e-3, 1e-2)
     assert (params.scheduler, params.epochs, params.patience) == ("cosine", 40, 8)
-    assert params.monitor == "val_accuracy"
+    assert params.monitor == "val_track_accuracy"
 
 
 def count(model: nn.Module) -> dict[str, int]:

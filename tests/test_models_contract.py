@@ -108,6 +108,27 @@ def test_classical_fit_predict(name):
     np.testing.assert_allclose(estimator.predict_proba(x).sum(axis=1), 1.0)
 
 
+@pytest.mark.parametrize("name", SKLEARN)
+def test_deterministic_models_ignore_the_seed_and_the_others_follow_it(name):
+    """A model registered as deterministic is trained once per fold whatever
+    training.repeats holds: its fit must not depend on the seed. Every other one must,
+    or its repeats would be copies. 600 examples of 600 values: scikit-learn's automatic
+    PCA solver would be the randomized one here."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0.3 * c, 1.0, size=(200, 600)) for c in range(3)])
+    y = np.repeat(["a", "b", "c"], 200)
+    probabilities = []
+    arch = dict(MODELS[name].arch)
+    if "n_estimators" in arch:
+        arch["n_estimators"] = 20  # forests: a few trees show it as well as 500
+    for seed in (0, 7):
+        estimator = MODELS[name].build(seed, **arch)
+        limit_to_data(estimator, x.shape[1], y)
+        probabilities.append(estimator.fit(x, y).predict_proba(x))
+    identical = np.array_equal(*probabilities)
+    assert identical == MODELS[name].deterministic
+
+
 def test_classical_pipelines_pool_an_array_input_over_its_frames():
     """A (examples, rows, frames) array, e.g. musicnn@clip, becomes one vector per example."""
     rng = np.random.default_rng(0)

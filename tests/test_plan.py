@@ -115,7 +115,30 @@ def test_sweep_points_and_the_default_point():
     assert all(len(point) == 10 for point in sweep.points)
     from genreflow.training.sweeps import point_id
 
-    assert sweep.default_point == point_id(plan.models["cnn_seed001"].train)
+    model = plan.models["cnn_seed001"]
+    assert sweep.default_point == point_id(model.arch, model.train)
+    # a scikit-learn model sweeps its estimator's keywords (arch keys)
+    logreg = plan.sweeps["logreg"]
+    assert logreg.swept == ("C",) and len(logreg.points) == 3
+    assert {point["arch"]["C"] for point in logreg.points.values()} == {0.1, 1.0, 10.0}
+    assert logreg.default_point in logreg.points  # C 1.0 is the registered default
+
+
+def test_repeats_train_every_seed_but_deterministic_models_once():
+    config = load("config.yaml")
+    config["training"]["repeats"] = [3, 1]
+    plan = resolve_plan(config, SCHEMA)
+    assert plan.repeats == (3, 1) and plan.first_seed == 3
+    for name in ("logreg", "svm", "musicnn_svm"):
+        assert plan.models[name].deterministic and plan.models[name].seeds == (3,)
+    for name in ("cnn_seed001", "sgd", "random_forest", "embedding_forest_seed004"):
+        assert not plan.models[name].deterministic and plan.models[name].seeds == (3, 1)
+
+
+def test_the_gtzan_presets_repeat_three_seeds_and_the_demo_one():
+    assert resolve_plan(load("config.yaml"), SCHEMA).repeats == (0,)
+    for preset in ("gtzan.yaml", "gtzan_mini.yaml"):
+        assert resolve_plan(merged(preset), SCHEMA).repeats == (0, 1, 2)
 
 
 def test_disabled_models_and_explanations_off():
@@ -309,7 +332,23 @@ def test_the_demo_scale_wins_over_a_model_block_on_the_demo_only():
         ),
         (
             lambda c: c["sweeps"]["models"].update(logreg={"grid": {"lr": [1.0]}}),
-            "sweeps.models.logreg: logreg is a scikit-learn model; sweeps cover enabled torch",
+            "sweeps.models.logreg.grid.lr: unknown key",
+        ),
+        (
+            lambda c: c["sweeps"]["models"].update(svm={"grid": {"C": [1.0], "lr": [1.0]}}),
+            "sweeps.models.svm.grid.lr: unknown key (allowed here: C,",
+        ),
+        (
+            lambda c: c["training"].update(seed=0),
+            "training.seed: replaced by training.repeats, a list of seeds",
+        ),
+        (
+            lambda c: c["training"].update(repeats=[0, 0]),
+            "training.repeats: [0, 0] has non-unique elements",
+        ),
+        (
+            lambda c: c["training"].update(repeats=[1000]),
+            "training.repeats.0: 1000 is greater than the maximum of 999",
         ),
         (
             lambda c: c["features"]["consolidate"].append("logmell@s3"),

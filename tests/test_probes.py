@@ -60,7 +60,7 @@ def probes(tmp_path_factory):
         arrays[segments] = (str(array), str(index))
     folds = pd.DataFrame({"track_id": tracks.track_id, "fold": 0, "role": ["train", "val"] * 3})
     manifest = tracks.assign(status="ok")
-    training = {"seed": 0, "device": "cpu", "amp": False, "threads": 1, "max_epochs": None}
+    training = {"device": "cpu", "amp": False, "threads": 1, "max_epochs": None}
 
     def outputs(model):
         folder = root / "final" / model
@@ -70,7 +70,7 @@ def probes(tmp_path_factory):
 
     svm_dir, svm_outputs = outputs("musicnn_svm")
     train_classical(
-        Job("probe", "final", "musicnn_svm", 0, svm_outputs),
+        Job("probe", "final", "musicnn_svm", 0, 0, svm_outputs),
         # the patch-level variant (models.musicnn_svm.inputs: [musicnn@s3]): 10 examples
         # per genre, enough for the SVC's 5-fold probability calibration
         data=array_data(*arrays["s3"]),
@@ -83,7 +83,7 @@ def probes(tmp_path_factory):
     )
     mlp_dir, mlp_outputs = outputs("musicnn_mlp")
     train_torch(
-        Job("probe", "final", "musicnn_mlp", 0, mlp_outputs),
+        Job("probe", "final", "musicnn_mlp", 0, 0, mlp_outputs),
         arrays=[arrays["s3"][0]],
         indexes=[arrays["s3"][1]],
         folds=folds,

@@ -1,50 +1,84 @@
-"""Sweep points: named by their resolved settings, reproducible, selected on validation."""
+"""Sweep points: named by their resolved settings, reproducible, selected on validation
+track accuracy."""
 
 import pandas as pd
 import pytest
 
 from genreflow.errors import ConfigError
 from genreflow.evaluation.sweep import summarise_points, validation_scores
-from genreflow.models import get_model
+from genreflow.models.index import load_index
 from genreflow.training.params import TrainParams
-from genreflow.training.sweeps import point_id, sweep_points, swept_names
+from genreflow.training.sweeps import point_id, points_table, sweep_points, swept_names
 
-DEFAULTS = get_model("cnn_seed001").train
+CNN = load_index()["cnn_seed001"]
+DEFAULTS = CNN.train
+
+
+def points_of(sweep, train=None, arch=None, model=CNN, key="k"):
+    return sweep_points(model, arch or {}, train or {}, sweep, key)
+
+
+def train_of(points):
+    """Each point's train overrides (a torch sweep of train keys leaves arch empty)."""
+    assert all(point["arch"] == {} for point in points.values())
+    return [point["train"] for point in points.values()]
 
 
 def test_a_grid_has_every_combination_with_stable_names():
     sweep = {"grid": {"lr": [1e-4, 1e-3], "batch_size": [16, 32, 64]}}
-    points = sweep_points(DEFAULTS, {}, sweep, "sweeps.models.cnn_seed001")
+    points = points_of(sweep, key="sweeps.models.cnn_seed001")
     assert len(points) == 6
     assert all(len(pid) == 10 for pid in points)
-    assert points == sweep_points(DEFAULTS, {}, sweep, "k")  # same settings, same names
+    assert points == points_of(sweep)  # same settings, same names
     resolved = TrainParams.resolve(DEFAULTS, {"lr": 1e-4, "batch_size": 16})
-    assert point_id(resolved) in points
+    assert point_id(CNN.arch, resolved) in points
     assert swept_names(sweep) == ["lr", "batch_size"]
 
 
 def test_growing_a_grid_keeps_the_existing_points_names():
-    small = sweep_points(DEFAULTS, {}, {"grid": {"lr": [1e-4, 1e-3]}}, "k")
-    large = sweep_points(DEFAULTS, {}, {"grid": {"lr": [1e-4, 1e-3, 1e-2]}}, "k")
+    small = points_of({"grid": {"lr": [1e-4, 1e-3]}})
+    large = points_of({"grid": {"lr": [1e-4, 1e-3, 1e-2]}})
     assert set(small) < set(large)
 
 
 def test_points_are_named_by_resolved_settings():
     """The model's default value and the config's train block are part of a point."""
     default_lr = TrainParams.resolve(DEFAULTS).lr
-    points = sweep_points(DEFAULTS, {}, {"grid": {"lr": [default_lr, 2 * default_lr]}}, "k")
-    assert point_id(TrainParams.resolve(DEFAULTS)) in points
-    with_config = sweep_points(
-        DEFAULTS, {"weight_decay": 0.01}, {"grid": {"lr": [2 * default_lr]}}, "k"
-    )
+    points = points_of({"grid": {"lr": [default_lr, 2 * default_lr]}})
+    assert point_id(CNN.arch, TrainParams.resolve(DEFAULTS)) in points
+    with_config = points_of({"grid": {"lr": [2 * default_lr]}}, train={"weight_decay": 0.01})
     assert not set(with_config) & set(points)
-    (overrides,) = with_config.values()
+    (overrides,) = train_of(with_config)
     assert overrides == {"weight_decay": 0.01, "lr": 2 * default_lr}
+    # the model's arch is part of a point too: another architecture, another name
+    other_arch = points_of({"grid": {"lr": [default_lr]}}, arch={"dropout": 0.1})
+    assert not set(other_arch) & set(points)
+
+
+def test_arch_keys_are_swept_beside_train_keys():
+    points = points_of({"grid": {"dropout": [0.1, 0.2], "lr": [1e-3]}})
+    assert len(points) == 2
+    assert sorted(p["arch"]["dropout"] for p in points.values()) == [0.1, 0.2]
+    assert all(p["train"] == {"lr": 1e-3} for p in points.values())
+    table = points_table(points, ["dropout", "lr"])
+    assert sorted(table["dropout"]) == [0.1, 0.2] and set(table["lr"]) == {1e-3}
+
+
+def test_a_scikit_learn_model_sweeps_its_estimators_keywords():
+    forest = load_index()["random_forest"]
+    points = points_of({"grid": {"n_estimators": [50, 100]}}, model=forest)
+    assert sorted(p["arch"]["n_estimators"] for p in points.values()) == [50, 100]
+    assert all(p["train"] == {} for p in points.values())
+    # the registered default (500 trees) resolved into the name: 500 is the default point
+    default = points_of({"grid": {"n_estimators": [500]}}, model=forest)
+    assert list(default) == [point_id(forest.arch, None)]
+    with pytest.raises(ConfigError, match="k.grid.lr: unknown key.*scikit-learn model"):
+        points_of({"grid": {"lr": [1.0]}}, model=forest)
 
 
 def test_duplicate_points_collapse():
     default_optimizer = TrainParams.resolve(DEFAULTS).optimizer
-    points = sweep_points(DEFAULTS, {}, {"grid": {"optimizer": [default_optimizer] * 2}}, "k")
+    points = points_of({"grid": {"optimizer": [default_optimizer] * 2}})
     assert len(points) == 1
 
 
@@ -61,15 +95,15 @@ def test_random_points_are_reproducible_and_in_range():
             },
         }
     }
-    points = sweep_points(DEFAULTS, {}, sweep, "k")
-    assert points == sweep_points(DEFAULTS, {}, sweep, "k")
+    points = points_of(sweep)
+    assert points == points_of(sweep)
     assert len(points) == 12
-    for overrides in points.values():
+    for overrides in train_of(points):
         assert 1e-4 <= overrides["lr"] <= 1e-2
         assert overrides["optimizer"] in ("adam", "adamw", "sgd")
         assert 8 <= overrides["batch_size"] <= 64 and isinstance(overrides["batch_size"], int)
     other_seed = {"random": {**sweep["random"], "seed": 4}}
-    assert set(sweep_points(DEFAULTS, {}, other_seed, "k")) != set(points)
+    assert set(points_of(other_seed)) != set(points)
 
 
 @pytest.mark.parametrize(
@@ -91,42 +125,69 @@ def test_random_points_are_reproducible_and_in_range():
 )
 def test_bad_sweeps_name_the_key(sweep, message):
     with pytest.raises(ConfigError, match=message):
-        sweep_points(DEFAULTS, {}, sweep, "k")
+        points_of(sweep)
 
 
-def history(best_epoch: int, val_accuracies: list[float]) -> dict:
+def history(best_epoch: int, val_track: list[float], val_segments=None) -> dict:
+    """A torch run's history: validation track accuracy per epoch (segment accuracy
+    the same unless given)."""
+    val_segments = val_segments or val_track
     return {
         "best_epoch": best_epoch,
         "epochs": [
-            {"epoch": i + 1, "val_accuracy": acc, "val_loss": 1 - acc}
-            for i, acc in enumerate(val_accuracies)
+            {"epoch": i + 1, "val_track_accuracy": t, "val_accuracy": s, "val_loss": 1 - s}
+            for i, (t, s) in enumerate(zip(val_track, val_segments))
         ],
     }
 
 
-def test_selection_uses_the_restored_epochs_validation_accuracy():
+def test_selection_uses_the_restored_epochs_validation_track_accuracy():
     histories = {
-        ("aaaaaaaaaa", 0): history(2, [0.5, 0.7, 0.9]),  # the restored epoch is 2: 0.7
-        ("aaaaaaaaaa", 1): history(1, [0.6, 0.2]),
-        ("bbbbbbbbbb", 0): history(1, [0.66]),
-        ("bbbbbbbbbb", 1): history(1, [0.66]),
+        ("aaaaaaaaaa", 0, 0): history(2, [0.5, 0.7, 0.9]),  # the restored epoch is 2: 0.7
+        ("aaaaaaaaaa", 0, 1): history(1, [0.6, 0.2]),
+        ("bbbbbbbbbb", 0, 0): history(1, [0.66]),
+        ("bbbbbbbbbb", 0, 1): history(1, [0.66]),
     }
     scores = validation_scores(histories)
-    assert scores.set_index(["point", "fold"]).loc[("aaaaaaaaaa", 0), "val_accuracy"] == 0.7
+    indexed = scores.set_index(["point", "seed", "fold"])
+    assert indexed.loc[("aaaaaaaaaa", 0, 0), "val_track_accuracy"] == 0.7
     points = pd.DataFrame({"point": ["aaaaaaaaaa", "bbbbbbbbbb"], "lr": [0.1, 0.01]})
     summary = summarise_points(points, scores)
     # mean 0.65 against 0.66: b is selected and ranked first
     assert list(summary["point"]) == ["bbbbbbbbbb", "aaaaaaaaaa"]
     assert list(summary["rank"]) == [1, 2]
-    assert summary.loc[0, "val_accuracy_std"] == 0.0
-    assert summary.loc[1, "val_accuracy_mean"] == pytest.approx(0.65)
+    assert summary.loc[0, "val_track_accuracy_std"] == 0.0
+    assert summary.loc[1, "val_track_accuracy_mean"] == pytest.approx(0.65)
+
+
+def test_selection_follows_tracks_where_segment_accuracy_disagrees():
+    """Point a classifies more segments right, point b more tracks: b is selected."""
+    histories = {
+        ("aaaaaaaaaa", seed, fold): history(1, [0.60], val_segments=[0.80])
+        for seed in (0, 1)
+        for fold in (0, 1)
+    } | {
+        ("bbbbbbbbbb", seed, fold): history(1, [0.70], val_segments=[0.55])
+        for seed in (0, 1)
+        for fold in (0, 1)
+    }
+    points = pd.DataFrame({"point": ["aaaaaaaaaa", "bbbbbbbbbb"], "lr": [0.1, 0.01]})
+    summary = summarise_points(points, validation_scores(histories))
+    assert summary["point"].iloc[0] == "bbbbbbbbbb"
+    assert summary["n_runs"].tolist() == [4, 4]  # every seed of every fold
+    # a scikit-learn run's history holds its accuracies directly
+    classical = {
+        ("aaaaaaaaaa", 0, 0): {"val_track_accuracy": 0.6, "val_segment_accuracy": 0.8},
+        ("bbbbbbbbbb", 0, 0): {"val_track_accuracy": 0.7, "val_segment_accuracy": 0.5},
+    }
+    assert summarise_points(points, validation_scores(classical))["point"].iloc[0] == "bbbbbbbbbb"
 
 
 def test_sweep_report_files(tmp_path):
     from genreflow.evaluation.sweep import write_sweep_report
 
     histories = {
-        (point, fold): history(1, [acc + 0.01 * fold])
+        (point, 0, fold): history(1, [acc + 0.01 * fold])
         for point, acc in (("aaaaaaaaaa", 0.5), ("bbbbbbbbbb", 0.7), ("cccccccccc", 0.6))
         for fold in (0, 1)
     }
@@ -145,8 +206,8 @@ def test_sweep_report_files(tmp_path):
         "figure": tmp_path / "figure.png",
     }
     test = {
-        "selected (bbbbbbbbbb)": {"track_accuracy": [0.8, 0.7]},
-        "default": {"track_accuracy": [0.6, 0.65]},
+        "selected (bbbbbbbbbb)": {"track_accuracy": [0.8, 0.7], "runs": [(0, 0), (0, 1)]},
+        "default": {"track_accuracy": [0.6, 0.65], "runs": [(0, 0), (0, 1)]},
     }
     write_sweep_report(
         identity={"dataset": "demo", "scheme": "stratified_kfold", "model": "cnn_seed001"},
@@ -159,8 +220,8 @@ def test_sweep_report_files(tmp_path):
     )
     markdown = outputs["markdown"].read_text()
     assert "Point `bbbbbbbbbb`: lr = 0.003, batch_size = 32, optimizer = sgd" in markdown
-    assert "| selected (bbbbbbbbbb) | 75.0% | 80.0%, 70.0% |" in markdown
-    assert "| default | 62.5% | 60.0%, 65.0% |" in markdown
+    assert "| selected (bbbbbbbbbb) | 75.0% | 80.0% (0, 0), 70.0% (0, 1) |" in markdown
+    assert "| default | 62.5% | 60.0% (0, 0), 65.0% (0, 1) |" in markdown
     assert "| aaaaaaaaaa (default) |" in markdown
     assert "default configuration)" not in markdown  # the selected point is not the default
     import json

@@ -96,10 +96,10 @@ def toy_arrays(tmp_path) -> dict[str, list[str]]:
     }
 
 
-def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, **training):
+def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, seed=3, **training):
     files = {"model": "model.pt", "history": "history.json", "config": "config.json"}
     outputs = {name: str(tmp_path / out / file) for name, file in files.items()}
-    job = Job("toy", "stratified_kfold", "tiny_test_net", 0, outputs)
+    job = Job("toy", "stratified_kfold", "tiny_test_net", 0, seed, outputs)
     return train_torch(
         job,
         **toy_arrays(tmp_path),
@@ -108,7 +108,7 @@ def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, **traini
         inputs=["toy@s1"],
         arch_overrides={},
         train_overrides=train_overrides or {},
-        training={"device": "cpu", "seed": 3, "max_epochs": None, **training},
+        training={"device": "cpu", "max_epochs": None, **training},
         feature_settings={"sample_rate": 22050},
     )
 
@@ -163,6 +163,7 @@ def test_training_writes_artifacts_and_learns(dataset, tiny_model):
     config = json.loads((out / "config.json").read_text())
     assert config["n_examples"] == {"train": 36, "val": 12}  # the test part never loaded
     assert config["device"] == "cpu" and config["seed"] == 3 and "torch" in config["versions"]
+    assert config["repeat"] == 3  # the run's seed of training.repeats (fold 0: the same)
     assert config["train"]["lr"] == 1e-2 and config["genres"] == GENRES
     checkpoint = torch.load(out / "model.pt", weights_only=False)
     assert checkpoint["genres"] == GENRES and checkpoint["normalizer"]["kind"] == "standardize"
@@ -194,6 +195,66 @@ def test_same_config_gives_same_metrics(dataset, tiny_model):
     assert scored_test_accuracy(tmp_path, folds, "a") == scored_test_accuracy(tmp_path, folds, "b")
     saved = [torch.load(tmp_path / out / "model.pt")["state_dict"] for out in ("a", "b")]
     assert all(torch.equal(saved[0][k], saved[1][k]) for k in saved[0])
+
+
+def test_seeds_change_the_weights_and_the_same_seed_repeats_them(dataset, tiny_model):
+    """A repeat's seed drives initialisation, data order and dropout: another seed,
+    other weights; the same seed, the same weights bit for bit."""
+    tmp_path, folds, manifest = dataset
+    for out, seed in (("seed0", 0), ("seed1", 1), ("seed0_again", 0)):
+        run_job(tmp_path, folds, manifest, out=out, seed=seed)
+    weights = {
+        out: torch.load(tmp_path / out / "model.pt")["state_dict"]
+        for out in ("seed0", "seed1", "seed0_again")
+    }
+    same = weights["seed0"], weights["seed0_again"]
+    assert all(torch.equal(same[0][k], same[1][k]) for k in same[0])
+    other = weights["seed0"], weights["seed1"]
+    assert not any(torch.equal(other[0][k], other[1][k]) for k in other[0])
+    configs = [json.loads((tmp_path / out / "config.json").read_text()) for out in weights]
+    assert [c["repeat"] for c in configs] == [0, 1, 0]
+
+
+def scripted_validation(monkeypatch, segment_accuracy, track_accuracy):
+    """Make every epoch's validation score the given segment and track accuracies."""
+    epochs = iter(zip(segment_accuracy, track_accuracy))
+    current = {}
+
+    def evaluate(model, split, normalizer, precision):
+        current["segment"], current["track"] = next(epochs)
+        return 1.0 - current["segment"], current["segment"], torch.zeros(len(split), 3)
+
+    monkeypatch.setattr(loop_module, "evaluate", evaluate)
+    monkeypatch.setattr(loop_module, "track_accuracy", lambda split, p: current["track"])
+
+
+@pytest.mark.parametrize(
+    "monitor, best_epoch",
+    [("val_track_accuracy", 2), ("val_accuracy", 1), ("val_loss", 1)],
+)
+def test_early_stopping_follows_track_accuracy_where_segments_disagree(
+    dataset, tiny_model, monkeypatch, monitor, best_epoch
+):
+    """Epoch 1 classifies more segments right, epoch 2 more tracks: a model watching
+    validation track accuracy restores epoch 2; segment accuracy (or loss) would pick 1."""
+    tmp_path, folds, manifest = dataset
+    scripted_validation(monkeypatch, [0.9, 0.6, 0.7], [0.5, 0.8, 0.6])
+    history = run_job(tmp_path, folds, manifest, train_overrides={"epochs": 3, "monitor": monitor})
+    assert history["best_epoch"] == best_epoch
+    assert [e["val_track_accuracy"] for e in history["epochs"]] == [0.5, 0.8, 0.6]
+    assert [e["val_accuracy"] for e in history["epochs"]] == [0.9, 0.6, 0.7]
+
+
+def test_models_watching_accuracy_watch_track_accuracy():
+    from genreflow.models import load_all
+
+    monitors = {
+        name: TrainParams.resolve(spec.train).monitor
+        for name, spec in load_all().items()
+        if spec.family == "torch"
+    }
+    assert "val_accuracy" not in monitors.values()
+    assert monitors["cnn_gru_attn_seed002"] == "val_track_accuracy"
 
 
 def test_interrupted_training_resumes_to_the_same_result(dataset, tiny_model, monkeypatch):

@@ -175,8 +175,11 @@ def test_the_gtzan_vggish_block_plans_its_jobs(tmp_path):
     assert "results/features/gtzan/consolidated/vggish@clip.npy" in out
     # the models that use it: report 004's hybrid (pretrained branch) and forest
     for scheme in ("stratified_kfold", "fault_filtered"):
-        assert f"results/models/gtzan/{scheme}/hybrid_seed004/fold0/model.pt" in out
-        assert f"results/models/gtzan/{scheme}/embedding_forest_seed004/fold0/model.joblib" in out
+        assert f"results/models/gtzan/{scheme}/hybrid_seed004/seed0/fold0/model.pt" in out
+        assert (
+            f"results/models/gtzan/{scheme}/embedding_forest_seed004/seed0/fold0/model.joblib"
+            in out
+        )
 
 
 def _merged(*names):

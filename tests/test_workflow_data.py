@@ -200,8 +200,8 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
     assert f"results/features/{dataset}/consolidated/musicnn@clip.npy" in out
     for scheme in schemes:
         for probe, artifact in (("musicnn_svm", "model.joblib"), ("musicnn_mlp", "model.pt")):
-            assert f"results/models/{dataset}/{scheme}/{probe}/fold0/{artifact}" in out
-            assert f"results/eval/{dataset}/{scheme}/{probe}/fold0/metrics.json" in out
+            assert f"results/models/{dataset}/{scheme}/{probe}/seed0/fold0/{artifact}" in out
+            assert f"results/eval/{dataset}/{scheme}/{probe}/seed0/fold0/metrics.json" in out
     assert f"results/final/{dataset}/musicnn_svm/card.md" in out
     if preset == "fma_small.yaml":
         assert "rule download_metadata:" in out and "rule registry_from_metadata:" in out

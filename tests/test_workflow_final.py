@@ -30,7 +30,7 @@ def test_final_models_train_on_every_usable_track(tiny_demo):
         history = json.loads((folder / "history.json").read_text())
         assert "test" not in history  # no test part: the card cites the folds
         record = json.loads((folder / "config.json").read_text())
-        assert record["scheme"] == "final"
+        assert record["scheme"] == "final" and record["repeat"] == 0  # the first seed
         if model in TINY_CLASSICAL:  # no early stopping to hold the val share for
             assert record["fit_on"] == ["train", "val"]
         assert record["features"]["clip_seconds"] == TINY_DEMO["demo"]["clip_seconds"]
@@ -45,7 +45,8 @@ def test_model_card_cites_the_cross_validated_accuracy(tiny_demo, model):
     assert f"# Model card: {model}" in card
     for scheme in TINY_DEMO["folds"]["schemes"]:
         assert f"| {scheme} |" in card
-    assert f"| stratified_kfold | 2 | {100 * accuracy:.1f}% ±" in card
+    assert f"| stratified_kfold | 2 × 1 | {100 * accuracy:.1f}% ±" in card
+    assert "**Seed:** 0 (the first of `training.repeats`" in card
     assert "## Known confusions" in card
     assert "## Intended use" in card and "synthetic" in card
     assert f"genreflow predict SONG [SONG ...] --model {FINAL}/{model}" in card
@@ -101,8 +102,9 @@ def test_explain_rule_explains_test_tracks_of_every_fold(tiny_demo, model):
         if scheme not in explained:
             assert not folder.exists(), f"{scheme} is not in explain.schemes"
             continue
-        figures = sorted(folder.glob("fold*/explanations.png"))
-        assert [f.parent.name for f in figures] == ["fold0"]  # explain.folds: the first
+        figures = sorted(folder.glob("seed*/fold*/explanations.png"))
+        # explain.folds: the first; the first seed of training.repeats
+        assert [f.parent.relative_to(folder).as_posix() for f in figures] == ["seed0/fold0"]
         for figure in figures:
             table = pd.read_csv(figure.with_suffix(".csv"), dtype={"track_id": str})
             assert len(table) == TINY_DEMO["explain"]["tracks_per_fold"]

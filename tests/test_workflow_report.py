@@ -1,4 +1,4 @@
-"""Integration: per-fold evaluation and the aggregated report of the tiny demo run (conftest)."""
+"""Integration: per-run evaluation and the aggregated report of the tiny demo run (conftest)."""
 
 import json
 import re
@@ -15,12 +15,12 @@ SCHEME_FOLDS = {"stratified_kfold": 2, "artist_kfold": 2, "holdout": 1, "fault_f
 TORCH_MODELS = [m for m in TINY_MODELS if m not in TINY_CLASSICAL]
 
 
-def test_every_fold_model_is_evaluated(tiny_demo):
+def test_every_run_is_evaluated(tiny_demo):
     project, _, _ = tiny_demo
     for scheme, n_folds in SCHEME_FOLDS.items():
         for model in TINY_MODELS:
             for fold in range(n_folds):
-                out = project / f"results/eval/demo/{scheme}/{model}/fold{fold}"
+                out = project / f"results/eval/demo/{scheme}/{model}/seed0/fold{fold}"
                 expected = {"predictions.csv", "track_predictions.csv", "metrics.json"}
                 expected |= {"confusion.png"}
                 if model in TORCH_MODELS:
@@ -35,8 +35,9 @@ def test_metrics_agree_with_the_track_predictions(tiny_demo):
     )
     for model in TINY_MODELS:
         for fold in range(2):
-            part = project / f"results/eval/demo/stratified_kfold/{model}/fold{fold}"
+            part = project / f"results/eval/demo/stratified_kfold/{model}/seed0/fold{fold}"
             metrics = json.loads((part / "metrics.json").read_text())
+            assert (metrics["seed"], metrics["fold"]) == (0, fold)
             tracks = pd.read_csv(part / "track_predictions.csv", dtype={"track_id": str})
             test = folds[(folds["fold"] == fold) & (folds["role"] == "test")]
             assert set(tracks["track_id"]) == set(test["track_id"])
@@ -49,7 +50,7 @@ def test_predictions_cover_the_folds_test_tracks(tiny_demo):
     project, _, _ = tiny_demo
     folds = pd.read_csv(project / "results/folds/demo/artist_kfold.csv", dtype={"track_id": str})
     test = set(folds.loc[(folds["fold"] == 1) & (folds["role"] == "test"), "track_id"])
-    out = project / "results/eval/demo/artist_kfold/cnn_seed001/fold1"
+    out = project / "results/eval/demo/artist_kfold/cnn_seed001/seed0/fold1"
     segments = pd.read_csv(out / "predictions.csv", dtype={"track_id": str})
     tracks = pd.read_csv(out / "track_predictions.csv", dtype={"track_id": str})
     assert set(tracks["track_id"]) == test  # augmented copies never reach the test part
@@ -67,6 +68,9 @@ def test_each_scheme_has_a_report(tiny_demo, scheme):
     summary = pd.read_csv(out / "summary.csv")
     assert sorted(summary["model"]) == sorted(TINY_MODELS)
     assert (summary["n_folds"] == SCHEME_FOLDS[scheme]).all()
+    assert (summary["n_seeds"] == 1).all() and (summary["n_runs"] == summary["n_folds"]).all()
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == len(TINY_MODELS) * SCHEME_FOLDS[scheme]
     assert summary["track_accuracy_mean"].is_monotonic_decreasing
     published = summary.set_index("model")["published_accuracy"]
     assert published["cnn_seed001"] == 0.48 and published["logreg"] == 0.45
@@ -78,7 +82,8 @@ def test_each_scheme_has_a_report(tiny_demo, scheme):
     assert f"# genreflow report: demo, {scheme}" in markdown and "jazz.00054" in markdown
     # published figures as their sources print them
     assert "77.24 (sklearn-audio-transfer-learning: test (fault-filtered split), GTZAN)" in markdown
-    for figure in ("accuracy", "per_genre_f1", "confusions", "confusion_pairs"):
+    assert "## Sources of spread" in markdown and "not measured with one seed" in markdown
+    for figure in ("accuracy", "runs", "per_genre_f1", "confusions", "confusion_pairs"):
         with Image.open(out / "figures" / f"{figure}.png") as image:
             assert image.width > 500
 

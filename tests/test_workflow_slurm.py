@@ -34,7 +34,7 @@ COMPARED_TABLES = (
     "results/report/demo/holdout/per_genre_f1.csv",
 )
 COMPARED_METRICS = tuple(
-    f"results/eval/demo/holdout/{model}/fold0/metrics.json" for model in MODELS
+    f"results/eval/demo/holdout/{model}/seed0/fold0/metrics.json" for model in MODELS
 )
 # the node has 2 CPUs: a job asking for more would stay pending forever
 FIT_TWO_CPUS = [

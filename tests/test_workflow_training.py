@@ -1,33 +1,35 @@
-"""Integration: one training job per (scheme, model, fold) in the tiny demo run (see conftest)."""
+"""Integration: one training job per (scheme, model, seed, fold) in the tiny demo run
+(see conftest)."""
 
 import json
 
 import pytest
 import torch
 
-from conftest import TINY_CLASSICAL, TINY_MODELS
+from conftest import TINY_CLASSICAL, TINY_DEMO, TINY_MODELS
 
 pytestmark = pytest.mark.integration
 
 SCHEME_FOLDS = {"stratified_kfold": 2, "artist_kfold": 2, "holdout": 1, "fault_filtered": 1}
 
 
-def test_one_job_per_scheme_model_and_fold(tiny_demo):
+def test_one_job_per_scheme_model_seed_and_fold(tiny_demo):
     project, _, _ = tiny_demo
     root = project / "results/models/demo"
     for scheme, n_folds in SCHEME_FOLDS.items():
         for model in TINY_MODELS:
             artifact = "model.joblib" if model in TINY_CLASSICAL else "model.pt"
-            folds = sorted(p.name for p in (root / scheme / model).iterdir())
+            assert [p.name for p in (root / scheme / model).iterdir()] == ["seed0"]
+            folds = sorted(p.name for p in (root / scheme / model / "seed0").iterdir())
             assert folds == [f"fold{k}" for k in range(n_folds)]
             for fold in folds:
-                out = root / scheme / model / fold
+                out = root / scheme / model / "seed0" / fold
                 assert {p.name for p in out.iterdir()} == {artifact, "history.json", "config.json"}
 
 
 def test_torch_artifacts(tiny_demo):
     project, _, _ = tiny_demo
-    out = project / "results/models/demo/stratified_kfold/bilstm_seed004/fold1"
+    out = project / "results/models/demo/stratified_kfold/bilstm_seed004/seed0/fold1"
     history = json.loads((out / "history.json").read_text())
     config = json.loads((out / "config.json").read_text())
     assert len(history["epochs"]) == 1  # training.max_epochs
@@ -51,5 +53,50 @@ def test_torch_jobs_request_a_gpu(tiny_demo):
 
 def test_classical_baseline_learns_the_demo(tiny_demo):
     project, _, _ = tiny_demo
-    metrics = project / "results/eval/demo/holdout/logreg/fold0/metrics.json"
+    metrics = project / "results/eval/demo/holdout/logreg/seed0/fold0/metrics.json"
     assert json.loads(metrics.read_text())["track_accuracy"] > 0.3  # chance is 0.1
+
+
+def dry_run_jobs(project, config) -> list[dict[str, str]]:
+    """The jobs a dry run of ``config`` would run: rule and wildcards of each."""
+    from workflow_runner import snakemake
+
+    text = snakemake(project, "-n", "--configfile", str(config)).stdout
+    jobs = []
+    for block in text.split("\nrule ")[1:]:
+        rule = block.split(":", 1)[0]
+        wildcards = next(
+            (line.split("wildcards:", 1)[1] for line in block.splitlines() if "wildcards:" in line),
+            "",
+        )
+        pairs = [item.strip().split("=", 1) for item in wildcards.split(",") if "=" in item]
+        jobs.append({"rule": rule, **dict(pairs)})
+    return jobs
+
+
+def test_a_second_seed_adds_only_its_runs_of_models_that_are_not_deterministic(tiny_demo):
+    """training.repeats [0, 1] over the finished tiny run: every non-deterministic model
+    trains once more per fold (and every sweep point with it); deterministic models, the
+    first seed's runs, final models and explanations are not run again."""
+    from workflow_runner import write_config
+
+    project, _, _ = tiny_demo
+    repeated = json.loads(json.dumps(TINY_DEMO))
+    repeated["training"]["repeats"] = [0, 1]
+    jobs = dry_run_jobs(project, write_config(project, repeated, "repeats01.yaml"))
+    trained = [job for job in jobs if job["rule"].startswith("train")]
+    assert {job["seed"] for job in trained} == {"1"}
+    assert {job["rule"] for job in trained} == {"train_torch", "train_sweep_torch"}
+    torch_models = [m for m in TINY_MODELS if m not in TINY_CLASSICAL]
+    runs = sorted(
+        (j["scheme"], j["model"], j["fold"]) for j in trained if j["rule"] == "train_torch"
+    )
+    assert runs == sorted(
+        (scheme, model, str(fold))
+        for scheme, n_folds in SCHEME_FOLDS.items()
+        for model in torch_models
+        for fold in range(n_folds)
+    )
+    evaluated = [job for job in jobs if job["rule"].startswith("evaluate")]
+    assert len(evaluated) == len(runs) and {job["seed"] for job in evaluated} == {"1"}
+    assert not [job for job in jobs if job["rule"] in ("explain", "train_final_torch")]

@@ -38,7 +38,7 @@ from genreflow.errors import ConfigError, closest, unknown_key
 from genreflow.models.index import IndexedModel, load_index
 from genreflow.schemes import folds_of
 from genreflow.training.params import TrainParams, unknown_train_keys
-from genreflow.training.sweeps import point_id, sweep_points, swept_names
+from genreflow.training.sweeps import point_id, sweep_points, swept_key_problems, swept_names
 
 # the schema of a checkout (the Snakefile passes its own)
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -83,6 +83,11 @@ class ModelPlan:
     train: TrainParams | None  # resolved (torch models)
     reproduces: str
     published: Mapping[str, Any] | None
+    # its fit draws no random numbers: trained once per fold, with the first seed
+    deterministic: bool
+    # the training.repeats it is trained with: all of them, or the first for a
+    # deterministic model (another seed would train the same model again)
+    seeds: tuple[int, ...]
 
     @property
     def artifact(self) -> str:
@@ -99,7 +104,8 @@ class SweepPlan:
     """A model's hyperparameter sweep: its points and the default configuration's id."""
 
     model: str
-    points: Mapping[str, Mapping[str, Any]]  # point id → train overrides
+    # point id → {"arch": arch overrides, "train": train overrides}
+    points: Mapping[str, Mapping[str, Mapping[str, Any]]]
     swept: tuple[str, ...]
     default_point: str
 
@@ -121,12 +127,18 @@ class Plan:
     # downloaded weights of embedding sets: {set: {parameter: WeightFile}} (rule fetch_weights)
     weights: Mapping[str, Mapping[str, WeightFile]]
     schemes: Mapping[str, tuple[int, ...]]  # fold scheme → its folds
+    repeats: tuple[int, ...]  # training.repeats: the seeds of every repeated run
     models: Mapping[str, ModelPlan]  # enabled models, in config order
     final_models: tuple[str, ...]
     # explained fold scheme → its explained folds (the first explain.folds); empty when off
     explained: Mapping[str, tuple[int, ...]]
     sweep_scheme: str
     sweeps: Mapping[str, SweepPlan]
+
+    @property
+    def first_seed(self) -> int:
+        """The seed of final models and explanations (the first of training.repeats)."""
+        return self.repeats[0]
 
     @property
     def torch_models(self) -> list[str]:
@@ -172,7 +184,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     lacks, names in final.models, explain.schemes and sweeps.
     """
     index = load_index()
-    problems = schema_problems(dict(config), schema_path)
+    problems = [_replaced(line) for line in schema_problems(dict(config), schema_path)]
     if isinstance(config.get("models"), Mapping):
         problems += model_problems(config, index)
     if problems:
@@ -249,6 +261,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         ),
         weights=weights,
         schemes=schemes,
+        repeats=tuple(config["training"]["repeats"]),
         models=models,
         final_models=tuple(final_models),
         explained=(
@@ -262,6 +275,23 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         sweep_scheme=sweep_scheme,
         sweeps=sweeps,
     )
+
+
+# keys of earlier configs, with what replaced them
+REPLACED_KEYS = {
+    "training.seed": (
+        "training.repeats, a list of seeds: [0] trains each model once per fold as "
+        "training.seed: 0 did, [0, 1, 2] three times"
+    ),
+}
+
+
+def _replaced(problem: str) -> str:
+    """A schema problem, or what to write instead for a key that was replaced."""
+    key = problem.split(":", 1)[0]
+    if key in REPLACED_KEYS and "unknown key" in problem:
+        return f"{key}: replaced by {REPLACED_KEYS[key]}"
+    return problem
 
 
 def _first_folds(folds: tuple[int, ...], count: int | str) -> tuple[int, ...]:
@@ -291,12 +321,14 @@ def model_problems(config: Mapping[str, Any], index: Mapping[str, IndexedModel])
             problems += _block_problems(key, index[name], block, features)
     sweeps = (config.get("sweeps") or {}).get("models") or {}
     for name, block in sweeps.items():
-        if isinstance(block, Mapping):
+        if isinstance(block, Mapping) and name in index:  # else named by _sweeps
             grid, random = block.get("grid"), block.get("random")
             space = random.get("space") if isinstance(random, Mapping) else None
             for part, values in (("grid", grid), ("random.space", space)):
                 if isinstance(values, Mapping):  # else the schema has said what it must be
-                    problems += unknown_train_keys(values, f"sweeps.models.{name}.{part}")
+                    problems += swept_key_problems(
+                        index[name], list(values), f"sweeps.models.{name}.{part}"
+                    )
     return problems
 
 
@@ -349,6 +381,7 @@ def _input_problems(
 def _models(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> dict[str, ModelPlan]:
     """The enabled models, with the demo's scale (demo.models) over models.* on the demo."""
     demo = config["demo"].get("models") or {} if config["dataset"]["source"] == GENERATED else {}
+    repeats = tuple(config["training"]["repeats"])
     models = {}
     for name, block in config["models"].items():
         if not block.get("enabled", True):
@@ -371,6 +404,8 @@ def _models(config: Mapping[str, Any], index: Mapping[str, IndexedModel]) -> dic
             ),
             reproduces=model.reproduces,
             published=model.published,
+            deterministic=model.deterministic,
+            seeds=repeats[:1] if model.deterministic else repeats,
         )
     return models
 
@@ -410,25 +445,25 @@ def _sweeps(
             f"sweeps.scheme: {scheme} is not one of folds.schemes ({', '.join(schemes)})"
             f"{closest(scheme, schemes)}"
         )
-    torch_models = [name for name, model in models.items() if model.family == "torch"]
     sweeps = {}
     for name, sweep in (block.get("models") or {}).items():
-        if name not in torch_models:
-            if name in models:
-                reason = "a scikit-learn model"
-            elif name in index:
-                reason = "disabled"
-            else:
-                reason = f"not a registered model{closest(name, torch_models)}"
+        if name not in models:
+            reason = (
+                "disabled" if name in index else f"not a registered model{closest(name, models)}"
+            )
             problems.append(
-                f"sweeps.models.{name}: {name} is {reason}; sweeps cover enabled torch models "
-                f"({', '.join(torch_models)})"
+                f"sweeps.models.{name}: {name} is {reason}; sweeps cover enabled models "
+                f"({', '.join(models)})"
             )
             continue
         model = models[name]
         try:
             points = sweep_points(
-                index[name].train, model.train_overrides, sweep, key=f"sweeps.models.{name}"
+                index[name],
+                model.arch_overrides,
+                model.train_overrides,
+                sweep,
+                key=f"sweeps.models.{name}",
             )
         except ConfigError as exc:
             problems += str(exc).splitlines()
@@ -440,7 +475,7 @@ def _sweeps(
             model=name,
             points=points,
             swept=tuple(swept_names(sweep)),
-            default_point=point_id(model.train),
+            default_point=point_id(model.arch, model.train),
         )
     return scheme, sweeps
 

@@ -19,6 +19,7 @@ wildcard_constraints:
     feature=r"[A-Za-z0-9_]+",
     segments=r"[A-Za-z0-9_]+",
     fold=r"\d+",
+    seed=r"\d+",
     scheme=r"[a-z_]+",
     point=r"[0-9a-f]{10}",
 
@@ -52,14 +53,16 @@ EMBEDDING_SHARD_TABLE = f"{FEATURES}/shards/{{feature}}/shard{{shard}}.csv"
 ARRAY = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.npy"
 ARRAY_INDEX = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.index.csv"
 FOLDS = "results/folds/{dataset}/{scheme}.csv"
-MODEL_DIR = "results/models/{dataset}/{scheme}/{model}/fold{fold}"
-EVAL = "results/eval/{dataset}/{scheme}/{model}/fold{fold}"
+# one training run: a model on one fold of a scheme, with one of training.repeats
+RUN = "{scheme}/{model}/seed{seed}/fold{fold}"
+MODEL_DIR = f"results/models/{{dataset}}/{RUN}"
+EVAL = f"results/eval/{{dataset}}/{RUN}"
 REPORT = "results/report/{dataset}/{scheme}"
 FINAL = "results/final/{dataset}/{model}"
 FINAL_SPLIT = "results/final/{dataset}/split.csv"
-EXPLAIN = "results/explain/{dataset}/{scheme}/{model}/fold{fold}"
+EXPLAIN = f"results/explain/{{dataset}}/{RUN}"
 SWEEP = "results/sweeps/{dataset}/{scheme}/{model}"
-SWEEP_POINT = f"{SWEEP}/{{point}}/fold{{fold}}"
+SWEEP_POINT = f"{SWEEP}/{{point}}/seed{{seed}}/fold{{fold}}"
 
 SHARDS = [f"{k:03d}" for k in range(PLAN.n_shards)]
 # A pattern matching no name keeps a rule out of the DAG when its family is unused.
@@ -185,14 +188,17 @@ def feature_outputs():
 
 
 # ---- folds, models, evaluation, report ----
-def every_fold(pattern, schemes=None, models=None, folds=None):
-    """``pattern`` for every (scheme, model, fold) of this run (or of those given);
-    ``folds`` maps each scheme to its folds (by default all of them: ``PLAN.schemes``)."""
+def every_run(pattern, schemes=None, models=None, folds=None, first_seed=False):
+    """``pattern`` for every (scheme, model, seed, fold) of this run (or of those given):
+    each model's seeds (``ModelPlan.seeds``; with ``first_seed``, the first of
+    training.repeats only); ``folds`` maps each scheme to its folds (by default all of
+    them: ``PLAN.schemes``)."""
     folds = PLAN.schemes if folds is None else folds
     return [
-        here(pattern, scheme=scheme, model=name, fold=fold)
+        here(pattern, scheme=scheme, model=name, seed=seed, fold=fold)
         for scheme in (folds if schemes is None else schemes)
         for name in (MODELS if models is None else models)
+        for seed in ([PLAN.first_seed] if first_seed else MODELS[name].seeds)
         for fold in folds[scheme]
     ]
 
@@ -206,7 +212,7 @@ def model_outputs():
     return [
         path
         for name, model in MODELS.items()
-        for path in every_fold(f"{MODEL_DIR}/{model.artifact}", models=[name])
+        for path in every_run(f"{MODEL_DIR}/{model.artifact}", models=[name])
     ]
 
 
@@ -217,7 +223,12 @@ def fold_figure(name, caption):
         caption=f"../report/{caption}.rst",
         category="Per fold: {scheme}",
         subcategory="{model}",
-        labels={"model": "{model}", "fold": "{fold}", "figure": name.replace("_", " ")},
+        labels={
+            "model": "{model}",
+            "seed": "{seed}",
+            "fold": "{fold}",
+            "figure": name.replace("_", " "),
+        },
     )
 
 
@@ -231,9 +242,9 @@ def scheme_output(path, caption, label):
     )
 
 
-def scheme_folds(pattern):
-    """An input function: ``pattern`` for every model and fold of the job's scheme."""
-    return lambda wildcards: every_fold(pattern, schemes=[wildcards.scheme])
+def scheme_runs(pattern):
+    """An input function: ``pattern`` for every model, seed and fold of the job's scheme."""
+    return lambda wildcards: every_run(pattern, schemes=[wildcards.scheme])
 
 
 def report_outputs():
@@ -257,33 +268,66 @@ def final_artifacts(wildcards):
     }
 
 
-def model_fold_metrics(wildcards):
-    """metrics.json of every evaluated fold of one model, across the fold schemes."""
-    return every_fold(f"{EVAL}/metrics.json", models=[wildcards.model])
+def model_run_metrics(wildcards):
+    """metrics.json of every evaluated run of one model, across the fold schemes."""
+    return every_run(f"{EVAL}/metrics.json", models=[wildcards.model])
 
 
 # ---- explanations and sweeps ----
 def explain_outputs():
-    """An explanation figure per explained model, fold scheme and explained fold."""
-    return every_fold(
-        f"{EXPLAIN}/explanations.png", models=PLAN.explained_models, folds=PLAN.explained
+    """An explanation figure per explained model, fold scheme and explained fold, of the
+    first seed's run."""
+    return every_run(
+        f"{EXPLAIN}/explanations.png",
+        models=PLAN.explained_models,
+        folds=PLAN.explained,
+        first_seed=True,
     )
 
 
 def sweep_point_keys(wildcards):
-    """(point, fold) of every trained point of a sweep, in the order of its inputs."""
+    """(point, seed, fold) of every trained run of a sweep, in the order of its inputs."""
     return [
-        (point, fold)
+        (point, seed, fold)
         for point in PLAN.sweeps[wildcards.model].points
+        for seed in MODELS[wildcards.model].seeds
         for fold in PLAN.schemes[wildcards.scheme]
     ]
 
 
+def sweep_point(wildcards):
+    """A sweep point's overrides: {"arch": {...}, "train": {...}}."""
+    return PLAN.sweeps[wildcards.model].points[wildcards.point]
+
+
 def sweep_point_files(name):
-    """An input function: ``name`` (e.g. history.json) of every point and fold of a sweep."""
-    return lambda wildcards: [
-        f"{SWEEP_POINT}/{name}".format(**wildcards, point=point, fold=fold)
-        for point, fold in sweep_point_keys(wildcards)
+    """An input function: ``name`` (history.json, or "model" for the model's artifact)
+    of every run of a sweep."""
+
+    def files(wildcards):
+        file = MODELS[wildcards.model].artifact if name == "model" else name
+        return [
+            f"{SWEEP_POINT}/{file}".format(**wildcards, point=point, seed=seed, fold=fold)
+            for point, seed, fold in sweep_point_keys(wildcards)
+        ]
+
+    return files
+
+
+def sweep_default_files(name):
+    """An input function: ``name`` (e.g. metrics.json) of the default configuration's
+    evaluated runs on the sweep's scheme, in the order of :func:`sweep_default_keys`."""
+    return lambda wildcards: every_run(
+        f"{EVAL}/{name}", schemes=[wildcards.scheme], models=[wildcards.model]
+    )
+
+
+def sweep_default_keys(wildcards):
+    """(seed, fold) of each of :func:`sweep_default_files`."""
+    return [
+        (seed, fold)
+        for seed in MODELS[wildcards.model].seeds
+        for fold in PLAN.schemes[wildcards.scheme]
     ]
 
 

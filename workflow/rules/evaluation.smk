@@ -1,5 +1,5 @@
-# Evaluation: every trained fold model, reloaded from disk, on its fold's test part;
-# then one aggregated report per fold scheme.
+# Evaluation: every trained run (model, seed, fold), reloaded from disk, on its fold's
+# test part; then one aggregated report per fold scheme.
 
 
 rule evaluate_torch:
@@ -15,9 +15,9 @@ rule evaluate_torch:
         confusion=fold_figure("confusion", "fold_confusion"),
         learning_curves=fold_figure("learning_curves", "learning_curves"),
     log:
-        "results/logs/{dataset}/eval/{scheme}/{model}/fold{fold}.log",
+        "results/logs/{dataset}/eval/{scheme}/{model}/seed{seed}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/{dataset}/eval/{scheme}/{model}/fold{fold}.tsv"
+        "results/benchmarks/{dataset}/eval/{scheme}/{model}/seed{seed}/fold{fold}.tsv"
     wildcard_constraints:
         model=TORCH_MODEL_PATTERN,
     # before the explanations, which nothing downstream waits for
@@ -45,9 +45,9 @@ rule evaluate_classical:
         metrics=f"{EVAL}/metrics.json",
         confusion=fold_figure("confusion", "fold_confusion"),
     log:
-        "results/logs/{dataset}/eval/{scheme}/{model}/fold{fold}.log",
+        "results/logs/{dataset}/eval/{scheme}/{model}/seed{seed}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/{dataset}/eval/{scheme}/{model}/fold{fold}.tsv"
+        "results/benchmarks/{dataset}/eval/{scheme}/{model}/seed{seed}/fold{fold}.tsv"
     wildcard_constraints:
         model=CLASSICAL_MODEL_PATTERN,
     priority: 1
@@ -63,10 +63,10 @@ rule evaluate_classical:
 
 rule aggregate_report:
     input:
-        metrics=scheme_folds(f"{EVAL}/metrics.json"),
-        tracks=scheme_folds(f"{EVAL}/track_predictions.csv"),
-        histories=scheme_folds(f"{MODEL_DIR}/history.json"),
-        configs=scheme_folds(f"{MODEL_DIR}/config.json"),
+        metrics=scheme_runs(f"{EVAL}/metrics.json"),
+        tracks=scheme_runs(f"{EVAL}/track_predictions.csv"),
+        histories=scheme_runs(f"{MODEL_DIR}/history.json"),
+        configs=scheme_runs(f"{MODEL_DIR}/config.json"),
         manifest=MANIFEST,
         repairs=REPAIRS,
         environment=ENVIRONMENT,
@@ -74,8 +74,10 @@ rule aggregate_report:
         summary=scheme_output("summary.csv", "summary", "summary table"),
         markdown=f"{REPORT}/summary.md",
         comparisons=scheme_output("comparisons.csv", "comparisons", "paired tests"),
+        runs=f"{REPORT}/runs.csv",
         per_genre_f1=f"{REPORT}/per_genre_f1.csv",
         accuracy_png=scheme_output("figures/accuracy.png", "accuracy", "accuracy"),
+        runs_png=scheme_output("figures/runs.png", "runs", "accuracy of every run"),
         per_genre_f1_png=scheme_output("figures/per_genre_f1.png", "per_genre_f1", "per-genre F1"),
         confusions_png=scheme_output("figures/confusions.png", "confusions", "confusion matrices"),
         confusion_pairs_png=scheme_output(
@@ -93,5 +95,6 @@ rule aggregate_report:
     params:
         models=MODEL_CLAIMS,
         seed=config["evaluation"]["seed"],
+        deterministic=[name for name, model in MODELS.items() if model.deterministic],
     script:
         "../../scripts/aggregate_report.py"

@@ -18,9 +18,9 @@ rule explain:
         ),
         table=f"{EXPLAIN}/explanations.csv",
     log:
-        "results/logs/{dataset}/explain/{scheme}/{model}/fold{fold}.log",
+        "results/logs/{dataset}/explain/{scheme}/{model}/seed{seed}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/{dataset}/explain/{scheme}/{model}/fold{fold}.tsv"
+        "results/benchmarks/{dataset}/explain/{scheme}/{model}/seed{seed}/fold{fold}.tsv"
     wildcard_constraints:
         model=TORCH_MODEL_PATTERN,
     conda:

@@ -1,5 +1,6 @@
 # Final models: each selected model trained on every usable track (a small val share
-# for early stopping only), with a model card; what `genreflow predict` loads.
+# for early stopping only), with the first seed of training.repeats, and a model card;
+# what `genreflow predict` loads.
 
 
 rule final_split:
@@ -36,6 +37,8 @@ use rule train_torch as train_final_torch with:
         "results/logs/{dataset}/final/{model}.log",
     benchmark:
         "results/benchmarks/{dataset}/final/{model}.tsv"
+    params:
+        seed=PLAN.first_seed,
 
 
 use rule train_classical as train_final_classical with:
@@ -51,13 +54,15 @@ use rule train_classical as train_final_classical with:
         "results/logs/{dataset}/final/{model}.log",
     benchmark:
         "results/benchmarks/{dataset}/final/{model}.tsv"
+    params:
+        seed=PLAN.first_seed,
 
 
 rule model_card:
     input:
         unpack(final_artifacts),
         summaries=expand(f"{REPORT}/summary.csv", scheme=PLAN.schemes, allow_missing=True),
-        metrics=model_fold_metrics,
+        metrics=model_run_metrics,
         manifest=MANIFEST,
     output:
         card=report(

@@ -1,5 +1,6 @@
-# Hyperparameter sweeps: each point (a hash of its resolved train settings) trains on
-# every fold of the sweep's scheme; the report selects on validation and tests once.
+# Hyperparameter sweeps: each point (a hash of its resolved arch and train settings)
+# trains on every fold of the sweep's scheme with every seed; the report selects on
+# validation track accuracy and tests the selected point once.
 
 
 rule sweep_points:
@@ -31,15 +32,29 @@ use rule train_torch as train_sweep_torch with:
         history=f"{SWEEP_POINT}/history.json",
         config=f"{SWEEP_POINT}/config.json",
     log:
-        "results/logs/{dataset}/sweeps/{scheme}/{model}/{point}/fold{fold}.log",
+        "results/logs/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/{dataset}/sweeps/{scheme}/{model}/{point}/fold{fold}.tsv"
+        "results/benchmarks/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.tsv"
     params:
-        inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
-        arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
-        train=lambda wildcards: PLAN.sweeps[wildcards.model].points[wildcards.point],
-        training=config["training"],
-        features=PLAN.features,
+        arch=lambda wildcards: sweep_point(wildcards)["arch"],
+        train=lambda wildcards: sweep_point(wildcards)["train"],
+
+
+use rule train_classical as train_sweep_classical with:
+    input:
+        unpack(model_inputs),
+        folds=FOLDS,
+        manifest=MANIFEST,
+    output:
+        model=f"{SWEEP_POINT}/model.joblib",
+        history=f"{SWEEP_POINT}/history.json",
+        config=f"{SWEEP_POINT}/config.json",
+    log:
+        "results/logs/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.tsv"
+    params:
+        arch=lambda wildcards: sweep_point(wildcards)["arch"],
 
 
 rule sweep_report:
@@ -47,12 +62,9 @@ rule sweep_report:
         unpack(model_inputs),
         points=f"{SWEEP}/points.csv",
         histories=sweep_point_files("history.json"),
-        models=sweep_point_files("model.pt"),
+        models=sweep_point_files("model"),
         folds=FOLDS,
-        default_metrics=lambda wildcards: [
-            f"{EVAL}/metrics.json".format(**wildcards, fold=fold)
-            for fold in PLAN.schemes[wildcards.scheme]
-        ],
+        default_metrics=sweep_default_files("metrics.json"),
     output:
         summary=report(
             f"{SWEEP}/report/summary.csv",
@@ -79,8 +91,10 @@ rule sweep_report:
         mem_mb=4000,
         runtime=30,
     params:
-        # (point, fold) of each of input.histories and input.models
-        point_folds=sweep_point_keys,
+        # (point, seed, fold) of each of input.histories and input.models
+        point_runs=sweep_point_keys,
+        # (seed, fold) of each of input.default_metrics
+        default_runs=sweep_default_keys,
         swept=lambda wildcards: list(PLAN.sweeps[wildcards.model].swept),
         default_point=lambda wildcards: PLAN.sweeps[wildcards.model].default_point,
     script:

@@ -1,5 +1,6 @@
-# Training: one job per (scheme, model, fold). Torch models ask for a GPU (resources:
-# gpu=1) and use it when there is one; scikit-learn models run on the CPU.
+# Training: one job per (scheme, model, seed, fold); the seed is one of training.repeats.
+# Torch models ask for a GPU (resources: gpu=1) and use it when there is one;
+# scikit-learn models run on the CPU.
 
 
 rule train_torch:
@@ -12,9 +13,9 @@ rule train_torch:
         history=f"{MODEL_DIR}/history.json",
         config=f"{MODEL_DIR}/config.json",
     log:
-        "results/logs/{dataset}/models/{scheme}/{model}/fold{fold}.log",
+        "results/logs/{dataset}/models/{scheme}/{model}/seed{seed}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/{dataset}/models/{scheme}/{model}/fold{fold}.tsv"
+        "results/benchmarks/{dataset}/models/{scheme}/{model}/seed{seed}/fold{fold}.tsv"
     wildcard_constraints:
         model=TORCH_MODEL_PATTERN,
     # the long jobs first (final models too), so short evaluations fill the end
@@ -33,6 +34,7 @@ rule train_torch:
         train=lambda wildcards: MODELS[wildcards.model].train_overrides,
         training=config["training"],
         features=PLAN.features,
+        seed=lambda wildcards: int(wildcards.seed),
     script:
         "../../scripts/train_torch.py"
 
@@ -47,9 +49,9 @@ rule train_classical:
         history=f"{MODEL_DIR}/history.json",
         config=f"{MODEL_DIR}/config.json",
     log:
-        "results/logs/{dataset}/models/{scheme}/{model}/fold{fold}.log",
+        "results/logs/{dataset}/models/{scheme}/{model}/seed{seed}/fold{fold}.log",
     benchmark:
-        "results/benchmarks/{dataset}/models/{scheme}/{model}/fold{fold}.tsv"
+        "results/benchmarks/{dataset}/models/{scheme}/{model}/seed{seed}/fold{fold}.tsv"
     wildcard_constraints:
         model=CLASSICAL_MODEL_PATTERN,
     priority: 2
@@ -64,5 +66,6 @@ rule train_classical:
         arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
         training={**config["training"], "threads": 1},
         features=PLAN.features,
+        seed=lambda wildcards: int(wildcards.seed),
     script:
         "../../scripts/train_classical.py"

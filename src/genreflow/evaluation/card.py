@@ -41,7 +41,7 @@ DEMO_CAVEAT = """\
 def accuracy_lines(model: str, summaries: Mapping[str, pd.DataFrame]) -> list[str]:
     """A markdown table of the model's cross-validated figures, one row per scheme."""
     lines = [
-        "| scheme | folds | track accuracy | 95% CI | macro F1 | test tracks |",
+        "| scheme | folds × seeds | track accuracy | 95% CI | macro F1 | test tracks |",
         "|---|---|---|---|---|---|",
     ]
     for scheme, summary in summaries.items():
@@ -50,7 +50,8 @@ def accuracy_lines(model: str, summaries: Mapping[str, pd.DataFrame]) -> list[st
             continue
         row = rows.iloc[0]
         lines.append(
-            f"| {scheme} | {int(row['n_folds'])} | {percent(row['track_accuracy_mean'])} ± "
+            f"| {scheme} | {int(row['n_folds'])} × {int(row['n_seeds'])} | "
+            f"{percent(row['track_accuracy_mean'])} ± "
             f"{percent(row['track_accuracy_std'])} | {percent(row['track_accuracy_ci_low'])}–"
             f"{percent(row['track_accuracy_ci_high'])} | {row['macro_f1_mean']:.3f} | "
             f"{int(row['n_test_tracks'])} |"
@@ -104,6 +105,12 @@ def render_card(
         "## Features and model",
         "",
         f"- **Inputs:** {', '.join(f'`{item}`' for item in record['inputs'])}.",
+        (
+            f"- **Seed:** {record['repeat']} (the first of `training.repeats`; one final "
+            "model is trained, while the expected accuracy below pools every seed's runs)."
+            if "repeat" in record
+            else "- **Seed:** not recorded."
+        ),
     ]
     if features:
         lines.append(

@@ -1,4 +1,4 @@
-"""Everything one (model, fold) evaluation leaves on disk."""
+"""Everything one run's evaluation (a model, seed and fold) leaves on disk."""
 
 from __future__ import annotations
 
@@ -24,14 +24,17 @@ def write_fold_evaluation(
 ) -> dict:
     """Write predictions, metrics and figures of one fold model's test part.
 
-    ``identity`` (dataset, scheme, model, fold) heads ``metrics.json``; ``outputs``
+    ``identity`` (dataset, scheme, model, seed, fold) heads ``metrics.json``; ``outputs``
     names the files: ``predictions`` (segments), ``tracks``, ``metrics``, ``confusion``
     and, for models trained by epochs (``history`` given), ``learning_curves``.
     """
-    identity = {**identity, "fold": int(identity["fold"])}
+    identity = {**identity, "seed": int(identity["seed"]), "fold": int(identity["fold"])}
     tracks = track_table(segments, genres)
     metrics = {**identity, **fold_metrics(segments, tracks, genres)}
-    title = f"{identity['model']} · {identity['scheme']} fold {identity['fold']}"
+    title = (
+        f"{identity['model']} · {identity['scheme']} fold {identity['fold']}, "
+        f"seed {identity['seed']}"
+    )
     write_csv(segments, outputs["predictions"])
     write_csv(tracks, outputs["tracks"])
     write_json(metrics, outputs["metrics"])

@@ -83,7 +83,8 @@ def plot_confusion(counts: np.ndarray, genres: Sequence[str], title: str, dest: 
 
 
 def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None:
-    """Train/validation loss and accuracy per epoch, the restored best epoch marked."""
+    """Train/validation loss and accuracy per epoch (segment accuracy, and validation
+    track accuracy where the history has it), the restored best epoch marked."""
     epochs = pd.DataFrame(history["epochs"])
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
     for ax, metric, label in (
@@ -95,12 +96,24 @@ def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None
         ax.axvline(history["best_epoch"], color="0.3", linestyle="--", linewidth=1)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
+    has_tracks = "val_track_accuracy" in epochs
+    if has_tracks:
+        acc_ax.plot(
+            epochs["epoch"],
+            epochs["val_track_accuracy"],
+            marker="s",
+            linestyle="--",
+            label="validation (tracks)",
+        )
+    acc_ax.legend(loc="lower right", fontsize=8)
     acc_ax.set_ylim(0, 1)
     best = epochs.loc[epochs["epoch"] == history["best_epoch"]]
     if len(best):
+        shown = "val_track_accuracy" if has_tracks else "val_accuracy"
         acc_ax.annotate(
-            f"best epoch {history['best_epoch']}\nval {best['val_accuracy'].iloc[0]:.1%}",
-            xy=(history["best_epoch"], best["val_accuracy"].iloc[0]),
+            f"best epoch {history['best_epoch']}\nval {best[shown].iloc[0]:.1%}"
+            + (" (tracks)" if has_tracks else ""),
+            xy=(history["best_epoch"], best[shown].iloc[0]),
             xytext=(8, -30),
             textcoords="offset points",
             fontsize=9,
@@ -155,8 +168,46 @@ def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | 
     save_figure(figure, dest)
 
 
+def plot_run_accuracy(
+    runs: pd.DataFrame, order: Sequence[str], chance: float, title: str, dest: str | Path
+) -> None:
+    """Track accuracy of every run (``model``, ``seed``, ``fold``, ``value``): a box per
+    model over its runs, each run a dot coloured by fold (models in ``order``, top down)."""
+    runs = runs.assign(fold=runs["fold"].map(lambda f: f"fold {f}"))
+    figure, ax = plt.subplots(figsize=(9, 0.45 * len(order) + 1.8))
+    sns.boxplot(
+        data=runs,
+        x="value",
+        y="model",
+        order=list(order),
+        ax=ax,
+        color="0.92",
+        showfliers=False,
+        width=0.6,
+    )
+    sns.stripplot(
+        data=runs,
+        x="value",
+        y="model",
+        order=list(order),
+        hue="fold",
+        ax=ax,
+        size=5,
+        jitter=0.15,
+        alpha=0.85,
+    )
+    ax.axvline(chance, color="0.4", linestyle=":", label=f"chance ({chance:.0%})")
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("test track accuracy of one run (one seed on one fold)")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=6, fontsize=8, frameon=False)
+    save_figure(figure, dest)
+
+
 def plot_f1_heatmap(f1: pd.DataFrame, title: str, dest: str | Path) -> None:
-    """Per-genre F1 (models × genres), mean across folds."""
+    """Per-genre F1 (models × genres), mean over runs."""
     figure, ax = plt.subplots(figsize=(0.75 * f1.shape[1] + 3, 0.42 * f1.shape[0] + 1.8))
     sns.heatmap(
         f1,
@@ -181,7 +232,7 @@ def plot_confusion_grid(
     title: str,
     dest: str | Path,
 ) -> None:
-    """One confusion matrix per model (summed over folds), in a grid."""
+    """One confusion matrix per model (summed over its runs), in a grid."""
     n = len(confusions)
     columns = min(4, n)
     rows = math.ceil(n / columns)

@@ -17,20 +17,22 @@ from genreflow.evaluation.plots import (
     plot_confusion_grid,
     plot_confusion_pairs,
     plot_f1_heatmap,
+    plot_run_accuracy,
 )
 from genreflow.evaluation.summary import (
     CONFIDENCE,
-    FoldResult,
+    RunResult,
     confusion_pairs,
     paired_comparisons,
     per_genre_f1,
+    run_table,
     summary_table,
     summed_confusions,
 )
 from genreflow.models.registry import Published
 
 MANIFEST_STATUSES = ("ok", "repaired", "quarantined")
-FIGURES = ("accuracy", "per_genre_f1", "confusions", "confusion_pairs")
+FIGURES = ("accuracy", "runs", "per_genre_f1", "confusions", "confusion_pairs")
 
 
 def data_stage_counts(manifest: pd.DataFrame) -> pd.DataFrame:
@@ -57,6 +59,64 @@ def _markdown(table: pd.DataFrame) -> str:
     return table.to_markdown(index=False)
 
 
+def _points(value: float) -> str:
+    """A difference or spread of accuracies, in percentage points."""
+    return f"{100 * value:.1f}"
+
+
+def spread_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each model's mean track accuracy and its three spreads (percent)."""
+    return pd.DataFrame(
+        {
+            "model": summary["model"],
+            "folds × seeds = runs": [
+                f"{f} × {s} = {r}"
+                for f, s, r in zip(summary["n_folds"], summary["n_seeds"], summary["n_runs"])
+            ],
+            "mean %": summary["track_accuracy_mean"].map(_percent),
+            "std over folds": summary["track_accuracy_std"].map(_spread),
+            "std over seeds within a fold": summary["track_accuracy_seed_std"].map(_spread),
+            "std over all runs": summary["track_accuracy_run_std"].map(_spread),
+        }
+    )
+
+
+def _spread(value: float) -> str:
+    return "–" if math.isnan(value) else _percent(value)
+
+
+def seed_sentence(comparison: Mapping, summary: pd.DataFrame, deterministic: Sequence[str]) -> str:
+    """Whether the best model's lead over another exceeds the seed-to-seed spread.
+
+    The spread of a difference between two runs from seeds alone is the root of the
+    sum of the two models' within-fold seed variances (0 for a deterministic model).
+    """
+    best, model = comparison["compared_with"], comparison["model"]
+    difference = comparison["mean_difference"]
+    stds = {}
+    for name in (best, model):
+        row = summary.loc[summary["model"] == name].iloc[0]
+        stds[name] = 0.0 if name in deterministic else float(row["track_accuracy_seed_std"])
+    lead = (
+        f"**{best}** vs **{model}**: {_points(difference)} points "
+        f"over {int(comparison['n_pairs'])} paired run(s)"
+    )
+    if all(name in deterministic for name in (best, model)):
+        return f"{lead}; both are deterministic, so none of it is seed-to-seed noise."
+    if any(math.isnan(std) for std in stds.values()):
+        return (
+            f"{lead}; the seed-to-seed spread is not measured with one seed per fold "
+            "(give training.repeats several seeds to measure it)."
+        )
+    noise = math.hypot(*stds.values())
+    verdict = "exceeds" if abs(difference) > noise else "does not exceed"
+    return (
+        f"{lead}, which {verdict} the seed-to-seed spread of a difference "
+        f"({_points(noise)} points; within a fold, {best} ± {_points(stds[best])}, "
+        f"{model} ± {_points(stds[model])})."
+    )
+
+
 def render_markdown(
     *,
     identity: Mapping[str, str],
@@ -69,22 +129,28 @@ def render_markdown(
     figures: Mapping[str, str],
     environment: Mapping | None = None,
     environment_link: str | None = None,
+    deterministic: Sequence[str] = (),
 ) -> str:
-    """``summary.md``: data header, model table, paired tests, error pairs and figures.
+    """``summary.md``: data header, model table, sources of spread, paired tests, error
+    pairs and figures.
 
     ``figures`` maps each figure to its path relative to the markdown file;
-    ``environment`` is the run's environment record, linked at ``environment_link``.
+    ``environment`` is the run's environment record, linked at ``environment_link``;
+    ``deterministic`` names the models trained once per fold (no seed-to-seed spread).
     """
     n_folds = int(summary["n_folds"].max()) if len(summary) else 0
+    n_seeds = int(summary["n_seeds"].max()) if len(summary) else 0
     chance = 1 / len(genres)
     lines = [
         f"# genreflow report: {identity['dataset']}, {identity['scheme']}",
         "",
         (
             f"{len(genres)} genres (chance {chance:.0%}), {n_folds} test fold(s), "
-            f"{len(summary)} models. Track accuracy averages each track's segment "
-            "probabilities; mean ± standard deviation across folds; the interval is a "
-            f"{CONFIDENCE:.0%} bootstrap over every test track of every fold."
+            f"{n_seeds} seed(s) per fold, {len(summary)} models. Track accuracy averages "
+            "each track's segment probabilities; mean over every run (seed and fold) ± "
+            "standard deviation across folds (of each fold's mean over seeds); the "
+            f"interval is a {CONFIDENCE:.0%} bootstrap over every test track, each track "
+            "scored by the share of its runs that got it right."
         ),
         "",
         "## Data",
@@ -141,33 +207,56 @@ def render_markdown(
         "",
         _markdown(table),
         "",
+        "## Sources of spread (track accuracy, %)",
+        "",
+        (
+            "A run is one model trained on one fold with one seed of training.repeats "
+            "(deterministic models: one run per fold). The spread over folds is the "
+            "test parts' difficulty and training data; the spread over seeds within a "
+            "fold is initialisation, data order, augmentation and dropout alone."
+        ),
+        "",
+        _markdown(spread_table(summary)),
+        "",
     ]
     if len(comparisons):
         best = comparisons["compared_with"].iloc[0]
+        n_pairs = int(comparisons["n_pairs"].max())
         shown = pd.DataFrame(
             {
                 "model": comparisons["model"],
+                "difference (points)": comparisons["mean_difference"].map(_points),
                 f"tracks only {best} got right": comparisons["best_only"],
                 "tracks only this model got right": comparisons["model_only"],
-                "McNemar p (exact, pooled tracks)": comparisons["mcnemar_p"].map(_p_value),
-                "Wilcoxon p (fold accuracies)": comparisons["wilcoxon_p"].map(_p_value),
+                "McNemar p (exact, per seed: largest)": comparisons["mcnemar_p"].map(_p_value),
+                "Wilcoxon p (paired runs)": comparisons["wilcoxon_p"].map(_p_value),
             }
         )
         lines += [
             f"## Paired comparison with the best model ({best})",
             "",
             (
-                f"On the same {int(comparisons['n_tracks'].max())} test tracks. With "
-                f"{n_folds} fold(s) the Wilcoxon test cannot go below "
-                f"{2 / 2 ** max(n_folds, 1):.3g}; McNemar's test uses every track."
+                f"On the same {int(comparisons['n_tracks'].max())} test tracks, runs paired "
+                "by fold and seed (a deterministic model's run pairs with every seed of the "
+                f"other). With {n_pairs} paired run(s) the Wilcoxon test cannot go below "
+                f"{2 / 2 ** max(n_pairs, 1):.3g}; McNemar's test uses every track, once per "
+                "seed, and the table keeps the largest of its per-seed p-values. Track "
+                "counts are summed over seeds."
             ),
             "",
             _markdown(shown),
             "",
+            "Seed-to-seed spread:",
+            "",
+            *[
+                f"- {seed_sentence(row, summary, deterministic)}"
+                for row in comparisons.to_dict("records")
+            ],
+            "",
         ]
     if len(pairs):
         lines += [
-            "## Most confused genre pairs (all models, all folds)",
+            "## Most confused genre pairs (all models, all runs)",
             "",
             _markdown(
                 pd.DataFrame(
@@ -212,7 +301,7 @@ def environment_summary(record: Mapping, link: str | None) -> str:
 
 
 def write_report(
-    results: Sequence[FoldResult],
+    results: Sequence[RunResult],
     *,
     identity: Mapping[str, str],
     reproduces: Mapping[str, str],
@@ -222,16 +311,19 @@ def write_report(
     outputs: Mapping[str, str | os.PathLike],
     seed: int = 0,
     environment: str | os.PathLike | None = None,
+    deterministic: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Write every table and figure of one scheme's report; return the summary table.
 
     ``reproduces`` and ``published`` give each model's description and its report's
     published figure (:class:`~genreflow.models.registry.ModelSpec` fields).
 
-    ``outputs`` names ``summary`` (CSV), ``markdown``, ``comparisons`` (CSV),
-    ``per_genre_f1`` (CSV) and the figures ``accuracy_png``, ``per_genre_f1_png``,
-    ``confusions_png`` and ``confusion_pairs_png``. ``environment`` is the run's
-    environment record (rule record_environment), summarised and linked.
+    ``outputs`` names ``summary`` (CSV), ``markdown``, ``comparisons`` (CSV), ``runs``
+    (CSV: every run's accuracies), ``per_genre_f1`` (CSV) and the figures
+    ``accuracy_png``, ``runs_png``, ``per_genre_f1_png``, ``confusions_png`` and
+    ``confusion_pairs_png``. ``environment`` is the run's environment record (rule
+    record_environment), summarised and linked. ``deterministic`` names the models
+    trained once per fold whatever the seeds.
     """
     genres = list(results[0].metrics["genres"])
     summary = summary_table(
@@ -247,6 +339,11 @@ def write_report(
     confusions = {model: confusions[model] for model in summary["model"]}
     pairs = confusion_pairs(confusions, genres)
 
+    runs = run_table(results)
+    runs["segment_accuracy"] = run_table(results, "segment_accuracy")["value"]
+    runs = runs.rename(columns={"value": "track_accuracy"})
+    runs = runs.set_index("model").loc[summary["model"]].reset_index()
+
     where = f"{identity['dataset']}, {identity['scheme']}"
     plot_accuracy(
         summary,
@@ -254,11 +351,18 @@ def write_report(
         f"Test track accuracy ({where})",
         outputs["accuracy_png"],
     )
-    plot_f1_heatmap(f1, f"Per-genre F1, mean across folds ({where})", outputs["per_genre_f1_png"])
+    plot_run_accuracy(
+        runs.rename(columns={"track_accuracy": "value"}),
+        summary["model"],
+        1 / len(genres),
+        f"Track accuracy of every run ({where})",
+        outputs["runs_png"],
+    )
+    plot_f1_heatmap(f1, f"Per-genre F1, mean over runs ({where})", outputs["per_genre_f1_png"])
     plot_confusion_grid(
         confusions,
         genres,
-        f"Track confusion summed over folds ({where})",
+        f"Track confusion summed over runs ({where})",
         outputs["confusions_png"],
     )
     plot_confusion_pairs(
@@ -269,6 +373,7 @@ def write_report(
 
     write_csv(summary, outputs["summary"])
     write_csv(comparisons, outputs["comparisons"])
+    write_csv(runs, outputs["runs"])
     write_csv(f1.rename_axis("model").reset_index(), outputs["per_genre_f1"])
     markdown_dir = Path(outputs["markdown"]).parent
     figures = {name: os.path.relpath(outputs[f"{name}_png"], markdown_dir) for name in FIGURES}
@@ -284,6 +389,7 @@ def write_report(
             figures=figures,
             environment=json.loads(Path(environment).read_text()) if environment else None,
             environment_link=os.path.relpath(environment, markdown_dir) if environment else None,
+            deterministic=deterministic,
         ),
         outputs["markdown"],
     )

@@ -1,8 +1,10 @@
-"""Tables across folds and models: the summary, paired tests, per-genre F1, error pairs.
+"""Tables across runs and models: the summary, paired tests, per-genre F1, error pairs.
 
-Every statistic is a library's: the bootstrap interval is :func:`scipy.stats.bootstrap`
-over the pooled test tracks, the exact McNemar test is a two-sided
-:func:`scipy.stats.binomtest` on the discordant tracks, and the fold-wise test is
+A *run* is one trained model: a model on one fold of a scheme, with one seed of
+``training.repeats`` (a deterministic model has one run per fold). Every statistic is a
+library's: the bootstrap interval is :func:`scipy.stats.bootstrap` over the test tracks
+(each track's accuracy the mean over its runs), the exact McNemar test is a two-sided
+:func:`scipy.stats.binomtest` on the discordant tracks, and the run-wise test is
 :func:`scipy.stats.wilcoxon`.
 """
 
@@ -25,10 +27,12 @@ CONFIDENCE = 0.95
 
 
 @dataclass
-class FoldResult:
-    """One evaluated (model, fold): its metrics, track predictions and training record."""
+class RunResult:
+    """One evaluated run (model, seed, fold): its metrics, track predictions and
+    training record."""
 
     model: str
+    seed: int
     fold: int
     metrics: dict
     tracks: pd.DataFrame
@@ -42,10 +46,11 @@ class FoldResult:
         tracks: str | Path,
         history: str | Path,
         config: str | Path,
-    ) -> FoldResult:
+    ) -> RunResult:
         record = json.loads(Path(metrics).read_text())
         return cls(
             model=record["model"],
+            seed=int(record["seed"]),
             fold=int(record["fold"]),
             metrics=record,
             tracks=pd.read_csv(tracks, dtype={"track_id": str}),
@@ -62,23 +67,53 @@ class FoldResult:
         )
 
 
-def by_model(results: Sequence[FoldResult]) -> dict[str, list[FoldResult]]:
-    """Results grouped by model (first-appearance order), each sorted by fold."""
-    grouped: dict[str, list[FoldResult]] = {}
+def by_model(results: Sequence[RunResult]) -> dict[str, list[RunResult]]:
+    """Results grouped by model (first-appearance order), each sorted by fold, then seed."""
+    grouped: dict[str, list[RunResult]] = {}
     for result in results:
         grouped.setdefault(result.model, []).append(result)
-    return {model: sorted(folds, key=lambda r: r.fold) for model, folds in grouped.items()}
+    return {model: sorted(runs, key=lambda r: (r.fold, r.seed)) for model, runs in grouped.items()}
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1; NaN for a single fold)."""
+    """Mean and sample standard deviation (ddof 1; NaN for a single value)."""
     values = np.asarray(values, dtype=float)
     std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
     return float(values.mean()), std
 
 
+def run_table(results: Sequence[RunResult], metric: str = "track_accuracy") -> pd.DataFrame:
+    """One row per run: ``model``, ``seed``, ``fold`` and ``metric`` (as ``value``)."""
+    return pd.DataFrame(
+        [
+            {"model": r.model, "seed": r.seed, "fold": r.fold, "value": r.metrics[metric]}
+            for r in results
+        ],
+        columns=["model", "seed", "fold", "value"],
+    )
+
+
+def spread(runs: pd.DataFrame) -> dict[str, float]:
+    """The sources of spread of one model's runs (``seed``, ``fold``, ``value``).
+
+    ``mean``: over every run. ``fold_std``: the sample std of the fold means (each the
+    mean over the fold's seeds). ``seed_std``: the seed-to-seed std within a fold, pooled
+    over folds (the root of the mean within-fold sample variance; NaN when no fold has
+    two seeds). ``run_std``: the sample std over every run.
+    """
+    fold_means = runs.groupby("fold")["value"].mean()
+    within = runs.groupby("fold")["value"].var(ddof=1).dropna()
+    return {
+        "mean": float(runs["value"].mean()),
+        "fold_std": mean_std(fold_means)[1],
+        "seed_std": float(np.sqrt(within.mean())) if len(within) else float("nan"),
+        "run_std": mean_std(runs["value"])[1],
+    }
+
+
 def bootstrap_interval(correct: np.ndarray, seed: int = 0) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of the accuracy of ``correct`` (one bool per track)."""
+    """95% percentile-bootstrap interval of the mean of ``correct``: one value per track,
+    whether it was classified correctly (or the share of its runs that did)."""
     correct = np.asarray(correct, dtype=float)
     if len(correct) < 2:
         return float("nan"), float("nan")
@@ -95,8 +130,16 @@ def bootstrap_interval(correct: np.ndarray, seed: int = 0) -> tuple[float, float
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
+def pooled_track_correct(runs: Sequence[RunResult]) -> pd.Series:
+    """Every run's predictions pooled per test track: the share of the track's runs that
+    classified it correctly (0 or 1 with one run per track). Resampling these tracks
+    keeps a track's runs together, so repeats do not pass for more tracks."""
+    correct = pd.concat([r.correct for r in runs])
+    return correct.astype(float).groupby(level=0, sort=False).mean()
+
+
 def summary_table(
-    results: Sequence[FoldResult],
+    results: Sequence[RunResult],
     *,
     reproduces: Mapping[str, str],
     published: Mapping[str, Published | None],
@@ -104,15 +147,20 @@ def summary_table(
 ) -> pd.DataFrame:
     """One row per model, sorted by mean track accuracy (best first).
 
-    Accuracies are fractions. ``*_std`` is the sample standard deviation across folds;
-    ``track_accuracy_ci_*`` bound the accuracy over every test track of every fold.
+    Accuracies are fractions, means over every run. ``*_std`` is the sample standard
+    deviation across folds (of each fold's mean over seeds); for track accuracy
+    ``track_accuracy_seed_std`` and ``track_accuracy_run_std`` give the spread over seeds
+    within a fold and over every run (:func:`spread`). ``track_accuracy_ci_*`` bound the
+    accuracy over every test track, each run's prediction pooled (:func:`pooled_track_correct`).
     """
     rows = []
-    for model, folds in by_model(results).items():
+    for model, runs in by_model(results).items():
         row = {
             "model": model,
             "reproduces": reproduces.get(model, ""),
-            "n_folds": len(folds),
+            "n_folds": len({r.fold for r in runs}),
+            "n_seeds": len({r.seed for r in runs}),
+            "n_runs": len(runs),
         }
         for metric in (
             "track_accuracy",
@@ -120,17 +168,20 @@ def summary_table(
             "macro_f1",
             "balanced_accuracy",
         ):
-            mean, std = mean_std([r.metrics[metric] for r in folds])
-            row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
-        correct = np.concatenate([r.correct.to_numpy() for r in folds])
+            sources = spread(run_table(runs, metric))
+            row[f"{metric}_mean"], row[f"{metric}_std"] = sources["mean"], sources["fold_std"]
+            if metric == "track_accuracy":
+                row["track_accuracy_seed_std"] = sources["seed_std"]
+                row["track_accuracy_run_std"] = sources["run_std"]
+        correct = pooled_track_correct(runs)
         row["track_accuracy_ci_low"], row["track_accuracy_ci_high"] = bootstrap_interval(
-            correct, seed
+            correct.to_numpy(), seed
         )
         row["n_test_tracks"] = len(correct)
-        n_parameters = folds[0].history.get("n_parameters")
+        n_parameters = runs[0].history.get("n_parameters")
         row["n_parameters"] = int(n_parameters) if n_parameters is not None else None
-        row["train_seconds"] = round(sum(r.history.get("train_seconds", 0.0) for r in folds), 1)
-        row["device"] = ", ".join(sorted({str(r.config.get("device", "?")) for r in folds}))
+        row["train_seconds"] = round(sum(r.history.get("train_seconds", 0.0) for r in runs), 1)
+        row["device"] = ", ".join(sorted({str(r.config.get("device", "?")) for r in runs}))
         claim = published.get(model)
         row["published_accuracy"] = claim.accuracy if claim else None
         row["published_on"] = claim.describe() if claim else ""
@@ -152,42 +203,80 @@ def _wilcoxon(best: Sequence[float], other: Sequence[float]) -> float:
         return float(stats.wilcoxon(best, other).pvalue)
 
 
-def paired_comparisons(results: Sequence[FoldResult], best: str) -> pd.DataFrame:
-    """Every other model against ``best`` on the same test tracks.
+def paired_runs(
+    first: Sequence[RunResult], second: Sequence[RunResult]
+) -> list[tuple[RunResult, RunResult]]:
+    """The runs of two models that face the same test part, paired by fold and seed.
 
-    ``best_only``/``model_only`` count the tracks only one of the two got right;
-    ``mcnemar_p`` is the exact two-sided McNemar test on those (pooled over folds);
-    ``wilcoxon_p`` the Wilcoxon signed-rank test on the fold accuracies (NaN with one
-    fold or identical accuracies; with k folds it cannot go below 2 / 2^k).
+    Runs of the same seed and fold pair up; a model with one run in a fold (a
+    deterministic one) pairs that run with every seed of the other model there.
+    """
+    pairs = []
+    for fold in sorted({r.fold for r in first} & {r.fold for r in second}):
+        a = {r.seed: r for r in first if r.fold == fold}
+        b = {r.seed: r for r in second if r.fold == fold}
+        if len(a) == 1 or len(b) == 1:
+            pairs += [(x, y) for x in a.values() for y in b.values()]
+        else:
+            pairs += [(a[seed], b[seed]) for seed in sorted(a.keys() & b.keys())]
+    return pairs
+
+
+def _mcnemar(pairs: Sequence[tuple[RunResult, RunResult]]) -> tuple[int, int, int, float]:
+    """Tracks only the first got right, only the second, all paired tracks, and the
+    exact two-sided McNemar p-value, pooled over ``pairs`` (runs of different folds)."""
+    joined = [pd.concat([x.correct, y.correct], axis=1, join="inner") for x, y in pairs]
+    pooled = pd.concat(joined) if joined else pd.DataFrame(columns=[0, 1], dtype=bool)
+    first_only = int((pooled.iloc[:, 0] & ~pooled.iloc[:, 1]).sum())
+    second_only = int((~pooled.iloc[:, 0] & pooled.iloc[:, 1]).sum())
+    discordant = first_only + second_only
+    p = stats.binomtest(first_only, discordant).pvalue if discordant else 1.0
+    return first_only, second_only, len(pooled), float(p)
+
+
+def paired_comparisons(results: Sequence[RunResult], best: str) -> pd.DataFrame:
+    """Every other model against ``best`` on the same test tracks, run by run.
+
+    Runs pair by fold and seed (:func:`paired_runs`). McNemar's exact test needs each
+    track once, so it is run per seed: the pairs of one seed, pooled over folds. The
+    table gives, summed over seeds, the tracks only one of the two got right
+    (``best_only``, ``model_only``), and the largest (most cautious) per-seed
+    ``mcnemar_p``; ``wilcoxon_p`` is the Wilcoxon signed-rank test on the paired runs'
+    track accuracies (NaN with one pair or none differing; with k pairs it cannot go
+    below 2 / 2^k). ``mean_difference`` is the mean of best minus model over the pairs.
     """
     grouped = by_model(results)
-    reference = {r.fold: r for r in grouped[best]}
+    reference = grouped[best]
     rows = []
-    for model, folds in grouped.items():
+    for model, runs in grouped.items():
         if model == best:
             continue
-        common = [r for r in folds if r.fold in reference]
-        pairs = [
-            pd.concat([reference[r.fold].correct, r.correct], axis=1, join="inner") for r in common
-        ]
-        pooled = pd.concat(pairs) if pairs else pd.DataFrame(columns=[0, 1], dtype=bool)
-        best_only = int((pooled.iloc[:, 0] & ~pooled.iloc[:, 1]).sum())
-        model_only = int((~pooled.iloc[:, 0] & pooled.iloc[:, 1]).sum())
-        discordant = best_only + model_only
-        mcnemar = stats.binomtest(best_only, discordant).pvalue if discordant else 1.0
+        pairs = paired_runs(reference, runs)
+        # one McNemar test per seed; a deterministic model's run counts in every seed
+        # of the other model
+        repeated = _many_seeds(runs)
+        by_seed: dict[int, list[tuple[RunResult, RunResult]]] = {}
+        for x, y in pairs:
+            by_seed.setdefault(y.seed if repeated else x.seed, []).append((x, y))
+        tests = [_mcnemar(seed_pairs) for seed_pairs in by_seed.values()]
+        best_accuracy = [x.metrics["track_accuracy"] for x, _ in pairs]
+        model_accuracy = [y.metrics["track_accuracy"] for _, y in pairs]
         rows.append(
             {
                 "model": model,
                 "compared_with": best,
-                "n_tracks": len(pooled),
-                "best_only": best_only,
-                "model_only": model_only,
-                "mcnemar_p": float(mcnemar),
-                "wilcoxon_p": _wilcoxon(
-                    [reference[r.fold].metrics["track_accuracy"] for r in common],
-                    [r.metrics["track_accuracy"] for r in common],
+                "n_tracks": max((t[2] for t in tests), default=0),
+                "best_only": sum(t[0] for t in tests),
+                "model_only": sum(t[1] for t in tests),
+                "mcnemar_p": max((t[3] for t in tests), default=float("nan")),
+                "wilcoxon_p": _wilcoxon(best_accuracy, model_accuracy),
+                "n_pairs": len(pairs),
+                "n_seeds": len(by_seed),
+                "mean_difference": (
+                    float(np.mean(np.subtract(best_accuracy, model_accuracy)))
+                    if pairs
+                    else float("nan")
                 ),
-                "n_folds": len(common),
             }
         )
     return pd.DataFrame(
@@ -200,13 +289,21 @@ def paired_comparisons(results: Sequence[FoldResult], best: str) -> pd.DataFrame
             "model_only",
             "mcnemar_p",
             "wilcoxon_p",
-            "n_folds",
+            "n_pairs",
+            "n_seeds",
+            "mean_difference",
         ],
     )
 
 
-def per_genre_f1(results: Sequence[FoldResult], genres: Sequence[str]) -> pd.DataFrame:
-    """Mean F1 across folds of every genre (columns) for every model (rows)."""
+def _many_seeds(runs: Sequence[RunResult]) -> bool:
+    """Whether some fold has runs of several seeds."""
+    folds = [r.fold for r in runs]
+    return len(folds) != len(set(folds))
+
+
+def per_genre_f1(results: Sequence[RunResult], genres: Sequence[str]) -> pd.DataFrame:
+    """Mean F1 over runs of every genre (columns) for every model (rows)."""
     table = {
         model: [np.mean([r.metrics["per_class"][g]["f1"] for r in folds]) for g in genres]
         for model, folds in by_model(results).items()
@@ -214,8 +311,8 @@ def per_genre_f1(results: Sequence[FoldResult], genres: Sequence[str]) -> pd.Dat
     return pd.DataFrame.from_dict(table, orient="index", columns=list(genres))
 
 
-def summed_confusions(results: Sequence[FoldResult]) -> dict[str, np.ndarray]:
-    """Each model's track confusion matrix summed over its folds."""
+def summed_confusions(results: Sequence[RunResult]) -> dict[str, np.ndarray]:
+    """Each model's track confusion matrix summed over its runs."""
     return {
         model: np.sum([np.asarray(r.metrics["confusion"]) for r in folds], axis=0)
         for model, folds in by_model(results).items()

@@ -1,9 +1,10 @@
 """The sweep report: every point's validation accuracy, the selection, and its test result.
 
-Selection looks at validation parts only: a point's score is the validation accuracy
-of its restored best epoch (segment level, as early stopping saw it), averaged over
-the scheme's folds. Only the selected point is then run on the test parts, once, and
-set beside the model's default configuration on the same folds.
+Selection looks at validation parts only: a point's score is its validation **track**
+accuracy (each track scored by its mean segment probabilities, as the test part is),
+of the restored best epoch for a torch model, averaged over the scheme's folds and the
+seeds of ``training.repeats``. Only the selected point is then run on the test parts,
+once, and set beside the model's default configuration on the same runs.
 """
 
 from __future__ import annotations
@@ -21,35 +22,47 @@ from genreflow.evaluation.formatting import percent
 from genreflow.evaluation.plots import plt, save_figure
 
 
-def validation_scores(histories: Mapping[tuple[str, int], Mapping]) -> pd.DataFrame:
-    """One row per (point, fold): the restored epoch's validation accuracy and loss."""
+def validation_scores(histories: Mapping[tuple[str, int, int], Mapping]) -> pd.DataFrame:
+    """One row per (point, seed, fold) run: its validation track and segment accuracy
+    and loss (a torch model's restored epoch; a scikit-learn model has no loss)."""
     rows = []
-    for (point, fold), history in histories.items():
-        best = next(e for e in history["epochs"] if e["epoch"] == history["best_epoch"])
-        rows.append(
-            {
-                "point": point,
-                "fold": fold,
+    for (point, seed, fold), history in histories.items():
+        if "epochs" in history:
+            best = next(e for e in history["epochs"] if e["epoch"] == history["best_epoch"])
+            scores = {
+                "val_track_accuracy": float(best["val_track_accuracy"]),
                 "val_accuracy": float(best["val_accuracy"]),
                 "val_loss": float(best["val_loss"]),
                 "best_epoch": int(history["best_epoch"]),
             }
-        )
+        else:
+            scores = {
+                "val_track_accuracy": float(history["val_track_accuracy"]),
+                "val_accuracy": float(history["val_segment_accuracy"]),
+                "val_loss": float("nan"),
+                "best_epoch": None,
+            }
+        rows.append({"point": point, "seed": seed, "fold": fold, **scores})
     return pd.DataFrame(rows)
 
 
 def summarise_points(points: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """Every point with its hyperparameters and mean ± sample std validation accuracy.
+    """Every point with its hyperparameters and mean ± sample std validation track
+    accuracy over its runs (segment accuracy and loss beside it).
 
     Sorted best first: higher mean, then lower std, then point id (a stable tie-break).
     """
-    stats = scores.groupby("point")["val_accuracy"].agg(
-        val_accuracy_mean="mean", val_accuracy_std=lambda s: s.std(ddof=1), n_folds="count"
+    grouped = scores.groupby("point")
+    stats = grouped["val_track_accuracy"].agg(
+        val_track_accuracy_mean="mean",
+        val_track_accuracy_std=lambda s: s.std(ddof=1),
+        n_runs="count",
     )
-    stats["val_loss_mean"] = scores.groupby("point")["val_loss"].mean()
+    stats["val_accuracy_mean"] = grouped["val_accuracy"].mean()
+    stats["val_loss_mean"] = grouped["val_loss"].mean()
     table = points.merge(stats.reset_index(), on="point", how="left")
     table = table.sort_values(
-        ["val_accuracy_mean", "val_accuracy_std", "point"],
+        ["val_track_accuracy_mean", "val_track_accuracy_std", "point"],
         ascending=[False, True, True],
         na_position="last",
         ignore_index=True,
@@ -66,22 +79,21 @@ def plot_sweep(
     title: str,
     dest: str | Path,
 ) -> None:
-    """Validation accuracy against each swept hyperparameter (one panel each).
+    """Validation track accuracy against each swept hyperparameter (one panel each).
 
-    Dots are (point, fold) scores; the line is the mean per value with a 95% bootstrap
-    band (seaborn); the selected point's value is starred.
+    Dots are (point, seed, fold) runs; the line is the mean per value with a 95%
+    bootstrap band (seaborn); the selected point's value is starred.
     """
     long = scores.merge(points, on="point")
+    score = long["val_track_accuracy"]
     figure, axes = plt.subplots(1, len(swept), figsize=(4.2 * len(swept), 3.6), squeeze=False)
     by_point = points.set_index("point")
-    best = long[long["point"] == selected]["val_accuracy"].mean()
+    best = score[long["point"] == selected].mean()
     for ax, name in zip(axes[0], swept):
         values = long[name].astype(str)
         order = [str(v) for v in sorted(long[name].unique(), key=_sort_key)]
-        sns.stripplot(x=values, y=long["val_accuracy"], order=order, ax=ax, color="0.5", size=4)
-        sns.pointplot(
-            x=values, y=long["val_accuracy"], order=order, ax=ax, color="C0", errorbar=("ci", 95)
-        )
+        sns.stripplot(x=values, y=score, order=order, ax=ax, color="0.5", size=4)
+        sns.pointplot(x=values, y=score, order=order, ax=ax, color="C0", errorbar=("ci", 95))
         ax.plot(
             order.index(str(by_point[name][selected])),
             best,
@@ -91,7 +103,7 @@ def plot_sweep(
             zorder=5,
         )
         ax.set_xlabel(name)
-        ax.set_ylabel("validation accuracy")
+        ax.set_ylabel("validation track accuracy")
     figure.suptitle(title, fontsize=11)
     figure.tight_layout()
     save_figure(figure, dest)
@@ -119,31 +131,43 @@ def render_sweep_markdown(
         f"# Sweep: {identity['model']} on {identity['dataset']} ({identity['scheme']})",
         "",
         (
-            f"{len(summary)} points, selected on validation accuracy (mean over "
-            f"{int(selected['n_folds'])} folds); the test parts were scored for the selected "
-            "point only."
+            f"{len(summary)} points, selected on validation track accuracy (mean over "
+            f"{int(selected['n_runs'])} runs: every fold with every seed); the test parts "
+            "were scored for the selected point only."
         ),
         "",
         "## Selected",
         "",
         f"Point `{selected['point']}`: "
         + ", ".join(f"{name} = {summary[name].iloc[0]}" for name in swept)
-        + f"; validation accuracy {percent(selected['val_accuracy_mean'])} ± "
-        f"{percent(selected['val_accuracy_std'])}"
+        + f"; validation track accuracy {percent(selected['val_track_accuracy_mean'])} ± "
+        f"{percent(selected['val_track_accuracy_std'])}"
         + (" (the model's default configuration)." if is_default else "."),
         "",
-        "| configuration | test track accuracy (mean) | per fold |",
+        "| configuration | test track accuracy (mean) | per run (seed, fold) |",
         "|---|---|---|",
     ]
     for label, result in test.items():
-        folds = ", ".join(percent(v) for v in result["track_accuracy"])
-        lines.append(f"| {label} | {percent(np.mean(result['track_accuracy']))} | {folds} |")
+        runs = ", ".join(
+            f"{percent(v)} ({seed}, {fold})"
+            for v, (seed, fold) in zip(result["track_accuracy"], result["runs"])
+        )
+        lines.append(f"| {label} | {percent(np.mean(result['track_accuracy']))} | {runs} |")
     lines += ["", "## Every point", ""]
-    columns = ["rank", "point", *swept, "val_accuracy_mean", "val_accuracy_std", "n_folds"]
+    columns = [
+        "rank",
+        "point",
+        *swept,
+        "val_track_accuracy_mean",
+        "val_track_accuracy_std",
+        "val_accuracy_mean",
+        "n_runs",
+    ]
     table = summary[columns].copy()
     table["point"] = [p + " (default)" if p == default_point else p for p in table["point"]]
-    for column in ("val_accuracy_mean", "val_accuracy_std"):
+    for column in ("val_track_accuracy_mean", "val_track_accuracy_std", "val_accuracy_mean"):
         table[column] = table[column].map(percent)
+    table = table.rename(columns={"val_accuracy_mean": "val segment accuracy (mean)"})
     lines.append(table.to_markdown(index=False))
     return "\n".join(lines) + "\n"
 
@@ -168,7 +192,7 @@ def write_sweep_report(
         "point": selected,
         # column by column: a row of mixed columns would turn integers into floats
         "hyperparameters": {name: _plain(summary[name].iloc[0]) for name in swept},
-        "val_accuracy_mean": float(summary.iloc[0]["val_accuracy_mean"]),
+        "val_track_accuracy_mean": float(summary.iloc[0]["val_track_accuracy_mean"]),
         "is_default": selected == default_point,
         "test": test,
     }
@@ -178,7 +202,7 @@ def write_sweep_report(
         scores,
         swept,
         selected,
-        f"{identity['model']}: validation accuracy per hyperparameter ({identity['scheme']})",
+        f"{identity['model']}: validation track accuracy per hyperparameter ({identity['scheme']})",
         outputs["figure"],
     )
     return summary

@@ -37,6 +37,7 @@ class IndexedModel:
     train: Mapping[str, Any]
     reproduces: str
     published: Mapping[str, Any] | None
+    deterministic: bool  # trained once per fold, whatever training.repeats holds
 
 
 def build_index() -> dict[str, dict[str, Any]]:
@@ -55,6 +56,7 @@ def build_index() -> dict[str, dict[str, Any]]:
             "train": dict(spec.train),
             "reproduces": spec.reproduces,
             "published": asdict(spec.published) if spec.published else None,
+            "deterministic": spec.deterministic,
         }
     # JSON values throughout (tuples as lists), exactly as the file holds them
     return json.loads(json.dumps(index))
@@ -79,6 +81,7 @@ def load_index(path: Path = INDEX_PATH) -> dict[str, IndexedModel]:
             train=entry["train"],
             reproduces=entry["reproduces"],
             published=entry["published"],
+            deterministic=entry["deterministic"],
         )
         for name, entry in raw.items()
     }

@@ -70,6 +70,11 @@ class ModelSpec:
         What the model reproduces, e.g. ``"report 001: CNN on 3 s log-mel segments"``.
     published
         The report's published figure for this model, if it reports one.
+    deterministic
+        Whether training gives the same model whatever the seed (scikit-learn models
+        whose fit draws no random numbers: logistic regression with lbfgs, an SVM).
+        Such a model is trained once per fold, with the first of ``training.repeats``;
+        every other model once per seed.
     """
 
     name: str
@@ -81,6 +86,7 @@ class ModelSpec:
     train: Mapping[str, Any] = field(default_factory=dict)
     reproduces: str = ""
     published: Published | None = None
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.variant) - set(self.arch_keys))

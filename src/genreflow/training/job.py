@@ -24,7 +24,8 @@ CHECKPOINT_NAME = ".checkpoint.pt"
 class Job:
     """Identifies a training job and the files it writes.
 
-    ``outputs`` maps ``model`` (``model.pt`` or ``model.joblib``), ``history`` and
+    ``seed`` is the job's one of ``training.repeats`` (a final model's: the first);
+    :attr:`random_seed` mixes in the fold. ``outputs`` maps ``model`` (``model.pt`` or ``model.joblib``), ``history`` and
     ``config`` to the paths the rule declares; an interrupted torch job keeps its
     progress in :attr:`checkpoint`, beside the model.
     """
@@ -33,19 +34,27 @@ class Job:
     scheme: str
     model: str
     fold: int
+    seed: int
     outputs: Mapping[str, str]
 
     @classmethod
-    def from_rule(cls, wildcards: Mapping[str, str], outputs: Mapping[str, str]) -> Job:
-        """The job of a training rule: its wildcards and its named outputs."""
+    def from_rule(cls, wildcards: Mapping[str, str], outputs: Mapping[str, str], seed: int) -> Job:
+        """The job of a training rule: its wildcards, its named outputs and its seed."""
         return cls(
             dataset=wildcards["dataset"],
             # a final model's rule has neither: it is the one fold of the "final" split
             scheme=wildcards.get("scheme", FINAL_SCHEME),
             model=wildcards["model"],
             fold=int(wildcards.get("fold", 0)),
+            seed=int(seed),
             outputs=dict(outputs),
         )
+
+    @property
+    def random_seed(self) -> int:
+        """What seeds the job's generators: distinct for every (seed, fold) pair, as
+        seeds are below 1000 (the config schema's limit)."""
+        return self.seed + 1000 * self.fold
 
     @property
     def checkpoint(self) -> Path:

@@ -46,10 +46,15 @@ def type_problems(params: Any, key: str) -> list[str]:
     return problems
 
 
+def train_keys() -> tuple[str, ...]:
+    """Every key a ``train`` block may set (the fields of :class:`TrainParams`)."""
+    return tuple(f.name for f in fields(TrainParams))
+
+
 def unknown_train_keys(train: Mapping[str, Any], key: str) -> list[str]:
     """A problem line per key of a ``train`` block (at ``key``) that TrainParams lacks."""
     problems = []
-    known = [f.name for f in fields(TrainParams)]
+    known = list(train_keys())
     for name in train:
         if name not in known:
             problems.append(unknown_key(f"{key}.{name}", name, known))
@@ -89,8 +94,10 @@ class TrainParams:
 
     epochs: int = 30
     patience: int | None = 5
-    # what early stopping and the restored epoch follow: "val_loss", "val_accuracy"
-    # (segments) or "val_track_accuracy" (mean segment probabilities per track)
+    # what early stopping and the restored epoch follow: "val_loss", or accuracy as the
+    # test part is scored, "val_track_accuracy" (the mean of segment probabilities per
+    # track; what models that watch accuracy use), or "val_accuracy" (segments, kept for
+    # comparison; every epoch's history holds both)
     monitor: str = "val_loss"
     batch_size: int = 32
     optimizer: str = "adamw"

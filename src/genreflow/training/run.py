@@ -65,7 +65,7 @@ def train_torch(
     if training.get("max_epochs") and "epochs" not in train_overrides:
         # the cap applies to the reports' defaults; an epochs set in the config is honoured
         epochs = min(epochs, int(training["max_epochs"]))
-    seed = int(training["seed"]) + 1000 * job.fold
+    seed = job.random_seed
     device = select_device(training["device"])
     precision = Precision.for_device(device, bool(training.get("amp", True)))
     if device.type == "cuda":
@@ -86,6 +86,7 @@ def train_torch(
         "scheme": job.scheme,
         "model": job.model,
         "fold": job.fold,
+        "repeat": job.seed,  # the run's one of training.repeats
         "inputs": list(inputs),
         "input_shapes": [list(s) for s in input_shapes],
         "genres": genres,

@@ -47,7 +47,7 @@ def train_classical(
     """
     spec = get_model(job.model)
     arch = {**spec.arch, **arch_overrides}
-    seed = int(training["seed"]) + 1000 * job.fold
+    seed = job.random_seed
     genres = genres_of(manifest)
     rows = {
         role: training_rows(data.index, folds, job.fold, role)
@@ -84,9 +84,16 @@ def train_classical(
         ", ".join(f"{role} {score['track_accuracy']:.3f}" for role, score in scores.items()),
         seconds,
     )
+    # track accuracy (the mean of segment probabilities per track, as the test part is
+    # scored) is what sweeps select on; segment accuracy is kept beside it
     history = {
-        "train_accuracy": scores["train"]["track_accuracy"],
-        "val_accuracy": scores["val"]["track_accuracy"] if "val" in scores else None,
+        **{
+            f"{role}_{level}_accuracy": scores[role][f"{level}_accuracy"]
+            if role in scores
+            else None
+            for role in ("train", "val")
+            for level in ("track", "segment")
+        },
         "train_seconds": round(seconds, 3),
         "adjusted": {key: {"asked": a, "used": u} for key, (a, u) in adjusted.items()},
     }
@@ -95,6 +102,7 @@ def train_classical(
         "scheme": job.scheme,
         "model": job.model,
         "fold": job.fold,
+        "repeat": job.seed,  # the run's one of training.repeats
         "inputs": list(inputs),
         "columns": data.columns,
         "input_shape": data.input_shape,

@@ -3,10 +3,13 @@
 A sweep block of the config names, per model, either a ``grid`` (every combination of
 the listed values) or a ``random`` sample (``n`` points drawn with ``seed`` from a
 ``space`` of ``choice`` lists and ``uniform`` / ``log_uniform`` / ``int_uniform``
-ranges). Each point is resolved into complete :class:`TrainParams` (model defaults,
-then the model's config ``train`` block, then the point) and named by a short hash of
-those resolved values: the name is the point's wildcard in output paths, so a point
-keeps its folder when the grid grows and only new points are trained.
+ranges). A swept name is a ``train`` key (:class:`TrainParams`, torch models) or an
+``arch`` key of the model (a torch architecture's keyword, or a scikit-learn
+estimator's: ``C``, ``n_estimators``, ...). Each point is resolved into its complete
+``arch`` and ``train`` settings (model defaults, then the model's config blocks, then
+the point) and named by a short hash of those resolved values: the name is the point's
+wildcard in output paths, so a point keeps its folder when the grid grows and only new
+points are trained.
 """
 
 from __future__ import annotations
@@ -18,19 +21,42 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from genreflow.errors import ConfigError
-from genreflow.training.params import TrainParams, fingerprint
+from genreflow.errors import ConfigError, unknown_key
+from genreflow.training.params import TrainParams, fingerprint, train_keys
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from genreflow.models.index import IndexedModel
 
 POINT_ID_LENGTH = 10
 RANGE_KINDS = ("choice", "uniform", "log_uniform", "int_uniform")
 
 
-def point_id(params: TrainParams) -> str:
-    """The short stable name of a point: a hash of its resolved hyperparameters."""
-    return fingerprint(params.as_dict())[:POINT_ID_LENGTH]
+def point_id(arch: Mapping[str, Any], train: TrainParams | None) -> str:
+    """The short stable name of a point: a hash of its resolved ``arch`` and ``train``
+    settings (``train`` None for a scikit-learn model)."""
+    resolved = {"arch": dict(arch), "train": train.as_dict() if train is not None else {}}
+    return fingerprint(resolved)[:POINT_ID_LENGTH]
+
+
+def swept_key_problems(model: IndexedModel, names: list[str], key: str) -> list[str]:
+    """A problem line per swept name that is neither a ``train`` key the model takes
+    (torch models) nor one of its ``arch`` keys, or that is both."""
+    trains = list(train_keys()) if model.family == "torch" else []
+    problems = []
+    for name in names:
+        if name in trains and name in model.arch_keys:
+            problems.append(
+                f"{key}.{name}: both a train key and an arch key of {model.name}; "
+                "rename the architecture's keyword"
+            )
+        elif name not in trains and name not in model.arch_keys:
+            line = unknown_key(f"{key}.{name}", name, [*trains, *model.arch_keys])
+            if model.family != "torch" and name in train_keys():
+                line += f" ({model.name} is a scikit-learn model: sweep its estimator's keywords)"
+            problems.append(line)
+    return problems
 
 
 def grid_values(grid: Mapping[str, list], key: str) -> list[dict[str, Any]]:
@@ -75,37 +101,47 @@ def random_values(random: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
 
 
 def sweep_points(
-    model_train: Mapping[str, Any],
+    model: IndexedModel,
+    config_arch: Mapping[str, Any],
     config_train: Mapping[str, Any],
     sweep: Mapping[str, Any],
     key: str,
-) -> dict[str, dict[str, Any]]:
-    """Every point of a model's sweep: point id → the ``train`` overrides to run it with.
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every point of a model's sweep: point id → ``{"arch": ..., "train": ...}``, the
+    overrides to train it with (the model's config blocks, the point's values over them).
 
     Parameters
     ----------
-    model_train
-        The model's registered ``train`` defaults.
-    config_train
-        The model's ``models.<name>.train`` block (the point's values go over it).
+    model
+        The model as the index holds it: family, ``arch`` defaults and keys, ``train``
+        defaults.
+    config_arch, config_train
+        The model's ``models.<name>.arch`` and ``.train`` blocks (the demo's scale
+        applied).
     sweep
         ``{"grid": {...}}`` or ``{"random": {"n": ..., "seed": ..., "space": {...}}}``.
     key
         Config key of the sweep, for error messages.
 
-    Points whose resolved hyperparameters coincide are one point.
+    Points whose resolved settings coincide are one point.
     """
     if ("grid" in sweep) == ("random" in sweep):
         raise ConfigError(f"{key}: give either grid or random.")
+    where = f"{key}.grid" if "grid" in sweep else f"{key}.random.space"
+    problems = swept_key_problems(model, swept_names(sweep), where)
+    if problems:
+        raise ConfigError("\n".join(problems))
     values = (
         grid_values(sweep["grid"], key) if "grid" in sweep else random_values(sweep["random"], key)
     )
-    points: dict[str, dict[str, Any]] = {}
-    where = f"{key}.grid" if "grid" in sweep else f"{key}.random.space"
+    points: dict[str, dict[str, dict[str, Any]]] = {}
     for point in values:
-        overrides = {**config_train, **point}
-        params = TrainParams.resolve(model_train, overrides, key=where)
-        points.setdefault(point_id(params), overrides)
+        arch = {**config_arch, **{k: v for k, v in point.items() if k in model.arch_keys}}
+        train = {**config_train, **{k: v for k, v in point.items() if k not in model.arch_keys}}
+        params = (
+            TrainParams.resolve(model.train, train, key=where) if model.family == "torch" else None
+        )
+        points.setdefault(point_id({**model.arch, **arch}, params), {"arch": arch, "train": train})
     return points
 
 
@@ -114,10 +150,15 @@ def points_table(points: Mapping[str, Mapping[str, Any]], swept: list[str]) -> p
     import pandas as pd  # here: the workflow imports this module when it is parsed
 
     rows = [
-        {"point": pid, **{name: overrides.get(name) for name in swept}}
-        for pid, overrides in points.items()
+        {"point": pid, **{name: _value(point, name) for name in swept}}
+        for pid, point in points.items()
     ]
     return pd.DataFrame(rows, columns=["point", *swept])
+
+
+def _value(point: Mapping[str, Mapping[str, Any]], name: str) -> Any:
+    """A swept setting of a point, from its arch or its train overrides."""
+    return point["arch"][name] if name in point["arch"] else point["train"].get(name)
 
 
 def swept_names(sweep: Mapping[str, Any]) -> list[str]:

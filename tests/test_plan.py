@@ -343,6 +343,10 @@ def test_the_demo_scale_wins_over_a_model_block_on_the_demo_only():
             "training.seed: replaced by training.repeats, a list of seeds",
         ),
         (
+            lambda c: c["explain"].update(ig_steps=512),
+            "explain.ig_max_steps: 256 is below explain.ig_steps (512)",
+        ),
+        (
             lambda c: c["training"].update(repeats=[0, 0]),
             "training.repeats: [0, 0] has non-unique elements",
         ),

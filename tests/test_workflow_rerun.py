@@ -72,7 +72,7 @@ def test_a_second_run_from_scratch_gives_identical_numbers_then_repeats(tiny_dem
     report = "results/report/demo/stratified_kfold"
     snakemake(second, f"{report}/summary.md", "--configfile", str(write_config(second, repeated)))
     assert {path: path.stat().st_mtime_ns for path in first_seed} == first_seed
-    assert sorted(p.parent.parent.name for p in models.rglob("seed1/fold0/model.*")) == [
+    assert sorted(p.parents[2].name for p in models.rglob("seed1/fold0/model.*")) == [
         "bilstm_seed004",
         "cnn_seed001",
     ]

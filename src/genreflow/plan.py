@@ -212,6 +212,12 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     }
     final_models = _chosen("final.models", config["final"]["models"], models, problems, disabled)
     explained = _chosen("explain.schemes", config["explain"]["schemes"], schemes, problems)
+    steps, max_steps = config["explain"]["ig_steps"], config["explain"]["ig_max_steps"]
+    if max_steps < steps:
+        problems.append(
+            f"explain.ig_max_steps: {max_steps} is below explain.ig_steps ({steps}), where "
+            "Integrated Gradients starts; raise it or lower ig_steps"
+        )
     sweep_scheme, sweeps = _sweeps(config, models, index, problems)
     try:
         weights = set_weight_files(features_block["sets"], kind_downloads())

@@ -65,6 +65,9 @@ SWEEP = "results/sweeps/{dataset}/{scheme}/{model}"
 SWEEP_POINT = f"{SWEEP}/{{point}}/seed{{seed}}/fold{{fold}}"
 
 SHARDS = [f"{k:03d}" for k in range(PLAN.n_shards)]
+# what a training job reads of the training block: not the seeds (each job's seed is its
+# wildcard), so adding a seed to training.repeats reruns no finished job
+TRAINING = {key: value for key, value in config["training"].items() if key != "repeats"}
 # A pattern matching no name keeps a rule out of the DAG when its family is unused.
 TORCH_MODEL_PATTERN = "|".join(map(re.escape, PLAN.torch_models)) or "(?!x)x"
 CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, PLAN.classical_models)) or "(?!x)x"

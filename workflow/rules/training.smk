@@ -32,7 +32,7 @@ rule train_torch:
         inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
         arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
         train=lambda wildcards: MODELS[wildcards.model].train_overrides,
-        training=config["training"],
+        training=TRAINING,
         features=PLAN.features,
         seed=lambda wildcards: int(wildcards.seed),
     script:
@@ -64,7 +64,7 @@ rule train_classical:
     params:
         inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
         arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
-        training={**config["training"], "threads": 1},
+        training={**TRAINING, "threads": 1},
         features=PLAN.features,
         seed=lambda wildcards: int(wildcards.seed),
     script:

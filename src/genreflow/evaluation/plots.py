@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -87,16 +88,17 @@ def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None
     track accuracy where the history has it), the restored best epoch marked."""
     epochs = pd.DataFrame(history["epochs"])
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    has_tracks = "val_track_accuracy" in epochs
     for ax, metric, label in (
         (loss_ax, "loss", "cross-entropy"),
         (acc_ax, "accuracy", "accuracy"),
     ):
+        val_label = "validation (segments)" if metric == "accuracy" and has_tracks else "validation"
         ax.plot(epochs["epoch"], epochs[f"train_{metric}"], marker="o", label="train")
-        ax.plot(epochs["epoch"], epochs[f"val_{metric}"], marker="o", label="validation")
+        ax.plot(epochs["epoch"], epochs[f"val_{metric}"], marker="o", label=val_label)
         ax.axvline(history["best_epoch"], color="0.3", linestyle="--", linewidth=1)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
-    has_tracks = "val_track_accuracy" in epochs
     if has_tracks:
         acc_ax.plot(
             epochs["epoch"],
@@ -105,7 +107,7 @@ def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None
             linestyle="--",
             label="validation (tracks)",
         )
-    acc_ax.legend(loc="lower right", fontsize=8)
+    acc_ax.legend(loc="upper left", fontsize=8)  # the best epoch's note sits below its point
     acc_ax.set_ylim(0, 1)
     best = epochs.loc[epochs["epoch"] == history["best_epoch"]]
     if len(best):
@@ -175,16 +177,20 @@ def plot_run_accuracy(
     model over its runs, each run a dot coloured by fold (models in ``order``, top down)."""
     runs = runs.assign(fold=runs["fold"].map(lambda f: f"fold {f}"))
     figure, ax = plt.subplots(figsize=(9, 0.45 * len(order) + 1.8))
-    sns.boxplot(
-        data=runs,
-        x="value",
-        y="model",
-        order=list(order),
-        ax=ax,
-        color="0.92",
-        showfliers=False,
-        width=0.6,
-    )
+    with warnings.catch_warnings():
+        # seaborn 0.13 passes matplotlib's deprecated ``vert`` (removed in matplotlib
+        # 3.13, which the lock does not reach): harmless noise in every report's log
+        warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+        sns.boxplot(
+            data=runs,
+            x="value",
+            y="model",
+            order=list(order),
+            ax=ax,
+            color="0.92",
+            showfliers=False,
+            width=0.6,
+        )
     sns.stripplot(
         data=runs,
         x="value",
@@ -202,7 +208,8 @@ def plot_run_accuracy(
     ax.set_xlabel("test track accuracy of one run (one seed on one fold)")
     ax.set_ylabel("")
     ax.set_title(title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=6, fontsize=8, frameon=False)
+    # beside the axes: below, it met the axis label at some heights
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     save_figure(figure, dest)
 
 

@@ -167,7 +167,14 @@ def render_sweep_markdown(
     table["point"] = [p + " (default)" if p == default_point else p for p in table["point"]]
     for column in ("val_track_accuracy_mean", "val_track_accuracy_std", "val_accuracy_mean"):
         table[column] = table[column].map(percent)
-    table = table.rename(columns={"val_accuracy_mean": "val segment accuracy (mean)"})
+    table = table.rename(
+        columns={
+            "val_track_accuracy_mean": "val track acc. (mean)",
+            "val_track_accuracy_std": "val track acc. (std)",
+            "val_accuracy_mean": "val segment acc. (mean)",
+            "n_runs": "runs",
+        }
+    )
     lines.append(table.to_markdown(index=False))
     return "\n".join(lines) + "\n"
 

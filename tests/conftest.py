@@ -24,8 +24,8 @@ GTZAN_REGISTRY = PROJECT_ROOT / "resources" / "gtzan" / "tracks.csv"
 # are built once (pytest_xdist_make_scheduler below).
 TINY_DEMO_FILES = (
     "test_benchmark_workflow.py",
-    "test_doctor.py",
     "test_workflow_data.py",
+    "test_workflow_doctor.py",
     "test_workflow_features.py",
     "test_workflow_final.py",
     "test_workflow_report.py",
@@ -33,10 +33,22 @@ TINY_DEMO_FILES = (
     "test_workflow_sweeps.py",
     "test_workflow_training.py",
 )
+# The units of work that take minutes (``--durations``), handed out first and longest
+# first: the tiny run fills one worker, the others follow one another on the second, and
+# the short files fill in around them instead of one long file running alone at the end.
+LONG_FIRST = ("tiny_demo", "test_workflow_slurm.py", "test_doctor.py", "test_fma.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    """A test that reads the tiny workflow run must live in one of TINY_DEMO_FILES."""
+    """A test that reads the tiny workflow run must live in one of TINY_DEMO_FILES, and
+    the files named for scheduling must exist (a renamed file would lose its place)."""
+    here = Path(__file__).parent
+    unknown = [name for name in (*TINY_DEMO_FILES, *LONG_FIRST[1:]) if not (here / name).is_file()]
+    if unknown:
+        raise pytest.UsageError(
+            f"tests/conftest.py schedules {', '.join(unknown)}, which tests/ does not hold: "
+            "rename or remove the entry in TINY_DEMO_FILES or LONG_FIRST"
+        )
     strays = [
         item.nodeid
         for item in items
@@ -50,8 +62,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 class _TinyDemoScheduling:
-    """pytest-xdist hook: whole files to workers, and every file of TINY_DEMO_FILES to the
-    same one (registered only where xdist is loaded, which knows the hook)."""
+    """pytest-xdist hook: whole files to workers, every file of TINY_DEMO_FILES to the same
+    one, LONG_FIRST ahead of the rest (registered only where xdist is loaded, which knows
+    the hook)."""
 
     @staticmethod
     def pytest_xdist_make_scheduler(config, log):
@@ -59,8 +72,14 @@ class _TinyDemoScheduling:
 
         class FilesAndTinyDemo(LoadScopeScheduling):
             def _split_scope(self, nodeid: str) -> str:
-                file = nodeid.split("::", 1)[0]
-                return "tiny_demo" if Path(file).name in TINY_DEMO_FILES else file
+                file = Path(nodeid.split("::", 1)[0]).name
+                return "tiny_demo" if file in TINY_DEMO_FILES else file
+
+            def _assign_work_unit(self, node) -> None:
+                for scope in reversed(LONG_FIRST):
+                    if scope in self.workqueue:
+                        self.workqueue.move_to_end(scope, last=False)
+                super()._assign_work_unit(node)
 
         return FilesAndTinyDemo(config, log)
 

@@ -86,24 +86,6 @@ def test_doctor_names_the_poisoned_files_and_repair_deletes_exactly_them(
     assert again.returncode == 0 and "is poisoned" not in again.stdout
 
 
-@pytest.mark.integration
-def test_doctor_passes_on_the_workflows_compiled_kernels(tiny_demo):
-    """Every check passes here, on the cache rule compile_kernels built for the run."""
-    project, _, _ = tiny_demo
-    kernels = project / "results" / "kernels" / "demo" / "numba_cache"
-    before = folder_fingerprint(kernels)
-    result = doctor("--cache-dir", str(kernels))
-    assert folder_fingerprint(kernels) == before
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("  ")]
-    assert len(rows) >= len(CHECKS) + 1
-    assert all(" pass " in row for row in rows), rows
-    assert "torch conv2d [cpu]" in result.stdout
-    for package in ("numpy", "numba", "llvmlite", "librosa", "torch"):
-        assert package in result.stdout
-    assert "numba targets CPU " in result.stdout
-
-
 def test_a_crash_outside_any_cache_names_the_package(tmp_path):
     stderr = (
         "Fatal Python error: Segmentation fault\n\nCurrent thread (most recent call first):\n"

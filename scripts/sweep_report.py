@@ -3,6 +3,7 @@ accuracy, then score the selected point's runs on the test parts, once."""
 
 import _bootstrap  # noqa: F401
 
+import functools
 import json
 from pathlib import Path
 
@@ -13,20 +14,20 @@ from genreflow.evaluation.tables import track_table
 from genreflow.logs import script_logging
 
 
-def test_segments(model, inputs, folds, fold):
-    """The segment table of a saved run's test part, torch or scikit-learn."""
-    if str(model).endswith(".pt"):
+def test_predictor(models, inputs):
+    """The sweep's test-part predictor, torch or scikit-learn by its saved models: a
+    function of (model, folds, fold) giving the test segments and the genres. Inputs are
+    loaded once, for every selected run."""
+    if all(str(model).endswith(".pt") for model in models):
         import torch
 
         from genreflow.evaluation.predict import predict_torch_fold
 
         torch.set_num_threads(snakemake.threads)
-        return predict_torch_fold(
-            model,
+        return functools.partial(
+            predict_torch_fold,
             arrays=inputs.arrays,
             indexes=inputs.indexes,
-            folds=folds,
-            fold=fold,
             device=torch.device("cpu"),
         )
     from genreflow.evaluation.predict_classical import predict_classical_fold
@@ -35,7 +36,7 @@ def test_segments(model, inputs, folds, fold):
     data = load_classical_data(
         table=inputs.get("table"), arrays=inputs.arrays, indexes=inputs.indexes
     )
-    return predict_classical_fold(model, data=data, folds=folds, fold=fold)
+    return functools.partial(predict_classical_fold, data=data)
 
 
 with script_logging(snakemake.log[0]) as log:
@@ -54,11 +55,12 @@ with script_logging(snakemake.log[0]) as log:
     selected = summarise_points(points, scores).iloc[0]["point"]
     log.info("selected point %s on validation track accuracy", selected)
     folds = pd.read_csv(inputs.folds, dtype={"track_id": str})
+    predict = test_predictor(inputs.models, inputs)
     selected_runs, selected_accuracy = [], []
     for (point, seed, fold), model in models.items():
         if point != selected:
             continue
-        segments, genres = test_segments(model, inputs, folds, fold)
+        segments, genres = predict(model, folds=folds, fold=fold)
         tracks = track_table(segments, genres)
         selected_runs.append((seed, fold))
         selected_accuracy.append(float((tracks["genre"] == tracks["predicted"]).mean()))
@@ -76,7 +78,7 @@ with script_logging(snakemake.log[0]) as log:
             },
             "default": {
                 "track_accuracy": [m["track_accuracy"] for m in defaults],
-                "runs": [tuple(run) for run in snakemake.params.default_runs],
+                "runs": [(m["seed"], m["fold"]) for m in defaults],
             },
         },
         outputs=dict(snakemake.output.items()),

@@ -329,7 +329,7 @@ def test_data_stage_counts_list_every_status():
     }
 
 
-def test_fold_result_loads_what_the_rules_write(tmp_path):
+def test_run_result_loads_what_the_rules_write(tmp_path):
     truth = ["blues", "jazz"]
     source = run_result("m", 1, truth, truth)
     (tmp_path / "metrics.json").write_text(json.dumps(source.metrics))

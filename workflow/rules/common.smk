@@ -319,19 +319,10 @@ def sweep_point_files(name):
 
 def sweep_default_files(name):
     """An input function: ``name`` (e.g. metrics.json) of the default configuration's
-    evaluated runs on the sweep's scheme, in the order of :func:`sweep_default_keys`."""
+    evaluated runs on the sweep's scheme."""
     return lambda wildcards: every_run(
         f"{EVAL}/{name}", schemes=[wildcards.scheme], models=[wildcards.model]
     )
-
-
-def sweep_default_keys(wildcards):
-    """(seed, fold) of each of :func:`sweep_default_files`."""
-    return [
-        (seed, fold)
-        for seed in MODELS[wildcards.model].seeds
-        for fold in PLAN.schemes[wildcards.scheme]
-    ]
 
 
 def sweep_outputs():

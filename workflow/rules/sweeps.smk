@@ -93,8 +93,6 @@ rule sweep_report:
     params:
         # (point, seed, fold) of each of input.histories and input.models
         point_runs=sweep_point_keys,
-        # (seed, fold) of each of input.default_metrics
-        default_runs=sweep_default_keys,
         swept=lambda wildcards: list(PLAN.sweeps[wildcards.model].swept),
         default_point=lambda wildcards: PLAN.sweeps[wildcards.model].default_point,
     script:

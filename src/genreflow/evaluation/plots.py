@@ -173,7 +173,7 @@ def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | 
 def plot_run_accuracy(
     runs: pd.DataFrame, order: Sequence[str], chance: float, title: str, dest: str | Path
 ) -> None:
-    """Track accuracy of every run (``model``, ``seed``, ``fold``, ``value``): a box per
+    """Track accuracy of every run (``model``, ``fold``, ``track_accuracy``): a box per
     model over its runs, each run a dot coloured by fold (models in ``order``, top down)."""
     runs = runs.assign(fold=runs["fold"].map(lambda f: f"fold {f}"))
     figure, ax = plt.subplots(figsize=(9, 0.45 * len(order) + 1.8))
@@ -183,7 +183,7 @@ def plot_run_accuracy(
         warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
         sns.boxplot(
             data=runs,
-            x="value",
+            x="track_accuracy",
             y="model",
             order=list(order),
             ax=ax,
@@ -193,7 +193,7 @@ def plot_run_accuracy(
         )
     sns.stripplot(
         data=runs,
-        x="value",
+        x="track_accuracy",
         y="model",
         order=list(order),
         hue="fold",

@@ -339,9 +339,7 @@ def write_report(
     confusions = {model: confusions[model] for model in summary["model"]}
     pairs = confusion_pairs(confusions, genres)
 
-    runs = run_table(results)
-    runs["segment_accuracy"] = run_table(results, "segment_accuracy")["value"]
-    runs = runs.rename(columns={"value": "track_accuracy"})
+    runs = run_table(results, ("track_accuracy", "segment_accuracy"))
     runs = runs.set_index("model").loc[summary["model"]].reset_index()
 
     where = f"{identity['dataset']}, {identity['scheme']}"
@@ -352,7 +350,7 @@ def write_report(
         outputs["accuracy_png"],
     )
     plot_run_accuracy(
-        runs.rename(columns={"track_accuracy": "value"}),
+        runs,
         summary["model"],
         1 / len(genres),
         f"Track accuracy of every run ({where})",

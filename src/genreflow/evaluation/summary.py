@@ -24,6 +24,8 @@ from scipy import stats
 from genreflow.models.registry import Published
 
 CONFIDENCE = 0.95
+# the metrics the summary gives a mean and spread of, one column pair each
+SUMMARY_METRICS = ("track_accuracy", "segment_accuracy", "macro_f1", "balanced_accuracy")
 
 
 @dataclass
@@ -82,32 +84,40 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(values.mean()), std
 
 
-def run_table(results: Sequence[RunResult], metric: str = "track_accuracy") -> pd.DataFrame:
-    """One row per run: ``model``, ``seed``, ``fold`` and ``metric`` (as ``value``)."""
+def run_table(
+    results: Sequence[RunResult], metrics: Sequence[str] = ("track_accuracy",)
+) -> pd.DataFrame:
+    """One row per run: ``model``, ``seed``, ``fold`` and a column per metric of
+    ``metrics`` (keys of its ``metrics.json``)."""
     return pd.DataFrame(
         [
-            {"model": r.model, "seed": r.seed, "fold": r.fold, "value": r.metrics[metric]}
+            {
+                "model": r.model,
+                "seed": r.seed,
+                "fold": r.fold,
+                **{metric: r.metrics[metric] for metric in metrics},
+            }
             for r in results
         ],
-        columns=["model", "seed", "fold", "value"],
+        columns=["model", "seed", "fold", *metrics],
     )
 
 
-def spread(runs: pd.DataFrame) -> dict[str, float]:
-    """The sources of spread of one model's runs (``seed``, ``fold``, ``value``).
+def spread(runs: pd.DataFrame, metric: str = "track_accuracy") -> dict[str, float]:
+    """The sources of spread of one model's runs (:func:`run_table`) in ``metric``.
 
     ``mean``: over every run. ``fold_std``: the sample std of the fold means (each the
     mean over the fold's seeds). ``seed_std``: the seed-to-seed std within a fold, pooled
     over folds (the root of the mean within-fold sample variance; NaN when no fold has
     two seeds). ``run_std``: the sample std over every run.
     """
-    fold_means = runs.groupby("fold")["value"].mean()
-    within = runs.groupby("fold")["value"].var(ddof=1).dropna()
+    by_fold = runs.groupby("fold")[metric]
+    within = by_fold.var(ddof=1).dropna()
     return {
-        "mean": float(runs["value"].mean()),
-        "fold_std": mean_std(fold_means)[1],
+        "mean": float(runs[metric].mean()),
+        "fold_std": mean_std(by_fold.mean())[1],
         "seed_std": float(np.sqrt(within.mean())) if len(within) else float("nan"),
-        "run_std": mean_std(runs["value"])[1],
+        "run_std": mean_std(runs[metric])[1],
     }
 
 
@@ -162,13 +172,9 @@ def summary_table(
             "n_seeds": len({r.seed for r in runs}),
             "n_runs": len(runs),
         }
-        for metric in (
-            "track_accuracy",
-            "segment_accuracy",
-            "macro_f1",
-            "balanced_accuracy",
-        ):
-            sources = spread(run_table(runs, metric))
+        table = run_table(runs, SUMMARY_METRICS)
+        for metric in SUMMARY_METRICS:
+            sources = spread(table, metric)
             row[f"{metric}_mean"], row[f"{metric}_std"] = sources["mean"], sources["fold_std"]
             if metric == "track_accuracy":
                 row["track_accuracy_seed_std"] = sources["seed_std"]
@@ -305,8 +311,8 @@ def _many_seeds(runs: Sequence[RunResult]) -> bool:
 def per_genre_f1(results: Sequence[RunResult], genres: Sequence[str]) -> pd.DataFrame:
     """Mean F1 over runs of every genre (columns) for every model (rows)."""
     table = {
-        model: [np.mean([r.metrics["per_class"][g]["f1"] for r in folds]) for g in genres]
-        for model, folds in by_model(results).items()
+        model: [np.mean([r.metrics["per_class"][g]["f1"] for r in runs]) for g in genres]
+        for model, runs in by_model(results).items()
     }
     return pd.DataFrame.from_dict(table, orient="index", columns=list(genres))
 
@@ -314,8 +320,8 @@ def per_genre_f1(results: Sequence[RunResult], genres: Sequence[str]) -> pd.Data
 def summed_confusions(results: Sequence[RunResult]) -> dict[str, np.ndarray]:
     """Each model's track confusion matrix summed over its runs."""
     return {
-        model: np.sum([np.asarray(r.metrics["confusion"]) for r in folds], axis=0)
-        for model, folds in by_model(results).items()
+        model: np.sum([np.asarray(r.metrics["confusion"]) for r in runs], axis=0)
+        for model, runs in by_model(results).items()
     }
 
 

@@ -18,9 +18,10 @@ cnn_gru_seed002      yes   yes   the GRU's last state (no attention)
 
 Trained with AdamW (lr 1e-3, weight decay 1e-2), cosine learning-rate decay, up to 40
 epochs, early stopping on validation accuracy (patience 8; here the validation tracks'
-accuracy, each track scored by its mean segment probabilities as the test part is). Here the input is the
-workflow's 3 s 128-band log-mel segments (``logmel@s3``, 128 × 129) of GTZAN; the
-published figure is on FMA-small, so it is a reference, not a target.
+accuracy, each track scored by its mean segment probabilities as the test part is).
+Here the input is the workflow's 3 s 128-band log-mel segments (``logmel@s3``,
+128 × 129) of GTZAN; the published figure is on FMA-small, so it is a reference, not a
+target.
 
 Choices where the description is vague
 --------------------------------------

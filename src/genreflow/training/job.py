@@ -25,9 +25,9 @@ class Job:
     """Identifies a training job and the files it writes.
 
     ``seed`` is the job's one of ``training.repeats`` (a final model's: the first);
-    :attr:`random_seed` mixes in the fold. ``outputs`` maps ``model`` (``model.pt`` or ``model.joblib``), ``history`` and
-    ``config`` to the paths the rule declares; an interrupted torch job keeps its
-    progress in :attr:`checkpoint`, beside the model.
+    :attr:`random_seed` mixes in the fold. ``outputs`` maps ``model`` (``model.pt`` or
+    ``model.joblib``), ``history`` and ``config`` to the paths the rule declares; an
+    interrupted torch job keeps its progress in :attr:`checkpoint`, beside the model.
     """
 
     dataset: str

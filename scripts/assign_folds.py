@@ -15,10 +15,7 @@ with script_logging(snakemake.log[0]):
     folds = assign_folds(
         manifest,
         snakemake.wildcards.scheme,
-        seed=snakemake.params.seed,
-        n_folds=snakemake.params.n_folds,
-        val_fraction=snakemake.params.val_fraction,
-        holdout=snakemake.params.holdout,
+        **snakemake.params.folds,
         split_table=registry,
     )
     write_csv(folds, snakemake.output.folds)

@@ -11,7 +11,7 @@ from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):
     params = snakemake.params
-    settings = FeatureSettings.from_config(params.features, params.clip_seconds)
+    settings = FeatureSettings.from_dict(params.features)
     segmentation = segmentations(params.features["segments"])[snakemake.wildcards.segments]
     # tracks.csv, or an embedding set's shard tables
     tracks = pd.concat([read_track_table(path) for path in snakemake.input.tracks])

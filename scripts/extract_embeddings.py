@@ -21,7 +21,7 @@ with script_logging(snakemake.log[0]):
         params.n_shards,
         snakemake.input.augmented,
     )
-    settings = FeatureSettings.from_config(params.features, params.features["clip_seconds"])
+    settings = FeatureSettings.from_dict(params.features)
     table = extract_embedding_shard(
         tracks,
         settings,

@@ -16,5 +16,5 @@ with script_logging(snakemake.log[0]):
         params.n_shards,
         snakemake.input.augmented,
     )
-    settings = FeatureSettings.from_config(params.features, params.clip_seconds)
+    settings = FeatureSettings.from_dict(params.features)
     write_csv(extract_shard(tracks, settings, params.root), snakemake.output.table)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from genreflow.evaluation.sweep import summarise_points, validation_scores, write_sweep_report
-from genreflow.evaluation.tables import track_table
 from genreflow.logs import script_logging
+from genreflow.predictions import track_table
 
 
 def test_predictor(models, inputs):

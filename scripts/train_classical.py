@@ -9,6 +9,7 @@ from genreflow.logs import script_logging
 from genreflow.training.classical_data import load_classical_data
 from genreflow.training.job import Job
 from genreflow.training.run_classical import train_classical
+from genreflow.training.settings import RunSettings
 
 with script_logging(snakemake.log[0]):
     train_classical(
@@ -17,6 +18,8 @@ with script_logging(snakemake.log[0]):
             dict(snakemake.output.items()),
             seed=snakemake.params.seed,
         ),
+        settings=RunSettings.from_dict(snakemake.params.run),
+        features=snakemake.params.features,
         data=load_classical_data(
             table=snakemake.input.get("table"),
             arrays=snakemake.input.arrays,
@@ -24,8 +27,4 @@ with script_logging(snakemake.log[0]):
         ),
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),
-        inputs=snakemake.params.inputs,
-        arch_overrides=snakemake.params.arch,
-        training=snakemake.params.training,
-        feature_settings=snakemake.params.features,
     )

@@ -9,6 +9,7 @@ from genreflow.data.manifest import read_manifest
 from genreflow.logs import script_logging
 from genreflow.training.job import Job
 from genreflow.training.run import train_torch
+from genreflow.training.settings import RunSettings
 
 with script_logging(snakemake.log[0]):
     torch.set_num_threads(snakemake.threads)
@@ -18,13 +19,10 @@ with script_logging(snakemake.log[0]):
             dict(snakemake.output.items()),
             seed=snakemake.params.seed,
         ),
+        settings=RunSettings.from_dict(snakemake.params.run),
+        features=snakemake.params.features,
         arrays=snakemake.input.arrays,
         indexes=snakemake.input.indexes,
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),
-        inputs=snakemake.params.inputs,
-        arch_overrides=snakemake.params.arch,
-        train_overrides=snakemake.params.train,
-        training=snakemake.params.training,
-        feature_settings=snakemake.params.features,
     )

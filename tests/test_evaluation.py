@@ -30,9 +30,9 @@ from genreflow.evaluation.summary import (
     pooled_track_correct,
     summary_table,
 )
-from genreflow.evaluation.tables import probability_columns, segment_table, track_table
 from genreflow.models.classical import break_ties
 from genreflow.models.registry import Published
+from genreflow.predictions import probability_columns, segment_table, track_table
 from genreflow.training.classical_data import table_data
 
 GENRES = ["blues", "jazz", "rock"]

@@ -50,7 +50,7 @@ def probes(tmp_path_factory):
             rows.append((path.stem, path.stem, genre, str(path)))
     tracks = pd.DataFrame(rows, columns=["track_id", "source_track_id", "genre", "path"])
     block = features_block()
-    settings = FeatureSettings.from_config(block, 15.0)
+    settings = FeatureSettings.from_dict({**block, "clip_seconds": 15.0})
     table = extract_embedding_shard(tracks, settings, "musicnn", root / "features")
     arrays = {}
     for segments in ("s3",):

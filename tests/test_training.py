@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from genreflow.evaluation.predict import load_torch_model, predict_torch_fold
-from genreflow.evaluation.tables import track_table
 from genreflow.models.registry import MODELS, ModelSpec
+from genreflow.predictions import track_table
 from genreflow.training import loop as loop_module
 from genreflow.training.data import Normalizer, load_fold
 from genreflow.training.device import Precision, select_device

@@ -10,7 +10,6 @@ selection; ``test`` is only ever scored.
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 from collections.abc import Mapping
 
@@ -18,15 +17,13 @@ import numpy as np
 import pandas as pd
 
 from genreflow.errors import ConfigError, DataError
-from genreflow.schemes import KFOLD_SCHEMES, REGISTRY_SPLITS, SCHEMES
+from genreflow.schemes import KFOLD_SCHEMES, REGISTRY_SPLITS, ROLES, SCHEMES
 
 # scikit-learn's splitters are imported where a scheme is assigned: training and
 # evaluation jobs read fold rows (training_rows) without loading scikit-learn
 log = logging.getLogger(__name__)
 
-ROLES = ("train", "val", "test")
 FOLD_COLUMNS = ("track_id", "fold", "role")
-DEFAULT_HOLDOUT = {"train": 0.6, "val": 0.2, "test": 0.2}
 
 
 def assign_folds(
@@ -70,8 +67,8 @@ def assign_folds(
     val_fraction : float, default=0.2
         Share of a fold's training tracks carved out as val, where the scheme does so.
     holdout : mapping, default=None
-        ``train``/``val``/``test`` ratios for ``holdout``, summing to 1; None means
-        :data:`DEFAULT_HOLDOUT`.
+        ``train``/``val``/``test`` ratios for ``holdout``, summing to 1, as the plan
+        checked them (:class:`genreflow.plan.folds.FoldsPlan`); required by ``holdout``.
     split_table : DataFrame, default=None
         Registry-like table with ``track_id`` and the split column of
         ``fault_filtered`` or ``official`` (see :data:`REGISTRY_SPLITS`).
@@ -91,7 +88,9 @@ def assign_folds(
     if scheme == "stratified_kfold":
         roles = _stratified_kfold(tracks, seed, n_folds, val_fraction)
     elif scheme == "holdout":
-        roles = _holdout(tracks, seed, _holdout_ratios(holdout), val_fraction)
+        if holdout is None:
+            raise ConfigError("folds.holdout: the holdout scheme needs its train/val/test ratios.")
+        roles = _holdout(tracks, seed, {"val": 0.0, **holdout}, val_fraction)
     elif scheme in REGISTRY_SPLITS:
         roles = _registry_split(scheme, tracks, manifest, split_table)
     else:
@@ -430,30 +429,6 @@ def _stratified_carve(
             f"{key}: cannot take a genre-stratified {fraction:g} of {len(idx)} tracks ({exc})."
         ) from exc
     return np.sort(rest), np.sort(part)
-
-
-def _holdout_ratios(holdout: Mapping[str, float] | None) -> dict[str, float]:
-    given = dict(DEFAULT_HOLDOUT if holdout is None else holdout)
-    unknown = set(given) - set(ROLES)
-    if unknown:
-        raise ConfigError(
-            f"folds.holdout: unknown key(s) {', '.join(sorted(unknown))}; use {', '.join(ROLES)}."
-        )
-    ratios = {"val": 0.0}
-    for role, value in given.items():
-        try:
-            ratios[role] = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"folds.holdout.{role}: {value!r} is not a number.") from None
-        if not math.isfinite(ratios[role]) or not 0 <= ratios[role] < 1:
-            raise ConfigError(f"folds.holdout.{role}: {value!r} is not a ratio in [0, 1).")
-    for role in ("train", "test"):
-        if ratios.get(role, 0) <= 0:
-            raise ConfigError(f"folds.holdout: the {role} ratio must be given and above 0.")
-    total = sum(ratios.values())
-    if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ConfigError(f"folds.holdout: ratios {given} sum to {total:g}; they must sum to 1.")
-    return ratios
 
 
 def _check_fraction(value: float, key: str) -> None:

@@ -6,6 +6,8 @@ parsing the workflow can plan every scheme's jobs without importing it.
 
 from __future__ import annotations
 
+# a track's part in a fold: trained on, validated on (early stopping, selection), tested on
+ROLES = ("train", "val", "test")
 SCHEMES = ("stratified_kfold", "holdout", "fault_filtered", "official", "artist_kfold")
 KFOLD_SCHEMES = ("stratified_kfold", "artist_kfold")
 # the one "fold" of a final model's split (every usable track, a val share for stopping)

@@ -3,11 +3,10 @@
 import re
 from pathlib import Path
 
-from genreflow.config import archive_name, local_source_path
 from genreflow.numba_cache import kernel_versions
 
 DATASET = PLAN.dataset.name
-GENERATED = PLAN.dataset.source_kind == "generated"
+GENERATED = PLAN.dataset.is_demo
 MODELS = PLAN.models
 # the genres a run keeps (dataset.genres), None for all
 SELECTED_GENRES = list(PLAN.dataset.selected) if PLAN.dataset.selected else None
@@ -65,9 +64,8 @@ SWEEP = "results/sweeps/{dataset}/{scheme}/{model}"
 SWEEP_POINT = f"{SWEEP}/{{point}}/seed{{seed}}/fold{{fold}}"
 
 SHARDS = [f"{k:03d}" for k in range(PLAN.n_shards)]
-# what a training job reads of the training block: not the seeds (each job's seed is its
-# wildcard), so adding a seed to training.repeats reruns no finished job
-TRAINING = {key: value for key, value in config["training"].items() if key != "repeats"}
+# what every feature, embedding and training job reads of the features block
+FEATURES_PLAN = PLAN.features.to_dict()
 # A pattern matching no name keeps a rule out of the DAG when its family is unused.
 TORCH_MODEL_PATTERN = "|".join(map(re.escape, PLAN.torch_models)) or "(?!x)x"
 CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, PLAN.classical_models)) or "(?!x)x"
@@ -89,20 +87,19 @@ def dataset_registry():
         return DEMO_REGISTRY
     if PLAN.dataset.registry_built:
         return here(REGISTRY_BUILT)
-    return config["dataset"]["registry"]
+    return PLAN.dataset.registry
 
 
 def metadata_archive():
     """Where the metadata archive (dataset.metadata) is stored after download."""
-    name = archive_name(config["dataset"]["metadata"], key="dataset.metadata")
-    return f"{here(DOWNLOADS)}/{name}"
+    return f"{here(DOWNLOADS)}/{PLAN.dataset.metadata.archive}"
 
 
 def dataset_archive():
     """Where the dataset archive is stored after download."""
     if GENERATED:
         return f"{here(DOWNLOADS)}/{Path(DEMO_ARCHIVE).name}"
-    return f"{here(DOWNLOADS)}/{archive_name(config['dataset'])}"
+    return f"{here(DOWNLOADS)}/{PLAN.dataset.archive}"
 
 
 def download_inputs(wildcards):
@@ -113,22 +110,15 @@ def download_inputs(wildcards):
 
 
 def download_source():
-    return DEMO_ARCHIVE if GENERATED else config["dataset"]["source"]
+    return DEMO_ARCHIVE if GENERATED else PLAN.dataset.source
 
 
 def extract_inputs(wildcards):
     return {"archive": dataset_archive()} if PLAN.dataset.source_kind != "folder" else {}
 
 
-def dataset_folder():
-    """An extracted copy used in place, or None when the source is an archive."""
-    if PLAN.dataset.source_kind == "folder":
-        return str(local_source_path(PLAN.dataset.source))
-    return None
-
-
 def repair_sources():
-    sources = list(config["dataset"]["repair_sources"])
+    sources = list(PLAN.dataset.repair_sources)
     if GENERATED:
         sources.append(DEMO_ORIGINALS)
     return sources
@@ -299,8 +289,19 @@ def sweep_point_keys(wildcards):
 
 
 def sweep_point(wildcards):
-    """A sweep point's overrides: {"arch": {...}, "train": {...}}."""
-    return PLAN.sweeps[wildcards.model].points[wildcards.point]
+    """What a sweep point's training jobs run (RunSettings as a dict)."""
+    return PLAN.sweeps[wildcards.model].points[wildcards.point].to_dict()
+
+
+def sweep_points(wildcards):
+    """Every point of a sweep: its id → its RunSettings as a dict."""
+    points = PLAN.sweeps[wildcards.model].points
+    return {point: settings.to_dict() for point, settings in points.items()}
+
+
+def run_settings(wildcards):
+    """What a model's training jobs run (RunSettings as a dict)."""
+    return MODELS[wildcards.model].run.to_dict()
 
 
 def sweep_point_files(name):

@@ -18,7 +18,7 @@ rule download:
         runtime=240,
     params:
         source=download_source(),
-        checksum=config["dataset"]["checksum"],
+        checksum=PLAN.dataset.checksum,
         config_key="dataset",
         allow_prefix=False,
         retries=config["download"]["retries"],
@@ -40,8 +40,8 @@ if PLAN.dataset.registry_built:
         benchmark:
             f"results/benchmarks/{DATASET}/download_metadata.tsv"
         params:
-            source=config["dataset"]["metadata"]["source"],
-            checksum=config["dataset"]["metadata"].get("checksum"),
+            source=PLAN.dataset.metadata.source,
+            checksum=PLAN.dataset.metadata.checksum,
             config_key="dataset.metadata",
             allow_prefix=False,
             retries=config["download"]["retries"],
@@ -63,8 +63,8 @@ if PLAN.dataset.registry_built:
             mem_mb=4000,
             runtime=10,
         params:
-            kind=config["dataset"]["metadata"]["kind"],
-            subset=config["dataset"]["metadata"]["subset"],
+            kind=PLAN.dataset.metadata.kind,
+            subset=PLAN.dataset.metadata.subset,
             genres=SELECTED_GENRES,
         script:
             "../../scripts/registry_from_metadata.py"
@@ -86,8 +86,8 @@ rule extract:
         mem_mb=1000,
         runtime=60,
     params:
-        folder=dataset_folder(),
-        layout=config["dataset"]["layout"],
+        folder=PLAN.dataset.folder,
+        layout=PLAN.dataset.layout,
     script:
         "../../scripts/extract.py"
 
@@ -109,10 +109,10 @@ rule validate:
         mem_mb=2000,
         runtime=60,
     params:
-        subset=config["dataset"]["subset"],
+        subset=PLAN.dataset.subset,
         genres=SELECTED_GENRES,
         format=PLAN.dataset.format,
-        strict_checksums=config["dataset"]["strict_checksums"],
+        strict_checksums=PLAN.dataset.strict_checksums,
     script:
         "../../scripts/validate.py"
 
@@ -135,7 +135,7 @@ rule repair:
         runtime=30,
     params:
         format=PLAN.dataset.format,
-        strict_checksums=config["dataset"]["strict_checksums"],
+        strict_checksums=PLAN.dataset.strict_checksums,
     script:
         "../../scripts/repair.py"
 
@@ -162,7 +162,7 @@ rule manifest:
         mem_mb=1000,
         runtime=10,
     params:
-        subset=config["dataset"]["subset"],
+        subset=PLAN.dataset.subset,
         genres=SELECTED_GENRES,
     script:
         "../../scripts/manifest.py"

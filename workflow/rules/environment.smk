@@ -17,8 +17,8 @@ rule compile_kernels:
         mem_mb=2000,
         runtime=20,
     params:
-        features=PLAN.features,
-        augmentations=config["augment"]["copies"] if config["augment"]["enabled"] else [],
+        features=FEATURES_PLAN,
+        augmentations=list(PLAN.augmentations),
         # a new numba, llvmlite or librosa recompiles (params are a rerun trigger)
         versions=kernel_versions(),
     script:

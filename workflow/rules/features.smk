@@ -24,7 +24,7 @@ rule augment:
         folder=lambda wildcards: AUGMENTED.format(**wildcards),
         copies=config["augment"]["copies"],
         seed=config["augment"]["seed"],
-        sample_rate=config["features"]["sample_rate"],
+        sample_rate=PLAN.features.sample_rate,
     script:
         "../../scripts/augment.py"
 
@@ -48,8 +48,7 @@ rule extract_features:
     params:
         shard=lambda wildcards: int(wildcards.shard),
         n_shards=PLAN.n_shards,
-        features=config["features"],
-        clip_seconds=PLAN.features["clip_seconds"],
+        features=FEATURES_PLAN,
         root=here(FEATURES),
     script:
         "../../scripts/extract_features.py"
@@ -99,7 +98,7 @@ rule extract_embeddings:
     params:
         shard=lambda wildcards: int(wildcards.shard),
         n_shards=PLAN.n_shards,
-        features=PLAN.features,
+        features=FEATURES_PLAN,
         root=here(FEATURES),
         device=config["embeddings"]["device"],
         batch_size=config["embeddings"]["batch_size"],
@@ -148,7 +147,6 @@ rule consolidate_features:
         mem_mb=4000,
         runtime=20,
     params:
-        features=config["features"],
-        clip_seconds=PLAN.features["clip_seconds"],
+        features=FEATURES_PLAN,
     script:
         "../../scripts/consolidate_features.py"

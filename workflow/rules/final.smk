@@ -18,7 +18,7 @@ rule final_split:
         mem_mb=1000,
         runtime=10,
     params:
-        seed=config["folds"]["seed"],
+        seed=PLAN.folds.seed,
         val_fraction=config["final"]["val_fraction"],
     script:
         "../../scripts/final_split.py"

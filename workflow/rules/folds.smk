@@ -18,9 +18,7 @@ rule assign_folds:
         mem_mb=1000,
         runtime=10,
     params:
-        n_folds=config["folds"]["n_folds"],
-        val_fraction=config["folds"]["val_fraction"],
-        seed=config["folds"]["seed"],
-        holdout=config["folds"]["holdout"],
+        # n_folds, val_fraction, seed and the checked holdout ratios
+        folds=PLAN.folds.to_dict(),
     script:
         "../../scripts/assign_folds.py"

@@ -16,7 +16,7 @@ rule sweep_points:
         mem_mb=500,
         runtime=5,
     params:
-        points=lambda wildcards: PLAN.sweeps[wildcards.model].points,
+        points=sweep_points,
         swept=lambda wildcards: list(PLAN.sweeps[wildcards.model].swept),
     script:
         "../../scripts/sweep_points.py"
@@ -36,8 +36,7 @@ use rule train_torch as train_sweep_torch with:
     benchmark:
         "results/benchmarks/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.tsv"
     params:
-        arch=lambda wildcards: sweep_point(wildcards)["arch"],
-        train=lambda wildcards: sweep_point(wildcards)["train"],
+        run=sweep_point,
 
 
 use rule train_classical as train_sweep_classical with:
@@ -54,7 +53,7 @@ use rule train_classical as train_sweep_classical with:
     benchmark:
         "results/benchmarks/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.tsv"
     params:
-        arch=lambda wildcards: sweep_point(wildcards)["arch"],
+        run=sweep_point,
 
 
 rule sweep_report:

@@ -22,18 +22,16 @@ rule train_torch:
     priority: 2
     conda:
         "../../envs/training.yaml"
-    threads: config["training"]["threads"]
+    threads: PLAN.training.threads
     resources:
         gpu=1,
         mem_mb=8000,
-        gpu_mem_mb=config["training"]["gpu_mem_mb"],
+        gpu_mem_mb=PLAN.training.gpu_mem_mb,
         runtime=240,
     params:
-        inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
-        arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
-        train=lambda wildcards: MODELS[wildcards.model].train_overrides,
-        training=TRAINING,
-        features=PLAN.features,
+        # the plan's resolved settings: the job merges and defaults nothing
+        run=run_settings,
+        features=FEATURES_PLAN,
         seed=lambda wildcards: int(wildcards.seed),
     script:
         "../../scripts/train_torch.py"
@@ -62,10 +60,8 @@ rule train_classical:
         mem_mb=4000,
         runtime=60,
     params:
-        inputs=lambda wildcards: list(MODELS[wildcards.model].inputs),
-        arch=lambda wildcards: MODELS[wildcards.model].arch_overrides,
-        training={**TRAINING, "threads": 1},
-        features=PLAN.features,
+        run=run_settings,
+        features=FEATURES_PLAN,
         seed=lambda wildcards: int(wildcards.seed),
     script:
         "../../scripts/train_classical.py"

@@ -11,7 +11,7 @@ import pandas as pd
 from genreflow.atomic import write_csv, write_json
 from genreflow.evaluation.metrics import fold_metrics
 from genreflow.evaluation.plots import plot_confusion, plot_learning_curves
-from genreflow.evaluation.tables import track_table
+from genreflow.predictions import track_table
 
 
 def write_fold_evaluation(

@@ -1,5 +1,5 @@
 """Classification metrics of segment and track tables (all metrics are scikit-learn's;
-the tables are in :mod:`genreflow.evaluation.tables`)."""
+the tables are in :mod:`genreflow.predictions`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from genreflow.evaluation.tables import probability_columns
+from genreflow.predictions import probability_columns
 
 
 def level_metrics(table: pd.DataFrame, genres: Sequence[str]) -> dict:

@@ -8,25 +8,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from genreflow.atomic import atomic_path
-
-DPI = 150
-sns.set_theme(style="whitegrid", context="notebook")
-
-
-def save_figure(figure: plt.Figure, dest: str | Path) -> None:
-    """Save ``figure`` to ``dest`` atomically and close it."""
-    with atomic_path(dest) as tmp:
-        figure.savefig(tmp, dpi=DPI, bbox_inches="tight")
-    plt.close(figure)
+from genreflow.figures import plt, save_figure, themed
 
 
 def row_shares(counts: np.ndarray) -> np.ndarray:
@@ -74,6 +60,7 @@ def draw_confusion(
     ax.tick_params(axis="y", rotation=0)
 
 
+@themed
 def plot_confusion(counts: np.ndarray, genres: Sequence[str], title: str, dest: str | Path) -> None:
     """One confusion matrix: counts and row-normalised share per cell."""
     figure, ax = plt.subplots(figsize=(7.5, 6.5))
@@ -83,6 +70,7 @@ def plot_confusion(counts: np.ndarray, genres: Sequence[str], title: str, dest: 
     save_figure(figure, dest)
 
 
+@themed
 def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None:
     """Train/validation loss and accuracy per epoch (segment accuracy, and validation
     track accuracy where the history has it), the restored best epoch marked."""
@@ -125,6 +113,7 @@ def plot_learning_curves(history: Mapping, title: str, dest: str | Path) -> None
     save_figure(figure, dest)
 
 
+@themed
 def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | Path) -> None:
     """Track accuracy per model: mean ± std across folds, 95% bootstrap interval, and the
     report's published figure (measured on its own split and data) where there is one."""
@@ -170,6 +159,7 @@ def plot_accuracy(summary: pd.DataFrame, chance: float, title: str, dest: str | 
     save_figure(figure, dest)
 
 
+@themed
 def plot_run_accuracy(
     runs: pd.DataFrame, order: Sequence[str], chance: float, title: str, dest: str | Path
 ) -> None:
@@ -213,6 +203,7 @@ def plot_run_accuracy(
     save_figure(figure, dest)
 
 
+@themed
 def plot_f1_heatmap(f1: pd.DataFrame, title: str, dest: str | Path) -> None:
     """Per-genre F1 (models × genres), mean over runs."""
     figure, ax = plt.subplots(figsize=(0.75 * f1.shape[1] + 3, 0.42 * f1.shape[0] + 1.8))
@@ -233,6 +224,7 @@ def plot_f1_heatmap(f1: pd.DataFrame, title: str, dest: str | Path) -> None:
     save_figure(figure, dest)
 
 
+@themed
 def plot_confusion_grid(
     confusions: Mapping[str, np.ndarray],
     genres: Sequence[str],
@@ -264,6 +256,7 @@ def plot_confusion_grid(
     save_figure(figure, dest)
 
 
+@themed
 def plot_confusion_pairs(pairs: pd.DataFrame, title: str, dest: str | Path) -> None:
     """The genre pairs that account for most errors, over every model and fold."""
     figure, ax = plt.subplots(figsize=(8, 0.4 * max(len(pairs), 1) + 1.5))

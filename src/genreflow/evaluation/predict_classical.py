@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import joblib
 import pandas as pd
 
 from genreflow.errors import DataError
-from genreflow.evaluation.tables import segment_table
 from genreflow.folds import training_rows
 from genreflow.models.classical import classical_probabilities
+from genreflow.predictions import segment_table
+from genreflow.saved import SavedClassicalModel
 from genreflow.training.classical_data import ClassicalData
 
 
@@ -20,11 +20,11 @@ def predict_classical_fold(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Segment table of the fold's test examples (one per track for the summary table or
     a whole-clip array), and the genres."""
-    saved = joblib.load(model_path)
-    estimator, genres = saved["estimator"], list(saved["genres"])
+    saved = SavedClassicalModel.load(model_path)
+    estimator, genres = saved.estimator, saved.genres
     if data.columns is not None:
-        data = data.select(saved["columns"])
-    expected = saved.get("input_shape")
+        data = data.select(saved.columns)
+    expected = saved.input_shape
     if expected is not None and list(data.input_shape) != list(expected):
         raise DataError(
             f"{model_path}: trained on examples of shape {expected}, but its input now holds "

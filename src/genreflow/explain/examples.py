@@ -11,7 +11,6 @@ import pandas as pd
 import torch
 
 from genreflow.atomic import write_csv
-from genreflow.evaluation.predict import load_torch_model
 from genreflow.explain.attributions import (
     COMPLETENESS_TOLERANCE,
     MAX_STEPS,
@@ -20,6 +19,7 @@ from genreflow.explain.attributions import (
 )
 from genreflow.explain.figures import ExplainedExample, plot_explanations
 from genreflow.inference.classifier import SongAudio, SongPrediction, TorchClassifier
+from genreflow.saved import SavedTorchModel
 from genreflow.training.data import Normalizer, load_fold
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,14 @@ def explain_fold(
     completeness error (``delta``), the integration steps used and whether the error
     came within tolerance before ``max_steps`` (``converged``).
     """
-    model, saved = load_torch_model(model_path)
-    genres = list(saved["genres"])
+    saved = SavedTorchModel.load(model_path)
+    model, genres = saved.network(), list(saved.genres)
     split = load_fold(arrays, indexes, folds, fold, genres, torch.device("cpu"), roles=("test",))[
         "test"
     ]
-    inputs = Normalizer.from_state(saved["normalizer"])(split.inputs)
+    inputs = Normalizer.from_state(saved.normalizer)(split.inputs)
     index = split.index.reset_index(drop=True)
-    features = saved["features"]
+    features = saved.features
     seconds = inputs[0].shape[-1] * features["hop_length"] / features["sample_rate"]
     examples, rows = [], []
     for track_id in choose_tracks(index, genres, n_tracks):
@@ -141,8 +141,8 @@ def explain_fold(
             )
     plot_explanations(
         examples,
-        saved["inputs"][0],
-        f"{saved['model']}, fold {fold}: why each segment got its predicted genre",
+        saved.inputs[0],
+        f"{saved.model}, fold {fold}: why each segment got its predicted genre",
         figure,
     )
     explained = pd.DataFrame(rows)

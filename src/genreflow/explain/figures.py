@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genreflow.evaluation.plots import plt, save_figure
 from genreflow.explain.attributions import Explanation
+from genreflow.figures import plt, save_figure, themed
 
 
 @dataclass
@@ -23,6 +23,7 @@ class ExplainedExample:
     cam_layer: str | None = None  # qualified name of the Grad-CAM layer in the model
 
 
+@themed
 def plot_explanations(
     examples: Sequence[ExplainedExample], input_name: str, title: str, dest: str | Path
 ) -> None:

@@ -1,4 +1,4 @@
-"""Feature settings resolved from the workflow config."""
+"""Feature settings as a job uses them, rebuilt from the plan's features block."""
 
 from __future__ import annotations
 
@@ -33,10 +33,9 @@ class FeatureSettings:
     specs: tuple[FeatureSpec, ...]
 
     @classmethod
-    def from_config(
-        cls, features: Mapping[str, Any], clip_seconds: float | None
-    ) -> FeatureSettings:
-        """Build from the ``features`` config block; ``clip_seconds`` resolves a null there."""
+    def from_dict(cls, features: Mapping[str, Any]) -> FeatureSettings:
+        """Build from the plan's features block (``FeaturesPlan.to_dict``, its clip length
+        resolved), which every trained model also records."""
         specs = []
         for name, block in features["sets"].items():
             params = {k: v for k, v in block.items() if k != "kind"}
@@ -47,7 +46,7 @@ class FeatureSettings:
             sample_rate=features["sample_rate"],
             n_fft=features["n_fft"],
             hop_length=features["hop_length"],
-            clip_seconds=features["clip_seconds"] or clip_seconds,
+            clip_seconds=features["clip_seconds"],
             clip_policy=features["clip_policy"],
             silence_peak=features["silence_peak"],
             short_tolerance_s=features["short_tolerance_s"],

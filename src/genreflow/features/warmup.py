@@ -42,7 +42,7 @@ def warm_kernels(
             ran.append(name)
     if features is None:
         return ran
-    settings = FeatureSettings.from_config(features, features.get("clip_seconds"))
+    settings = FeatureSettings.from_dict(features)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "stereo.wav"
         stereo = np.stack([y, 0.5 * y], axis=1)

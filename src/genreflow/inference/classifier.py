@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import torch
@@ -25,17 +24,19 @@ import torch
 from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.embeddings.weights import fetched_files
 from genreflow.errors import DataError
-from genreflow.evaluation.predict import load_torch_model
 from genreflow.features.compute import FeatureSpec, compute_features
 from genreflow.features.consolidate import segment_starts
 from genreflow.features.settings import FeatureSettings, segmentations
 from genreflow.features.summary import SUMMARY_COLUMNS
 from genreflow.inference.songs import read_song
 from genreflow.models.classical import classical_probabilities
+from genreflow.saved import (
+    TORCH_ARTIFACT,
+    SavedClassicalModel,
+    SavedTorchModel,
+    saved_artifact,
+)
 from genreflow.training.data import Normalizer
-
-TORCH_ARTIFACT = "model.pt"
-CLASSICAL_ARTIFACT = "model.joblib"
 
 
 @dataclass
@@ -214,18 +215,18 @@ class TorchClassifier(Classifier):
     def __init__(self, source: Path, device: torch.device | str = "cpu") -> None:
         self.source = source
         self.device = torch.device(device)
-        self.model, saved = load_torch_model(source)
-        self.model.to(self.device)
-        self.name = saved["model"]
-        self.genres = list(saved["genres"])
-        self.settings = saved_settings(saved, source)
-        self.normalizer = Normalizer.from_state(saved["normalizer"])
-        self.inputs = list(saved["inputs"])
+        saved = SavedTorchModel.load(source)
+        self.model = saved.network().to(self.device)
+        self.name = saved.model
+        self.genres = list(saved.genres)
+        self.settings = saved_settings(saved.features, source)
+        self.normalizer = Normalizer.from_state(saved.normalizer)
+        self.inputs = list(saved.inputs)
         self.windows = Windows(
             self.settings,
             self.inputs,
-            saved["input_shapes"],
-            saved["features"]["segments"],
+            saved.input_shapes,
+            saved.features["segments"],
             source,
             self.device,
         )
@@ -258,19 +259,19 @@ class ClassicalClassifier(Classifier):
 
     def __init__(self, source: Path) -> None:
         self.source = source
-        saved = joblib.load(source)
-        self.name = saved.get("model", source.parent.name)
-        self.estimator = saved["estimator"]
-        self.columns = saved["columns"]
-        self.genres = list(saved["genres"])
-        self.settings = saved_settings(saved, source)
+        saved = SavedClassicalModel.load(source)
+        self.name = saved.model
+        self.estimator = saved.estimator
+        self.columns = saved.columns
+        self.genres = list(saved.genres)
+        self.settings = saved_settings(saved.features, source)
         self.windows: Windows | None = None
         if self.columns is None:  # an array input
             self.windows = Windows(
                 self.settings,
-                saved["inputs"],
-                [saved["input_shape"]],
-                saved["features"]["segments"],
+                saved.inputs,
+                [saved.input_shape],
+                saved.features["segments"],
                 source,
             )
             self.window_samples = self.windows.window_samples
@@ -312,15 +313,14 @@ class ClassicalClassifier(Classifier):
         return starts, classical_probabilities(self.estimator, x, self.genres)
 
 
-def saved_settings(saved: dict, source: Path) -> FeatureSettings:
-    """The feature settings a model was trained with, from its saved record."""
-    features = saved.get("features")
+def saved_settings(features: dict, source: Path) -> FeatureSettings:
+    """The feature settings a model was trained with, from its saved record's block."""
     if not features:
         raise DataError(
             f"{source}: the model was saved without its feature settings; retrain it with "
             "this version of genreflow (snakemake --forcerun train_torch train_classical)."
         )
-    return FeatureSettings.from_config(features, features.get("clip_seconds"))
+    return FeatureSettings.from_dict(features)
 
 
 def _split_inputs(inputs: Sequence[str], source: Path) -> tuple[list[str], str]:
@@ -343,12 +343,7 @@ def load_classifier(model_dir: str | os.PathLike, device: str = "cpu") -> Classi
     DataError
         ``model_dir`` holds neither artifact, or the artifact lacks its feature settings.
     """
-    model_dir = Path(model_dir)
-    if (model_dir / TORCH_ARTIFACT).is_file():
-        return TorchClassifier(model_dir / TORCH_ARTIFACT, device)
-    if (model_dir / CLASSICAL_ARTIFACT).is_file():
-        return ClassicalClassifier(model_dir / CLASSICAL_ARTIFACT)
-    raise DataError(
-        f"{model_dir}: holds neither {TORCH_ARTIFACT} nor {CLASSICAL_ARTIFACT}; point --model "
-        "at a trained model's folder, e.g. results/final/<dataset>/<model> (built by snakemake)."
-    )
+    artifact = saved_artifact(model_dir)
+    if artifact.name == TORCH_ARTIFACT:
+        return TorchClassifier(artifact, device)
+    return ClassicalClassifier(artifact)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import seaborn as sns
 
-from genreflow.evaluation.plots import plt, save_figure
+from genreflow.figures import plt, save_figure, themed
 from genreflow.inference.classifier import SongPrediction
 
 
+@themed
 def plot_timeline(predictions: Sequence[SongPrediction], dest: str | Path) -> None:
     """One panel per song: each genre's probability at each window's centre.
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from genreflow.evaluation.tables import segment_table, track_table
-from genreflow.folds import ROLES
-from genreflow.schemes import FINAL_SCHEME
+from genreflow.atomic import write_json
+from genreflow.environment import node_facts
+from genreflow.predictions import segment_table, track_table
+from genreflow.saved import input_sample_rates
+from genreflow.schemes import FINAL_SCHEME, ROLES
+from genreflow.training.provenance import input_embeddings, package_versions
+from genreflow.training.settings import RunSettings
 
 CHECKPOINT_NAME = ".checkpoint.pt"
 
@@ -59,6 +64,48 @@ class Job:
     @property
     def checkpoint(self) -> Path:
         return Path(self.outputs["model"]).with_name(CHECKPOINT_NAME)
+
+
+def run_record(
+    job: Job,
+    settings: RunSettings,
+    features: Mapping[str, Any],
+    *,
+    genres: Sequence[str],
+    n_examples: Mapping[str, int],
+    reproduces: str,
+    **facts: Any,
+) -> dict[str, Any]:
+    """What ``config.json`` records of a run, torch or scikit-learn: the job, the
+    settings the plan resolved for it (as it ran them), the data and the features, and
+    ``facts`` of the family (input shapes, device, parameters, columns, ...)."""
+    return {
+        "dataset": job.dataset,
+        "scheme": job.scheme,
+        "model": job.model,
+        "fold": job.fold,
+        "repeat": job.seed,  # the run's one of training.repeats
+        "seed": job.random_seed,
+        "inputs": list(settings.inputs),
+        "genres": list(genres),
+        "arch": dict(settings.arch),
+        "train": settings.train.as_dict() if settings.train is not None else None,
+        **facts,
+        "n_examples": dict(n_examples),
+        "reproduces": reproduces,
+        "features": dict(features),
+        "sample_rates": input_sample_rates(features, settings.inputs),
+        "embeddings": input_embeddings(features, settings.inputs),
+    }
+
+
+def write_run_files(job: Job, history: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    """``history.json`` and ``config.json`` (the record, with package versions and the
+    node it ran on), each written atomically."""
+    write_json(dict(history), job.outputs["history"])
+    write_json(
+        {**record, "versions": package_versions(), "node": node_facts()}, job.outputs["config"]
+    )
 
 
 def genres_of(manifest: pd.DataFrame) -> list[str]:

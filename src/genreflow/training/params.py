@@ -161,3 +161,14 @@ class TrainParams:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainParams:
+        """The params :meth:`as_dict` gave: every field, none merged or defaulted."""
+        augment = dict(values["augment"])
+        missing = sorted(
+            {*train_keys()} - set(values) | {f.name for f in fields(AugmentParams)} - set(augment)
+        )
+        if missing:
+            raise ValueError(f"resolved train settings lack {', '.join(missing)}")
+        return cls(**{**values, "augment": AugmentParams(**augment)})

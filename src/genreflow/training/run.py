@@ -11,20 +11,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genreflow.atomic import atomic_path, write_json
-from genreflow.environment import node_facts
 from genreflow.models import get_model
-from genreflow.training.artifacts import (
-    input_embeddings,
-    input_sample_rates,
-    package_versions,
-    torch_record,
-)
+from genreflow.saved import SavedTorchModel
 from genreflow.training.data import Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
-from genreflow.training.job import Job, genres_of, training_roles
+from genreflow.training.job import Job, genres_of, run_record, training_roles, write_run_files
 from genreflow.training.loop import fit
-from genreflow.training.params import TrainParams, fingerprint
+from genreflow.training.params import fingerprint
+from genreflow.training.settings import RunSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +32,17 @@ def seed_everything(seed: int) -> None:
 def train_torch(
     job: Job,
     *,
+    settings: RunSettings,
+    features: Mapping[str, Any],
     arrays: Sequence[str],
     indexes: Sequence[str],
     folds: pd.DataFrame,
     manifest: pd.DataFrame,
-    inputs: Sequence[str],
-    arch_overrides: Mapping[str, Any],
-    train_overrides: Mapping[str, Any],
-    training: Mapping[str, Any],
-    feature_settings: Mapping[str, Any],
 ) -> dict:
     """Train a torch model on one fold and write ``model.pt``, ``history.json``, ``config.json``.
 
+    ``settings`` are the plan's, every default and cap applied (``train.epochs`` is the
+    most epochs it runs); ``features`` the plan's features block, saved with the model.
     Only the fold's train and val parts are loaded: the test part is scored by
     evaluation, from the saved model.
 
@@ -58,16 +51,10 @@ def train_torch(
     re-run resumes.
     """
     spec = get_model(job.model)
-    key = f"models.{job.model}"
-    params = TrainParams.resolve(spec.train, train_overrides, key=f"{key}.train")
-    arch = {**spec.arch, **arch_overrides}
-    epochs = params.epochs
-    if training.get("max_epochs") and "epochs" not in train_overrides:
-        # the cap applies to the reports' defaults; an epochs set in the config is honoured
-        epochs = min(epochs, int(training["max_epochs"]))
+    params, arch = settings.train, dict(settings.arch)
     seed = job.random_seed
-    device = select_device(training["device"])
-    precision = Precision.for_device(device, bool(training.get("amp", True)))
+    device = select_device(settings.device)
+    precision = Precision.for_device(device, settings.amp)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     else:
@@ -81,28 +68,18 @@ def train_torch(
     model = spec.build(len(genres), input_shapes, **arch)
     n_parameters = sum(p.numel() for p in model.parameters())
     normalizer = Normalizer.fit(params.normalize, splits["train"].inputs)
-    resolved = {
-        "dataset": job.dataset,
-        "scheme": job.scheme,
-        "model": job.model,
-        "fold": job.fold,
-        "repeat": job.seed,  # the run's one of training.repeats
-        "inputs": list(inputs),
-        "input_shapes": [list(s) for s in input_shapes],
-        "genres": genres,
-        "arch": arch,
-        "train": params.as_dict(),
-        "epochs": epochs,
-        "seed": seed,
-        "device": str(device),
-        "precision": precision.describe(),
-        "n_parameters": n_parameters,
-        "n_examples": {role: len(split) for role, split in splits.items()},
-        "reproduces": spec.reproduces,
-        "features": dict(feature_settings),
-        "sample_rates": input_sample_rates(feature_settings, inputs),
-        "embeddings": input_embeddings(feature_settings, inputs),
-    }
+    resolved = run_record(
+        job,
+        settings,
+        features,
+        genres=genres,
+        n_examples={role: len(split) for role, split in splits.items()},
+        reproduces=spec.reproduces,
+        input_shapes=[list(s) for s in input_shapes],
+        device=str(device),
+        precision=precision.describe(),
+        n_parameters=n_parameters,
+    )
     log.info(
         "%s fold %d on %s (%s): %d parameters, %d epochs max",
         job.model,
@@ -110,7 +87,7 @@ def train_torch(
         device,
         precision.describe(),
         n_parameters,
-        epochs,
+        params.epochs,
     )
     checkpoint = job.checkpoint
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +96,7 @@ def train_torch(
         splits,
         normalizer,
         params,
-        epochs=epochs,
+        epochs=params.epochs,
         n_classes=len(genres),
         precision=precision,
         seed=seed,
@@ -134,25 +111,17 @@ def train_torch(
         "train_seconds": round(result.seconds, 3),
         "n_parameters": n_parameters,
     }
-    with atomic_path(job.outputs["model"]) as tmp:
-        torch.save(
-            torch_record(
-                job.model,
-                model,
-                arch=arch,
-                inputs=inputs,
-                input_shapes=input_shapes,
-                genres=genres,
-                normalizer=normalizer,
-                features=feature_settings,
-                train=params.as_dict(),
-            ),
-            tmp,
-        )
-    write_json(history, job.outputs["history"])
-    write_json(
-        {**resolved, "versions": package_versions(), "node": node_facts()},
-        job.outputs["config"],
-    )
+    SavedTorchModel.of(
+        job.model,
+        model,
+        arch=arch,
+        inputs=settings.inputs,
+        input_shapes=input_shapes,
+        genres=genres,
+        normalizer=normalizer.state(),
+        features=features,
+        train=params.as_dict(),
+    ).save(job.outputs["model"])
+    write_run_files(job, history, resolved)
     checkpoint.unlink(missing_ok=True)
     return history

@@ -5,23 +5,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from genreflow.atomic import atomic_path, write_json
-from genreflow.environment import node_facts
 from genreflow.folds import training_rows
 from genreflow.models import get_model
 from genreflow.models.classical import classical_probabilities, limit_to_data
+from genreflow.saved import SavedClassicalModel, input_sample_rates
 from genreflow.schemes import FINAL_SCHEME
-from genreflow.training.artifacts import input_embeddings, input_sample_rates, package_versions
 from genreflow.training.classical_data import ClassicalData
-from genreflow.training.job import Job, genres_of, track_accuracy, training_roles
+from genreflow.training.job import (
+    Job,
+    genres_of,
+    run_record,
+    track_accuracy,
+    training_roles,
+    write_run_files,
+)
+from genreflow.training.settings import RunSettings
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +33,16 @@ log = logging.getLogger(__name__)
 def train_classical(
     job: Job,
     *,
+    settings: RunSettings,
+    features: Mapping[str, Any],
     data: ClassicalData,
     folds: pd.DataFrame,
     manifest: pd.DataFrame,
-    inputs: Sequence[str],
-    arch_overrides: Mapping[str, Any],
-    training: Mapping[str, Any],
-    feature_settings: Mapping[str, Any],
 ) -> dict:
     """Fit a scikit-learn pipeline on one fold's training examples of ``data``.
+
+    ``settings`` are the plan's (the estimator's keywords in ``arch``); ``features`` the
+    plan's features block, saved with the model.
 
     ``model.joblib`` holds the estimator, its inputs (columns or array shape) and genres,
     and the feature settings, so the model can classify new audio on its own. Settings
@@ -46,7 +51,7 @@ def train_classical(
     and each change recorded (``history.json``: ``adjusted``).
     """
     spec = get_model(job.model)
-    arch = {**spec.arch, **arch_overrides}
+    arch = dict(settings.arch)
     seed = job.random_seed
     genres = genres_of(manifest)
     rows = {
@@ -66,7 +71,7 @@ def train_classical(
         )
     started = time.perf_counter()
     # BLAS threads fighting over shared cores make small fits tens of times slower
-    with threadpool_limits(limits=int(training.get("threads", 1))):
+    with threadpool_limits(limits=settings.threads):
         estimator.fit(x[fit_rows], y[fit_rows])
     seconds = time.perf_counter() - started
     scores = {}
@@ -97,47 +102,30 @@ def train_classical(
         "train_seconds": round(seconds, 3),
         "adjusted": {key: {"asked": a, "used": u} for key, (a, u) in adjusted.items()},
     }
-    resolved = {
-        "dataset": job.dataset,
-        "scheme": job.scheme,
-        "model": job.model,
-        "fold": job.fold,
-        "repeat": job.seed,  # the run's one of training.repeats
-        "inputs": list(inputs),
-        "columns": data.columns,
-        "input_shape": data.input_shape,
-        "genres": genres,
-        "arch": arch,
-        "seed": seed,
-        "device": "cpu",
-        "n_examples": {role: len(r) for role, r in rows.items()},
-        "fit_on": fit_roles,
-        "adjusted": history["adjusted"],
-        "reproduces": spec.reproduces,
-        "features": dict(feature_settings),
-        "sample_rates": input_sample_rates(feature_settings, inputs),
-        "embeddings": input_embeddings(feature_settings, inputs),
-    }
-    Path(job.outputs["model"]).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(job.outputs["model"]) as tmp:
-        joblib.dump(
-            {
-                "model": job.model,
-                "estimator": estimator,
-                "inputs": list(inputs),
-                "columns": data.columns,
-                "input_shape": data.input_shape,
-                "genres": genres,
-                "features": dict(feature_settings),
-                "sample_rates": resolved["sample_rates"],
-            },
-            tmp,
-        )
-    write_json(history, job.outputs["history"])
-    write_json(
-        {**resolved, "versions": package_versions(), "node": node_facts()},
-        job.outputs["config"],
+    record = run_record(
+        job,
+        settings,
+        features,
+        genres=genres,
+        n_examples={role: len(r) for role, r in rows.items()},
+        reproduces=spec.reproduces,
+        columns=data.columns,
+        input_shape=data.input_shape,
+        device="cpu",
+        fit_on=fit_roles,
+        adjusted=history["adjusted"],
     )
+    SavedClassicalModel(
+        model=job.model,
+        estimator=estimator,
+        inputs=list(settings.inputs),
+        columns=data.columns,
+        input_shape=data.input_shape,
+        genres=genres,
+        features=dict(features),
+        sample_rates=input_sample_rates(features, settings.inputs),
+    ).save(job.outputs["model"])
+    write_run_files(job, history, record)
     return history
 
 

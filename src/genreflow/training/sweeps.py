@@ -5,11 +5,11 @@ the listed values) or a ``random`` sample (``n`` points drawn with ``seed`` from
 ``space`` of ``choice`` lists and ``uniform`` / ``log_uniform`` / ``int_uniform``
 ranges). A swept name is a ``train`` key (:class:`TrainParams`, torch models) or an
 ``arch`` key of the model (a torch architecture's keyword, or a scikit-learn
-estimator's: ``C``, ``n_estimators``, ...). Each point is resolved into its complete
-``arch`` and ``train`` settings (model defaults, then the model's config blocks, then
-the point) and named by a short hash of those resolved values: the name is the point's
-wildcard in output paths, so a point keeps its folder when the grid grows and only new
-points are trained.
+estimator's: ``C``, ``n_estimators``, ...). The plan resolves each point into the
+complete settings its jobs run (model defaults, then the model's config blocks, then
+the point, then the run's caps) and names it by a short hash of them
+(:func:`point_id`): the name is the point's wildcard in output paths, so a point keeps
+its folder when the grid grows and only new points are trained.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 
 from genreflow.errors import ConfigError, unknown_key
 from genreflow.training.params import TrainParams, fingerprint, train_keys
+from genreflow.training.settings import RunSettings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,21 +101,21 @@ def random_values(random: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     ]
 
 
-def sweep_points(
+def sweep_overrides(
     model: IndexedModel,
     config_arch: Mapping[str, Any],
     config_train: Mapping[str, Any],
     sweep: Mapping[str, Any],
     key: str,
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """Every point of a model's sweep: point id → ``{"arch": ..., "train": ...}``, the
-    overrides to train it with (the model's config blocks, the point's values over them).
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every point of a model's sweep as the ``(arch, train)`` overrides to train it
+    with: the model's config blocks, the point's values over them. The plan resolves
+    each into its complete settings and names it (:func:`point_id`).
 
     Parameters
     ----------
     model
-        The model as the index holds it: family, ``arch`` defaults and keys, ``train``
-        defaults.
+        The model as the index holds it: family, ``arch`` keys.
     config_arch, config_train
         The model's ``models.<name>.arch`` and ``.train`` blocks (the demo's scale
         applied).
@@ -122,8 +123,6 @@ def sweep_points(
         ``{"grid": {...}}`` or ``{"random": {"n": ..., "seed": ..., "space": {...}}}``.
     key
         Config key of the sweep, for error messages.
-
-    Points whose resolved settings coincide are one point.
     """
     if ("grid" in sweep) == ("random" in sweep):
         raise ConfigError(f"{key}: give either grid or random.")
@@ -134,31 +133,24 @@ def sweep_points(
     values = (
         grid_values(sweep["grid"], key) if "grid" in sweep else random_values(sweep["random"], key)
     )
-    points: dict[str, dict[str, dict[str, Any]]] = {}
-    for point in values:
-        arch = {**config_arch, **{k: v for k, v in point.items() if k in model.arch_keys}}
-        train = {**config_train, **{k: v for k, v in point.items() if k not in model.arch_keys}}
-        params = (
-            TrainParams.resolve(model.train, train, key=where) if model.family == "torch" else None
+    return [
+        (
+            {**config_arch, **{k: v for k, v in point.items() if k in model.arch_keys}},
+            {**config_train, **{k: v for k, v in point.items() if k not in model.arch_keys}},
         )
-        points.setdefault(point_id({**model.arch, **arch}, params), {"arch": arch, "train": train})
-    return points
+        for point in values
+    ]
 
 
-def points_table(points: Mapping[str, Mapping[str, Any]], swept: list[str]) -> pd.DataFrame:
+def points_table(points: Mapping[str, RunSettings], swept: list[str]) -> pd.DataFrame:
     """One row per point: its id and the value of each swept hyperparameter."""
     import pandas as pd  # here: the workflow imports this module when it is parsed
 
     rows = [
-        {"point": pid, **{name: _value(point, name) for name in swept}}
-        for pid, point in points.items()
+        {"point": pid, **{name: settings.value(name) for name in swept}}
+        for pid, settings in points.items()
     ]
     return pd.DataFrame(rows, columns=["point", *swept])
-
-
-def _value(point: Mapping[str, Mapping[str, Any]], name: str) -> Any:
-    """A swept setting of a point, from its arch or its train overrides."""
-    return point["arch"][name] if name in point["arch"] else point["train"].get(name)
 
 
 def swept_names(sweep: Mapping[str, Any]) -> list[str]:

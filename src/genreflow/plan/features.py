@@ -1,0 +1,159 @@
+"""The ``features`` block: feature sets, segmentations, the clip length they are cut to.
+
+Resolved once here; jobs rebuild :class:`genreflow.features.settings.FeatureSettings`
+from :meth:`FeaturesPlan.to_dict` and models save that same dict, so ``genreflow
+predict`` featurises songs exactly as their training tracks were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.errors import closest
+
+SUMMARY_KIND = "gtzan_summary"
+
+
+@dataclass(frozen=True)
+class FeaturesPlan:
+    """The ``features`` block with the clip length resolved (``features.clip_seconds``,
+    else the dataset's), and what the workflow derives from it."""
+
+    block: Mapping[str, Any]  # the features block, clip_seconds resolved
+    # every consolidated FEATURE@SEGMENTATION array: features.consolidate, then every
+    # model's array inputs
+    arrays: tuple[str, ...]
+    n_shards: int  # feature jobs: the dataset's tracks in features.tracks_per_job
+
+    @property
+    def clip_seconds(self) -> float | None:
+        return self.block["clip_seconds"]
+
+    @property
+    def sample_rate(self) -> int:
+        return self.block["sample_rate"]
+
+    @property
+    def summary_sets(self) -> tuple[str, ...]:
+        """Feature sets of kind gtzan_summary (one table row per track)."""
+        return tuple(
+            name for name, block in self.block["sets"].items() if block["kind"] == SUMMARY_KIND
+        )
+
+    @property
+    def embedding_sets(self) -> tuple[str, ...]:
+        """Feature sets computed by pretrained networks."""
+        return tuple(
+            name for name, block in self.block["sets"].items() if block["kind"] in EMBEDDING_KINDS
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """What jobs read (``FeatureSettings.from_dict``) and trained models record."""
+        return dict(self.block)
+
+    def __getitem__(self, key: str) -> Any:
+        """A value of the resolved block (``plan.features["clip_seconds"]``)."""
+        return self.block[key]
+
+
+def feature_clip_seconds(features: Mapping[str, Any], dataset_clip: float | None) -> float | None:
+    """The clip length features are computed on: ``features.clip_seconds`` or the dataset's."""
+    return features.get("clip_seconds") or dataset_clip
+
+
+def features_problems(features: Mapping[str, Any], clip: float | None) -> list[str]:
+    """Segments longer than the clips, arrays naming no set or segmentation, hop > n_fft."""
+    problems = []
+    sets, segments = features["sets"], features["segments"]
+    for name, block in segments.items():
+        seconds = block.get("seconds")
+        if seconds is not None and clip is not None and seconds > clip:
+            problems.append(
+                f"features.segments.{name}.seconds: {seconds:g} s is longer than the "
+                f"{clip:g} s clips; shorten it or set features.clip_seconds."
+            )
+    for i, item in enumerate(features.get("consolidate", [])):
+        feature, _, segmentation = item.partition("@")
+        if feature not in sets:
+            problems.append(
+                f"features.consolidate[{i}]: {item!r} names no feature set"
+                f"{closest(feature, sets)} (features.sets has {', '.join(sets)})"
+            )
+        elif sets[feature]["kind"] == SUMMARY_KIND:
+            problems.append(
+                f"features.consolidate[{i}]: {feature!r} is a per-track summary table, "
+                "not a sequence; it is written as gtzan_summary.csv."
+            )
+        if segmentation not in segments:
+            problems.append(
+                f"features.consolidate[{i}]: {item!r} names no segmentation"
+                f"{closest(segmentation, segments)} (features.segments has {', '.join(segments)})"
+            )
+        else:
+            problems += frame_problems(f"features.consolidate[{i}]", item, features)
+    if features["n_fft"] < features["hop_length"]:
+        problems.append("features.hop_length: must not exceed features.n_fft.")
+    for name, block in sets.items():
+        if block["kind"] == "vggish" and block.get("postprocess") and not block.get("pca"):
+            problems.append(
+                f"features.sets.{name}.postprocess: the AudioSet postprocessing needs the PCA "
+                f"parameters; set features.sets.{name}.pca (see config/gtzan.yaml)"
+            )
+    return problems
+
+
+def frame_problems(key: str, item: str, features: Mapping[str, Any]) -> list[str]:
+    """An embedding set's FEATURE@SEGMENTATION whose segments are shorter than one frame."""
+    feature, _, segmentation = item.partition("@")
+    block = features["sets"].get(feature) or {}
+    if block.get("kind") not in EMBEDDING_KINDS or segmentation not in features["segments"]:
+        return []
+    frame = EMBEDDING_KINDS[block["kind"]].frame_seconds
+    problems = []
+    for part in ("seconds", "hop_seconds"):
+        seconds = features["segments"][segmentation].get(part)
+        if seconds is not None and round(seconds / frame) < 1:
+            problems.append(
+                f"{key}: {item!r}: features.segments.{segmentation}.{part} ({seconds:g} s) is "
+                f"shorter than one {frame:.3f} s frame of {block['kind']}; use a longer "
+                "segmentation."
+            )
+    return problems
+
+
+def input_problems(key: str, item: str, family: str, features: Mapping[str, Any]) -> list[str]:
+    """A model input (``FEATURE@SEGMENTATION``, or a summary set for a scikit-learn
+    model) that the features block cannot give."""
+    sets, segments = features.get("sets") or {}, features.get("segments") or {}
+    feature, _, segmentation = item.partition("@")
+    summaries = [name for name, block in sets.items() if block.get("kind") == SUMMARY_KIND]
+    if family == "sklearn" and not segmentation and feature in summaries:
+        return []
+    if feature in sets and segmentation in segments and feature not in summaries:
+        return frame_problems(key, item, {"sets": sets, "segments": segments})
+    pairs = [f"{s}@{g}" for s in sets if s not in summaries for g in segments]
+    allowed = "FEATURE@SEGMENTATION of features.sets and features.segments"
+    if family == "sklearn":
+        allowed = f"a summary set ({', '.join(summaries) or 'none configured'}) or " + allowed
+    return [f"{key}: {item!r} is not {allowed} ({', '.join(pairs)})" + closest(item, pairs)]
+
+
+def resolve_features(
+    features: Mapping[str, Any],
+    dataset_clip: float | None,
+    model_inputs: list[tuple[str, ...]],
+    n_tracks: int,
+) -> FeaturesPlan:
+    """The :class:`FeaturesPlan` of a checked block; ``model_inputs``: every enabled
+    model's inputs, whose arrays are consolidated after ``features.consolidate``."""
+    arrays = list(features["consolidate"])
+    for inputs in model_inputs:
+        arrays += [item for item in inputs if "@" in item and item not in arrays]
+    return FeaturesPlan(
+        block={**features, "clip_seconds": feature_clip_seconds(features, dataset_clip)},
+        arrays=tuple(arrays),
+        n_shards=max(1, -(-n_tracks // features["tracks_per_job"])),
+    )

@@ -12,9 +12,9 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c requirements/lock.txt -e ".[test]"
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff check, ruff format --check (src scripts tests)"
-ruff check src scripts tests
-ruff format --check src scripts tests
+echo "== ruff check, ruff format --check (src scripts benchmarks tests)"
+ruff check src scripts benchmarks tests
+ruff format --check src scripts benchmarks tests
 echo "== snakefmt --check ."
 snakefmt --check .
 echo "== snakemake --lint"

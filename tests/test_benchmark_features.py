@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from genreflow.benchmarks.features import benchmark, format_report
+from benchmarks.features import benchmark, format_report
 from genreflow.features.compute import FeatureSpec
 
 SPECS = [
@@ -55,7 +55,7 @@ def test_benchmark_result_structure(tmp_path):
 
 
 def test_training_benchmark_measures_a_model():
-    from genreflow.benchmarks.training import measure
+    from benchmarks.training import measure
     from genreflow.models import load_all
 
     load_all()

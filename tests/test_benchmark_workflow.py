@@ -1,4 +1,4 @@
-"""python -m genreflow.benchmarks.workflow: benchmark files summed per rule."""
+"""python -m benchmarks.workflow: benchmark files summed per rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from genreflow.benchmarks.workflow import (
+from benchmarks.workflow import (
     RULES_DIR,
     main,
     read_benchmarks,

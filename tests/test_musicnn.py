@@ -97,7 +97,7 @@ def test_audio_shorter_than_one_patch_is_named():
 
 
 def test_the_throughput_benchmark_reports_both_stages():
-    from genreflow.benchmarks.embeddings import benchmark, render
+    from benchmarks.embeddings import benchmark, render
 
     result = benchmark([FIXTURES / "country.00048.16k.wav"], repeats=1, batch_size=4)
     (row,) = result["clips"]

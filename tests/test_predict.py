@@ -339,7 +339,7 @@ def test_load_torch_model_round_trips_the_record(torch_model_dir):
 
 
 def test_predict_benchmark_times_load_and_classify(torch_model_dir):
-    from genreflow.benchmarks.predict import time_model
+    from benchmarks.predict import time_model
 
     row = time_model(torch_model_dir, AU_FIXTURE, repeats=1)
     assert row["windows"] == 10

@@ -231,3 +231,81 @@ def test_sweep_report_files(tmp_path):
     assert selected["hyperparameters"] == {"lr": 0.003, "batch_size": 32, "optimizer": "sgd"}
     assert isinstance(selected["hyperparameters"]["batch_size"], int)
     assert outputs["figure"].stat().st_size > 10_000
+
+
+def test_the_sweep_report_tests_only_the_selected_points_runs(tmp_path):
+    """Rule sweep_report from its files: a scikit-learn sweep on the summary table, the
+    selected point's runs scored on their test parts, the other point's models unread."""
+    import json
+
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    from genreflow.evaluation.sweep import run_sweep_report
+
+    tracks = [f"{genre}.{i:05d}" for genre in ("blues", "rock") for i in range(4)]
+    genres = [track.split(".")[0] for track in tracks]
+    x = [[float(genre == "rock"), i / 10] for i, genre in enumerate(genres)]
+    table = pd.DataFrame(x, columns=["f0", "f1"])
+    table.insert(0, "genre", genres)
+    table.insert(0, "source_track_id", tracks)
+    table.insert(0, "track_id", tracks)
+    table.to_csv(tmp_path / "table.csv", index=False)
+    folds = pd.DataFrame(
+        [
+            {"track_id": track, "fold": fold, "role": "test" if i % 2 == fold else "train"}
+            for fold in (0, 1)
+            for i, track in enumerate(tracks)
+        ]
+    )
+    folds.to_csv(tmp_path / "folds.csv", index=False)
+    model = {
+        "estimator": LogisticRegression(C=100.0).fit(x, genres),
+        "genres": ["blues", "rock"],
+        "columns": ["f0", "f1"],
+    }
+    joblib.dump(model, tmp_path / "model.joblib")
+    points = pd.DataFrame({"point": ["aaaaaaaaaa", "bbbbbbbbbb"], "C": [1.0, 100.0]})
+    points.to_csv(tmp_path / "points.csv", index=False)
+    point_runs = [(point, 0, fold) for point in points["point"] for fold in (0, 1)]
+    histories, defaults = [], []
+    for point, seed, fold in point_runs:
+        accuracy = 0.6 if point == "aaaaaaaaaa" else 0.8
+        path = tmp_path / f"{point}_{fold}.json"
+        path.write_text(json.dumps({"val_track_accuracy": accuracy, "val_segment_accuracy": 0.5}))
+        histories.append(path)
+    for fold in (0, 1):
+        defaults.append(tmp_path / f"default_{fold}.json")
+        defaults[-1].write_text(json.dumps({"track_accuracy": 0.5, "seed": 0, "fold": fold}))
+    outputs = {
+        "summary": tmp_path / "summary.csv",
+        "markdown": tmp_path / "summary.md",
+        "selected": tmp_path / "selected.json",
+        "figure": tmp_path / "figure.png",
+    }
+    summary = run_sweep_report(
+        identity={"dataset": "demo", "scheme": "stratified_kfold", "model": "logreg"},
+        points=tmp_path / "points.csv",
+        point_runs=point_runs,
+        histories=histories,
+        # the unselected point's models are never opened
+        models=[
+            tmp_path / ("model.joblib" if point == "bbbbbbbbbb" else "absent.joblib")
+            for point, _, _ in point_runs
+        ],
+        folds=tmp_path / "folds.csv",
+        default_metrics=defaults,
+        arrays=[],
+        indexes=[],
+        table=str(tmp_path / "table.csv"),
+        swept=["C"],
+        default_point="aaaaaaaaaa",
+        outputs=outputs,
+    )
+    assert summary["point"].tolist() == ["bbbbbbbbbb", "aaaaaaaaaa"]
+    selected = json.loads(outputs["selected"].read_text())
+    assert selected["point"] == "bbbbbbbbbb" and selected["hyperparameters"] == {"C": 100.0}
+    assert selected["test"] == {
+        "selected (bbbbbbbbbb)": {"track_accuracy": [1.0, 1.0], "runs": [[0, 0], [0, 1]]},
+        "default": {"track_accuracy": [0.5, 0.5], "runs": [[0, 0], [0, 1]]},
+    }

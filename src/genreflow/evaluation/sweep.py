@@ -5,12 +5,16 @@ accuracy (each track scored by its mean segment probabilities, as the test part 
 of the restored best epoch for a torch model, averaged over the scheme's folds and the
 seeds of ``training.repeats``. Only the selected point is then run on the test parts,
 once, and set beside the model's default configuration on the same runs.
+:func:`run_sweep_report` is rule sweep_report from its input files to its outputs.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +24,9 @@ import seaborn as sns
 from genreflow.atomic import write_csv, write_json, write_text
 from genreflow.evaluation.formatting import percent
 from genreflow.evaluation.plots import plt, save_figure
+from genreflow.evaluation.tables import track_table
+
+log = logging.getLogger(__name__)
 
 
 def validation_scores(histories: Mapping[tuple[str, int, int], Mapping]) -> pd.DataFrame:
@@ -217,3 +224,101 @@ def write_sweep_report(
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
+
+
+def run_sweep_report(
+    *,
+    identity: Mapping[str, str],
+    points: str | os.PathLike,
+    point_runs: Sequence[tuple[str, int, int]],
+    histories: Sequence[str | os.PathLike],
+    models: Sequence[str | os.PathLike],
+    folds: str | os.PathLike,
+    default_metrics: Sequence[str | os.PathLike],
+    arrays: Sequence[str],
+    indexes: Sequence[str],
+    table: str | None,
+    swept: Sequence[str],
+    default_point: str | None,
+    outputs: Mapping[str, str],
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Rule sweep_report: select a sweep's point on validation track accuracy, score the
+    selected point's runs on the test parts, once, and write the report.
+
+    ``points`` is the sweep's points.csv; ``point_runs`` the (point, seed, fold) of each
+    of ``histories`` (history.json) and ``models`` (model.pt or model.joblib), in that
+    order. ``default_metrics`` are the metrics.json of the default configuration's runs,
+    set beside the selection. ``arrays``, ``indexes`` and ``table`` are the model's
+    inputs (consolidated arrays and their index tables, or the summary table) and
+    ``folds`` the scheme's folds table. ``threads`` is torch's thread count for a torch
+    sweep. Writes :func:`write_sweep_report`'s ``outputs``; returns the summary.
+    """
+    points_table = pd.read_csv(points, dtype={"point": str})
+    runs = [(point, int(seed), int(fold)) for point, seed, fold in point_runs]
+    loaded = {
+        key: json.loads(Path(path).read_text()) for key, path in zip(runs, histories, strict=True)
+    }
+    run_models = dict(zip(runs, models, strict=True))
+    scores = validation_scores(loaded)
+    selected = summarise_points(points_table, scores).iloc[0]["point"]
+    log.info("selected point %s on validation track accuracy", selected)
+    folds_table = pd.read_csv(folds, dtype={"track_id": str})
+    predict = _test_predictor(models, arrays=arrays, indexes=indexes, table=table, threads=threads)
+    selected_runs, selected_accuracy = [], []
+    for (point, seed, fold), model in run_models.items():
+        if point != selected:
+            continue
+        segments, genres = predict(model, folds=folds_table, fold=fold)
+        tracks = track_table(segments, genres)
+        selected_runs.append((seed, fold))
+        selected_accuracy.append(float((tracks["genre"] == tracks["predicted"]).mean()))
+    defaults = [json.loads(Path(path).read_text()) for path in default_metrics]
+    return write_sweep_report(
+        identity=identity,
+        points=points_table,
+        scores=scores,
+        swept=list(swept),
+        default_point=default_point,
+        test={
+            f"selected ({selected})": {
+                "track_accuracy": selected_accuracy,
+                "runs": selected_runs,
+            },
+            "default": {
+                "track_accuracy": [m["track_accuracy"] for m in defaults],
+                "runs": [(m["seed"], m["fold"]) for m in defaults],
+            },
+        },
+        outputs=outputs,
+    )
+
+
+def _test_predictor(
+    models: Sequence[str | os.PathLike],
+    *,
+    arrays: Sequence[str],
+    indexes: Sequence[str],
+    table: str | None,
+    threads: int,
+) -> Callable[..., tuple[pd.DataFrame, list[str]]]:
+    """The sweep's test-part predictor, torch or scikit-learn by its saved models: a
+    function of (model, folds, fold) giving the test segments and the genres. Inputs are
+    loaded once, for every selected run."""
+    if all(str(model).endswith(".pt") for model in models):
+        import torch
+
+        from genreflow.evaluation.predict import predict_torch_fold
+
+        torch.set_num_threads(threads)
+        return functools.partial(
+            predict_torch_fold,
+            arrays=arrays,
+            indexes=indexes,
+            device=torch.device("cpu"),
+        )
+    from genreflow.evaluation.predict_classical import predict_classical_fold
+    from genreflow.training.classical_data import load_classical_data
+
+    data = load_classical_data(table=table, arrays=arrays, indexes=indexes)
+    return functools.partial(predict_classical_fold, data=data)

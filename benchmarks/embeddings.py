@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m genreflow.benchmarks.embeddings [--model MSD_musicnn] [--repeats 3]
+    python -m benchmarks.embeddings [--model MSD_musicnn] [--repeats 3]
                                                [--batch-size 64] [--device cpu] [--json F]
 
 Each committed GTZAN fixture clip (30 s, 22.05 kHz) is embedded the way the workflow
@@ -31,7 +31,7 @@ from genreflow.embeddings.musicnn import LAYERS, load_musicnn
 from genreflow.embeddings.musicnn_input import log_mel, resample_for_musicnn, to_patches
 from genreflow.training.device import select_device
 
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "audio"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "audio"
 
 
 def _best(function, repeats: int) -> tuple[object, float]:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m genreflow.benchmarks.training [--models a,b] [--batches 5] [--batch-size 32]
+    python -m benchmarks.training [--models a,b] [--batches 5] [--batch-size 32]
                                              [--device auto] [--json out.json]
 
 Each model is built at the demo's input shapes (or GTZAN's, with ``--gtzan``) and

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m genreflow.benchmarks.predict [--models-dir results/final/demo] [--clip FILE]
+    python -m benchmarks.predict [--models-dir results/final/demo] [--clip FILE]
                                            [--repeats 3] [--json out.json]
 
 For every model folder under ``--models-dir`` it measures, after Python and torch have
@@ -28,7 +28,7 @@ import torch
 
 from genreflow.inference.classifier import load_classifier
 
-FIXTURE = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "audio" / "blues.00050.au"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "audio" / "blues.00050.au"
 
 
 def synthetic_clip(folder: Path, seconds: float = 30.0, sr: int = 22050) -> Path:

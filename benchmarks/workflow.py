@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m genreflow.benchmarks.workflow results/benchmarks/<dataset> [--format markdown|csv]
+    python -m benchmarks.workflow results/benchmarks/<dataset> [--format markdown|csv]
                                             [--rules workflow/rules]
 
 Every rule declares ``benchmark:`` (one TSV per job: wall seconds ``s``, ``cpu_time``,
@@ -30,7 +30,7 @@ import pandas as pd
 
 from genreflow.models.index import load_index
 
-RULES_DIR = Path(__file__).resolve().parents[3] / "workflow" / "rules"
+RULES_DIR = Path(__file__).resolve().parents[1] / "workflow" / "rules"
 _RULE = re.compile(r"^\s*(?:rule\s+(\w+)\s*:|use rule \w+ as (\w+) with\s*:)")
 _BENCHMARK = re.compile(r"^\s*benchmark\s*:\s*$")
 _PATH = re.compile(r"""^\s*f?["']([^"']+)["']""")
@@ -175,7 +175,7 @@ def markdown(summary: pd.DataFrame) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m genreflow.benchmarks.workflow", description=__doc__.split("\n\n")[0]
+        prog="python -m benchmarks.workflow", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("folder", help="results/benchmarks/<dataset>")
     parser.add_argument("--format", choices=("markdown", "csv"), default="markdown")
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         jobs = read_benchmarks(args.folder, rule_patterns(args.rules))
     except FileNotFoundError as error:
-        print(f"genreflow.benchmarks.workflow: {error}", file=sys.stderr)
+        print(f"benchmarks.workflow: {error}", file=sys.stderr)
         return 2
     summary = summarise(jobs)
     if args.format == "csv":

@@ -1,6 +1,6 @@
 """Feature-stage throughput: the shared-STFT implementation against naive librosa calls.
 
-``python -m genreflow.benchmarks.features`` decodes the same tracks once each, then times
+``python -m benchmarks.features`` decodes the same tracks once each, then times
 
 * *implemented*: :func:`~genreflow.features.compute.compute_features` with one shared STFT
   per signal, exactly what the workflow's ``extract_features`` shard jobs run per track
@@ -59,7 +59,7 @@ from genreflow.features.settings import FeatureSettings
 from genreflow.features.spectra import Spectra
 from genreflow.features.summary import SUMMARY_COLUMNS, summary_reference
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
 FIXTURE_TRACKS = ("blues.00050.au", "jazz.00054.au")
 AUDIO_SUFFIXES = {".wav", ".au", ".flac", ".ogg", ".mp3"}
@@ -589,7 +589,7 @@ def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m genreflow.benchmarks.features", description=__doc__.split("\n\n")[0]
+        prog="python -m benchmarks.features", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
         "--tracks",

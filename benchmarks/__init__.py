@@ -1,0 +1,1 @@
+"""Benchmarks of the workflow's stages (run as ``python -m benchmarks.<stage>``)."""

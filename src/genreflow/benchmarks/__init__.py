@@ -1,1 +1,0 @@
-"""Benchmarks of the workflow's stages (run as ``python -m genreflow.benchmarks.<stage>``)."""

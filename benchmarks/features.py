@@ -624,7 +624,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.config:
         config = _merged(config, yaml.safe_load(args.config.read_text()))
     features = dict(config["features"], clip_seconds=args.clip_seconds)
-    settings = FeatureSettings.from_config(features, args.clip_seconds)
+    settings = FeatureSettings.from_dict(features)
     specs = list(settings.stft_specs)
     if args.sets:
         try:

@@ -6,7 +6,7 @@ import torch
 
 from genreflow.atomic import write_csv
 from genreflow.data.manifest import read_manifest, usable_tracks
-from genreflow.embeddings.shards import extract_embedding_shard
+from genreflow.features.embedding_shards import extract_embedding_shard
 from genreflow.features.settings import FeatureSettings
 from genreflow.features.shards import shard_tracks
 from genreflow.logs import script_logging

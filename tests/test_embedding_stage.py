@@ -6,10 +6,10 @@ import pytest
 
 from genreflow.embeddings.musicnn import MusicnnExtractor
 from genreflow.embeddings.musicnn_params import PATCH_SECONDS
-from genreflow.embeddings.shards import EMBEDDING_COLUMNS, extract_embedding_shard
 from genreflow.errors import DataError
 from genreflow.features.compute import FeatureSpec
 from genreflow.features.consolidate import consolidate_feature
+from genreflow.features.embedding_shards import EMBEDDING_COLUMNS, extract_embedding_shard
 from genreflow.features.settings import FeatureSettings, Segmentation
 
 from conftest import FIXTURES

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from genreflow.errors import ConfigError, DataError
 from genreflow.folds import (
@@ -16,7 +17,10 @@ from genreflow.folds import (
     fold_summary,
     training_rows,
 )
+from genreflow.plan.folds import holdout_problems, resolve_folds
 from genreflow.schemes import SCHEMES
+
+from conftest import PROJECT_ROOT
 
 GENRES = [f"g{i}" for i in range(10)]
 QUARANTINED = ["g0.00003", "g5.00007"]
@@ -75,9 +79,17 @@ def gtzan_manifest(registry: pd.DataFrame) -> pd.DataFrame:
     return registry[["track_id", "genre", "artist"]].assign(status="ok")
 
 
+# the default config's folds block, as the plan resolves it (holdout ratios checked)
+CONFIG_FOLDS = resolve_folds(
+    yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())["folds"]
+)
+
+
 def make_folds(scheme: str, manifest: pd.DataFrame, seed: int = 0, **kwargs) -> pd.DataFrame:
     if scheme in ("fault_filtered", "official"):
         kwargs.setdefault("split_table", synthetic_split())
+    if scheme == "holdout":
+        kwargs.setdefault("holdout", CONFIG_FOLDS.holdout)
     return assign_folds(manifest, scheme, seed=seed, **kwargs)
 
 
@@ -193,10 +205,13 @@ def test_holdout_ratios_and_stratification(source, ratios, gtzan_registry):
         assert abs(counts["val"] - 0.25 * (1 - ratios["test"]) * n) <= 1
 
 
-def test_holdout_defaults_to_60_20_20():
+def test_holdout_splits_by_the_plans_ratios():
     manifest = synthetic_manifest()
-    counts = assign_folds(manifest, "holdout", seed=0)["role"].value_counts()
+    assert dict(CONFIG_FOLDS.holdout) == {"val": 0.2, "train": 0.6, "test": 0.2}
+    counts = make_folds("holdout", manifest)["role"].value_counts()
     assert counts.to_dict() == {"train": 118, "val": 40, "test": 40}
+    with pytest.raises(ConfigError, match="folds.holdout: the holdout scheme needs"):
+        assign_folds(manifest, "holdout", seed=0)
 
 
 def test_stratified_kfold_val_is_val_fraction_of_training_part():
@@ -311,12 +326,12 @@ def test_more_folds_than_smallest_class(scheme):
 )
 def test_holdout_ratios_must_sum_to_one(ratios):
     with pytest.raises(ConfigError, match="folds.holdout.*sum to"):
-        assign_folds(synthetic_manifest(), "holdout", seed=0, holdout=ratios)
+        raise ConfigError("\n".join(holdout_problems(ratios)))
 
 
 def test_holdout_rejects_unknown_keys():
     with pytest.raises(ConfigError, match="folds.holdout.*valid"):
-        assign_folds(synthetic_manifest(), "holdout", seed=0, holdout={"train": 0.8, "valid": 0.2})
+        raise ConfigError("\n".join(holdout_problems({"train": 0.8, "valid": 0.2})))
 
 
 @pytest.mark.parametrize("split_table", [None, pd.DataFrame({"track_id": ["g0.00000"]})])

@@ -11,9 +11,9 @@ import sys
 import pytest
 import yaml
 
-from genreflow.config import archive_name, source_kind
 from genreflow.models.index import INDEX_PATH, build_index, load_index, render
 from genreflow.plan import ConfigProblems, resolve_plan
+from genreflow.plan.dataset import archive_name, source_kind
 from genreflow.schemes import SCHEMES
 
 from conftest import PROJECT_ROOT
@@ -120,7 +120,7 @@ def test_sweep_points_and_the_default_point():
     # a scikit-learn model sweeps its estimator's keywords (arch keys)
     logreg = plan.sweeps["logreg"]
     assert logreg.swept == ("C",) and len(logreg.points) == 3
-    assert {point["arch"]["C"] for point in logreg.points.values()} == {0.1, 1.0, 10.0}
+    assert {point.arch["C"] for point in logreg.points.values()} == {0.1, 1.0, 10.0}
     assert logreg.default_point in logreg.points  # C 1.0 is the registered default
 
 

@@ -16,12 +16,11 @@ import torch
 import yaml
 
 from genreflow.cli import main
-from genreflow.evaluation.predict import load_torch_model
 from genreflow.features.summary import SUMMARY_COLUMNS
 from genreflow.inference import SongError, load_classifier, read_song
 from genreflow.inference.output import JSON_SCHEMA
 from genreflow.models import get_model
-from genreflow.training.artifacts import torch_record
+from genreflow.saved import SavedTorchModel
 from genreflow.training.data import Normalizer
 
 from conftest import PROJECT_ROOT, build_model
@@ -47,18 +46,17 @@ def save_torch_model(folder: Path, features: dict, seed: int = 0) -> Path:
     model = build_model("cnn_seed001", shapes=[(rows, frames)], n_classes=len(GENRES)).eval()
     stats = [(torch.full((rows, 1), -40.0), torch.full((rows, 1), 20.0))]
     folder.mkdir(parents=True, exist_ok=True)
-    record = torch_record(
+    SavedTorchModel.of(
         "cnn_seed001",
         model,
         arch=spec.arch,
         inputs=["logmel64@s3"],
         input_shapes=[(rows, frames)],
         genres=GENRES,
-        normalizer=Normalizer("standardize", stats),
+        normalizer=Normalizer("standardize", stats).state(),
         features=features,
         train={},
-    )
-    torch.save(record, folder / "model.pt")
+    ).save(folder / "model.pt")
     return folder
 
 
@@ -332,10 +330,25 @@ def test_read_song_names_the_reason(songs):
         read_song(truncated, sample_rate=22050, silence_peak=1e-4)
 
 
-def test_load_torch_model_round_trips_the_record(torch_model_dir):
-    model, saved = load_torch_model(torch_model_dir / "model.pt")
-    assert saved["features"]["clip_seconds"] == 10.0
-    assert not model.training
+def test_a_saved_torch_model_round_trips_its_record(torch_model_dir):
+    saved = SavedTorchModel.load(torch_model_dir / "model.pt")
+    assert saved.features["clip_seconds"] == 10.0 and saved.genres == GENRES
+    assert saved.sample_rates == {"decoded": 22050, "logmel64": 22050}
+    assert not saved.network().training
+    # the file is a plain dict of the record's fields, loadable without genreflow
+    raw = torch.load(torch_model_dir / "model.pt", weights_only=True)
+    assert list(raw) == [
+        "model",
+        "state_dict",
+        "arch",
+        "inputs",
+        "input_shapes",
+        "genres",
+        "normalizer",
+        "features",
+        "sample_rates",
+        "train",
+    ]
 
 
 def test_predict_benchmark_times_load_and_classify(torch_model_dir):

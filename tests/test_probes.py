@@ -16,10 +16,12 @@ import soundfile as sf
 import yaml
 
 from genreflow.cli import main
-from genreflow.embeddings.shards import extract_embedding_shard
 from genreflow.features.consolidate import consolidate_feature
+from genreflow.features.embedding_shards import extract_embedding_shard
 from genreflow.features.settings import FeatureSettings, segmentations
 from genreflow.inference import load_classifier
+from genreflow.models.index import load_index
+from genreflow.plan.models import TrainingPlan, run_settings
 from genreflow.training.classical_data import array_data
 from genreflow.training.job import Job
 from genreflow.training.run import train_torch
@@ -50,7 +52,7 @@ def probes(tmp_path_factory):
             rows.append((path.stem, path.stem, genre, str(path)))
     tracks = pd.DataFrame(rows, columns=["track_id", "source_track_id", "genre", "path"])
     block = features_block()
-    settings = FeatureSettings.from_dict({**block, "clip_seconds": 15.0})
+    settings = FeatureSettings.from_dict(block)
     table = extract_embedding_shard(tracks, settings, "musicnn", root / "features")
     arrays = {}
     for segments in ("s3",):
@@ -60,7 +62,14 @@ def probes(tmp_path_factory):
         arrays[segments] = (str(array), str(index))
     folds = pd.DataFrame({"track_id": tracks.track_id, "fold": 0, "role": ["train", "val"] * 3})
     manifest = tracks.assign(status="ok")
-    training = {"device": "cpu", "amp": False, "threads": 1, "max_epochs": None}
+    training = TrainingPlan(
+        "cpu", amp=False, repeats=(0,), threads=1, max_epochs=None, gpu_mem_mb=0
+    )
+    index = load_index()
+
+    def run_of(model, train=None):
+        """What the plan resolves for ``model`` on the patches."""
+        return run_settings(index[model], ("musicnn@s3",), {}, train or {}, training, key=model)
 
     def outputs(model):
         folder = root / "final" / model
@@ -73,26 +82,21 @@ def probes(tmp_path_factory):
         Job("probe", "final", "musicnn_svm", 0, 0, svm_outputs),
         # the patch-level variant (models.musicnn_svm.inputs: [musicnn@s3]): 10 examples
         # per genre, enough for the SVC's 5-fold probability calibration
+        settings=run_of("musicnn_svm"),
+        features=block,
         data=array_data(*arrays["s3"]),
         folds=folds,
         manifest=manifest,
-        inputs=["musicnn@s3"],
-        arch_overrides={},
-        training=training,
-        feature_settings=block,
     )
     mlp_dir, mlp_outputs = outputs("musicnn_mlp")
     train_torch(
         Job("probe", "final", "musicnn_mlp", 0, 0, mlp_outputs),
+        settings=run_of("musicnn_mlp", {"epochs": 30}),
+        features=block,
         arrays=[arrays["s3"][0]],
         indexes=[arrays["s3"][1]],
         folds=folds,
         manifest=manifest,
-        inputs=["musicnn@s3"],
-        arch_overrides={},
-        train_overrides={"epochs": 30},
-        training=training,
-        feature_settings=block,
     )
     return {"musicnn_svm": svm_dir, "musicnn_mlp": mlp_dir, "arrays": arrays, "root": root}
 

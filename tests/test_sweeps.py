@@ -7,21 +7,24 @@ import pytest
 from genreflow.errors import ConfigError
 from genreflow.evaluation.sweep import summarise_points, validation_scores
 from genreflow.models.index import load_index
+from genreflow.plan.models import TrainingPlan
+from genreflow.plan.sweeps import sweep_points
 from genreflow.training.params import TrainParams
-from genreflow.training.sweeps import point_id, points_table, sweep_points, swept_names
+from genreflow.training.sweeps import point_id, points_table, swept_names
 
 CNN = load_index()["cnn_seed001"]
 DEFAULTS = CNN.train
+TRAINING = TrainingPlan("cpu", amp=False, repeats=(0,), threads=1, max_epochs=None, gpu_mem_mb=0)
 
 
-def points_of(sweep, train=None, arch=None, model=CNN, key="k"):
-    return sweep_points(model, arch or {}, train or {}, sweep, key)
+def points_of(sweep, train=None, arch=None, model=CNN, key="k", training=TRAINING):
+    return sweep_points(model, model.inputs, arch or {}, train or {}, sweep, training, key)
 
 
 def train_of(points):
-    """Each point's train overrides (a torch sweep of train keys leaves arch empty)."""
-    assert all(point["arch"] == {} for point in points.values())
-    return [point["train"] for point in points.values()]
+    """Each point's resolved train settings (a torch sweep of train keys keeps the arch)."""
+    assert all(point.arch == CNN.arch for point in points.values())
+    return [point.train for point in points.values()]
 
 
 def test_a_grid_has_every_combination_with_stable_names():
@@ -48,8 +51,8 @@ def test_points_are_named_by_resolved_settings():
     assert point_id(CNN.arch, TrainParams.resolve(DEFAULTS)) in points
     with_config = points_of({"grid": {"lr": [2 * default_lr]}}, train={"weight_decay": 0.01})
     assert not set(with_config) & set(points)
-    (overrides,) = train_of(with_config)
-    assert overrides == {"weight_decay": 0.01, "lr": 2 * default_lr}
+    (resolved,) = train_of(with_config)
+    assert resolved.weight_decay == 0.01 and resolved.lr == 2 * default_lr
     # the model's arch is part of a point too: another architecture, another name
     other_arch = points_of({"grid": {"lr": [default_lr]}}, arch={"dropout": 0.1})
     assert not set(other_arch) & set(points)
@@ -58,8 +61,8 @@ def test_points_are_named_by_resolved_settings():
 def test_arch_keys_are_swept_beside_train_keys():
     points = points_of({"grid": {"dropout": [0.1, 0.2], "lr": [1e-3]}})
     assert len(points) == 2
-    assert sorted(p["arch"]["dropout"] for p in points.values()) == [0.1, 0.2]
-    assert all(p["train"] == {"lr": 1e-3} for p in points.values())
+    assert sorted(p.arch["dropout"] for p in points.values()) == [0.1, 0.2]
+    assert all(p.train.lr == 1e-3 for p in points.values())
     table = points_table(points, ["dropout", "lr"])
     assert sorted(table["dropout"]) == [0.1, 0.2] and set(table["lr"]) == {1e-3}
 
@@ -67,13 +70,25 @@ def test_arch_keys_are_swept_beside_train_keys():
 def test_a_scikit_learn_model_sweeps_its_estimators_keywords():
     forest = load_index()["random_forest"]
     points = points_of({"grid": {"n_estimators": [50, 100]}}, model=forest)
-    assert sorted(p["arch"]["n_estimators"] for p in points.values()) == [50, 100]
-    assert all(p["train"] == {} for p in points.values())
+    assert sorted(p.arch["n_estimators"] for p in points.values()) == [50, 100]
+    assert all(p.train is None for p in points.values())
     # the registered default (500 trees) resolved into the name: 500 is the default point
     default = points_of({"grid": {"n_estimators": [500]}}, model=forest)
     assert list(default) == [point_id(forest.arch, None)]
     with pytest.raises(ConfigError, match="k.grid.lr: unknown key.*scikit-learn model"):
         points_of({"grid": {"lr": [1.0]}}, model=forest)
+
+
+def test_points_run_the_plans_epoch_cap_unless_they_set_epochs():
+    capped = TrainingPlan("cpu", amp=False, repeats=(0,), threads=1, max_epochs=2, gpu_mem_mb=0)
+    (point,) = points_of({"grid": {"lr": [1e-3]}}, training=capped).values()
+    assert point.train.epochs == 2
+    (point,) = points_of({"grid": {"epochs": [5]}}, training=capped).values()
+    assert point.train.epochs == 5  # a swept epochs is honoured
+    # the point's name is a hash of what it runs: another cap, another point
+    assert set(points_of({"grid": {"lr": [1e-3]}})) != set(
+        points_of({"grid": {"lr": [1e-3]}}, training=capped)
+    )
 
 
 def test_duplicate_points_collapse():
@@ -98,10 +113,10 @@ def test_random_points_are_reproducible_and_in_range():
     points = points_of(sweep)
     assert points == points_of(sweep)
     assert len(points) == 12
-    for overrides in train_of(points):
-        assert 1e-4 <= overrides["lr"] <= 1e-2
-        assert overrides["optimizer"] in ("adam", "adamw", "sgd")
-        assert 8 <= overrides["batch_size"] <= 64 and isinstance(overrides["batch_size"], int)
+    for resolved in train_of(points):
+        assert 1e-4 <= resolved.lr <= 1e-2
+        assert resolved.optimizer in ("adam", "adamw", "sgd")
+        assert 8 <= resolved.batch_size <= 64 and isinstance(resolved.batch_size, int)
     other_seed = {"random": {**sweep["random"], "seed": 4}}
     assert set(points_of(other_seed)) != set(points)
 

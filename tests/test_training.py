@@ -10,15 +10,17 @@ import pytest
 import torch
 from torch import nn
 
-from genreflow.evaluation.predict import load_torch_model, predict_torch_fold
+from genreflow.evaluation.predict import predict_torch_fold
 from genreflow.models.registry import MODELS, ModelSpec
 from genreflow.predictions import track_table
+from genreflow.saved import SavedTorchModel
 from genreflow.training import loop as loop_module
 from genreflow.training.data import Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
 from genreflow.training.job import CHECKPOINT_NAME, Job
 from genreflow.training.params import TrainParams
 from genreflow.training.run import train_torch
+from genreflow.training.settings import RunSettings
 
 torch.set_num_threads(1)
 CPU = torch.device("cpu")
@@ -96,20 +98,32 @@ def toy_arrays(tmp_path) -> dict[str, list[str]]:
     }
 
 
-def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, seed=3, **training):
+def tiny_settings(train_overrides=None) -> RunSettings:
+    """What the plan would resolve for the tiny model: its defaults under the overrides."""
+    spec = MODELS["tiny_test_net"]
+    return RunSettings(
+        model=spec.name,
+        family="torch",
+        inputs=("toy@s1",),
+        arch=spec.arch,
+        train=TrainParams.resolve(spec.train, train_overrides or {}),
+        device="cpu",
+        amp=True,
+        threads=1,
+    )
+
+
+def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, seed=3):
     files = {"model": "model.pt", "history": "history.json", "config": "config.json"}
     outputs = {name: str(tmp_path / out / file) for name, file in files.items()}
     job = Job("toy", "stratified_kfold", "tiny_test_net", 0, seed, outputs)
     return train_torch(
         job,
+        settings=tiny_settings(train_overrides),
+        features={"sample_rate": 22050},
         **toy_arrays(tmp_path),
         folds=folds,
         manifest=manifest,
-        inputs=["toy@s1"],
-        arch_overrides={},
-        train_overrides=train_overrides or {},
-        training={"device": "cpu", "max_epochs": None, **training},
-        feature_settings={"sample_rate": 22050},
     )
 
 
@@ -173,11 +187,12 @@ def test_saved_model_reproduces_its_best_epochs_validation_scores(dataset, tiny_
     """model.pt holds the restored best epoch: reloaded, it scores the val part as logged."""
     tmp_path, folds, manifest = dataset
     history = run_job(tmp_path, folds, manifest, train_overrides={"lr": 3e-2})
-    model, saved = load_torch_model(tmp_path / "out" / "model.pt")
+    saved = SavedTorchModel.load(tmp_path / "out" / "model.pt")
+    model = saved.network()
     val = load_fold(
         **toy_arrays(tmp_path), folds=folds, fold=0, genres=GENRES, device=CPU, roles=("val",)
     )["val"]
-    normalizer = Normalizer.from_state(saved["normalizer"])
+    normalizer = Normalizer.from_state(saved.normalizer)
     loss, accuracy, _ = loop_module.evaluate(
         model, val, normalizer, Precision.for_device(CPU, enabled=False)
     )
@@ -315,9 +330,10 @@ def test_early_stopping_restores_the_best_epoch(dataset, tiny_model):
     assert len(epochs) - history["best_epoch"] == 2  # patience
 
 
-def test_max_epochs_caps_training(dataset, tiny_model):
+def test_the_job_runs_the_epochs_of_its_settings(dataset, tiny_model):
+    """The plan caps epochs (training.max_epochs); the job runs what it is given."""
     tmp_path, folds, manifest = dataset
-    assert len(run_job(tmp_path, folds, manifest, max_epochs=2)["epochs"]) == 2
+    assert len(run_job(tmp_path, folds, manifest, train_overrides={"epochs": 2})["epochs"]) == 2
 
 
 def test_device_selection():

@@ -14,11 +14,11 @@ import yaml
 from genreflow.checksums import file_digest
 from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.embeddings import weights as weights_module
-from genreflow.embeddings.shards import extract_embedding_shard
 from genreflow.embeddings.vggish import pca_state_contract, vggish_state_contract
 from genreflow.embeddings.weights import set_weight_files, weight_file
 from genreflow.errors import ChecksumError, ConfigError
 from genreflow.features.compute import FeatureSpec
+from genreflow.features.embedding_shards import extract_embedding_shard
 from genreflow.features.settings import FeatureSettings
 from genreflow.plan import ConfigProblems, resolve_plan
 

@@ -23,8 +23,8 @@ import seaborn as sns
 
 from genreflow.atomic import write_csv, write_json, write_text
 from genreflow.evaluation.formatting import percent
-from genreflow.evaluation.plots import plt, save_figure
-from genreflow.evaluation.tables import track_table
+from genreflow.figures import plt, save_figure, themed
+from genreflow.predictions import track_table
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ def summarise_points(points: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame
     return table
 
 
+@themed
 def plot_sweep(
     points: pd.DataFrame,
     scores: pd.DataFrame,

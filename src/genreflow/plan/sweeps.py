@@ -25,19 +25,20 @@ class SweepPlan:
 
 def sweep_points(
     model: IndexedModel,
-    plan: ModelPlan,
+    inputs: tuple[str, ...],
+    config_arch: Mapping[str, Any],
+    config_train: Mapping[str, Any],
     sweep: Mapping[str, Any],
     training: TrainingPlan,
     key: str,
 ) -> dict[str, RunSettings]:
-    """Every point of a sweep over ``plan``'s overrides, named by its resolved settings;
-    points whose settings coincide are one point."""
+    """Every point of a sweep over the model's config blocks (``config_arch``,
+    ``config_train``), resolved as a model is and named by those settings; points whose
+    settings coincide are one point."""
     where = f"{key}.grid" if "grid" in sweep else f"{key}.random.space"
     points: dict[str, RunSettings] = {}
-    for arch, train in sweep_overrides(
-        model, plan.arch_overrides, plan.train_overrides, sweep, key
-    ):
-        settings = run_settings(model, plan.inputs, arch, train, training, key=where)
+    for arch, train in sweep_overrides(model, config_arch, config_train, sweep, key):
+        settings = run_settings(model, inputs, arch, train, training, key=where)
         points.setdefault(point_id(settings.arch, settings.train), settings)
     return points
 
@@ -71,7 +72,15 @@ def resolve_sweeps(
             continue
         model = models[name]
         try:
-            points = sweep_points(index[name], model, sweep, training, f"sweeps.models.{name}")
+            points = sweep_points(
+                index[name],
+                model.inputs,
+                model.arch_overrides,
+                model.train_overrides,
+                sweep,
+                training,
+                f"sweeps.models.{name}",
+            )
         except ConfigError as exc:
             problems += str(exc).splitlines()
             continue

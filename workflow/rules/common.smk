@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from genreflow.config import archive_name, local_source_path
-from genreflow.numba_cache import kernel_versions
+from genreflow.kernels.cache import kernel_versions
 
 DATASET = PLAN.dataset.name
 GENERATED = PLAN.dataset.source_kind == "generated"

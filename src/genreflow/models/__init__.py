@@ -11,7 +11,7 @@ import pkgutil
 
 from genreflow.models.registry import MODELS, ModelSpec, Published, get_model, register
 
-_NOT_MODELS = {"registry", "layers", "index"}
+_NOT_MODELS = {"registry", "layers", "index", "index_build"}
 
 __all__ = ["MODELS", "ModelSpec", "Published", "get_model", "load_all", "register"]
 

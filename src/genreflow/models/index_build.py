@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from genreflow.models import load_all
 from genreflow.models.index import INDEX_PATH
-from genreflow.models.registry import MODULES
+from genreflow.models.registry import MODULES, load_all
 
 
 def build_index() -> dict[str, dict[str, Any]]:

@@ -6,7 +6,7 @@ this folder on ``sys.path``, so importing this module adds the checkout's ``src/
 
 Every job then gets a private ``NUMBA_CACHE_DIR``, copied from the job's ``kernels``
 input (rule compile_kernels' cache) when it has one, so no two jobs ever write the same
-cached kernel (see :mod:`genreflow.numba_cache`). Import this module first.
+cached kernel (see :mod:`genreflow.kernels.cache`). Import this module first.
 """
 
 import sys
@@ -18,7 +18,7 @@ _SRC = Path(__file__).resolve().parent.parent / "src"
 if str(_SRC) not in sys.path:
     sys.path.insert(0, str(_SRC))
 
-from genreflow.numba_cache import use_private_cache
+from genreflow.kernels.cache import use_private_cache
 
 _job = getattr(__main__, "snakemake", None)
 use_private_cache(getattr(_job.input, "kernels", None) if _job is not None else None)

@@ -7,7 +7,7 @@ import shutil
 
 from genreflow.atomic import atomic_directory, write_json
 from genreflow.environment import node_facts
-from genreflow.features.warmup import warm_kernels
+from genreflow.kernels.warmup import warm_kernels
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]) as log:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from genreflow.doctor import Diagnosis, _grouped, _package_in_traceback, run_child
-from genreflow.doctor.checks import CHECKS, reference_signal
-from genreflow.numba_cache import cache_files, folder_fingerprint
+from genreflow.kernels.cache import cache_files, folder_fingerprint
+from genreflow.kernels.checks import CHECKS, reference_signal
+from genreflow.kernels.child import run_child
+from genreflow.kernels.doctor import Diagnosis, _package_in_traceback
+from genreflow.kernels.report import _grouped
 
 PIPTRACK = (
     "import numpy as np, librosa; "
@@ -90,7 +92,7 @@ def test_a_crash_outside_any_cache_names_the_package(tmp_path):
     stderr = (
         "Fatal Python error: Segmentation fault\n\nCurrent thread (most recent call first):\n"
         '  File "/venv/lib/python3.11/site-packages/soxr/__init__.py", line 1 in resample\n'
-        '  File "/src/genreflow/doctor/checks.py", line 5 in check_soxr\n'
+        '  File "/src/genreflow/kernels/checks.py", line 5 in check_soxr\n'
     )
     assert _package_in_traceback(stderr) == "soxr"
     text = _grouped([Diagnosis("soxr resampling", culprit="soxr")])[0]

@@ -33,8 +33,8 @@ VERSION_EXCEPTIONS: dict[str, str] = {}
 # rule never runs, and why it is not in the env.
 IMPORT_EXCEPTIONS = {
     ("features.yaml", "torch"): (
-        "genreflow.doctor.checks.check_torch: rule compile_kernels runs only the "
-        "librosa checks (genreflow.features.warmup)"
+        "genreflow.kernels.checks.check_torch: rule compile_kernels runs only the "
+        "librosa checks (genreflow.kernels.warmup)"
     ),
     **{
         (env, "llvmlite"): (

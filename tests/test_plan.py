@@ -11,7 +11,8 @@ import sys
 import pytest
 import yaml
 
-from genreflow.models.index import INDEX_PATH, build_index, load_index, render
+from genreflow.models.index import INDEX_PATH, load_index
+from genreflow.models.index_build import build_index, render
 from genreflow.plan import ConfigProblems, resolve_plan
 from genreflow.plan.dataset import archive_name, source_kind
 from genreflow.schemes import SCHEMES
@@ -446,7 +447,7 @@ def test_parsing_imports_neither_torch_nor_scikit_learn():
 
 
 def test_the_model_index_is_in_step_with_the_registry():
-    """Run `python -m genreflow.models.index` after adding or changing a model."""
+    """Run `python -m genreflow.models.index_build` after adding or changing a model."""
     assert INDEX_PATH.read_text() == render(build_index())
     from genreflow.models import MODELS
 

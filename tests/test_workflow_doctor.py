@@ -4,8 +4,8 @@ built: every check passes, and the doctor writes nothing to the cache."""
 import pytest
 from test_doctor import doctor
 
-from genreflow.doctor.checks import CHECKS
-from genreflow.numba_cache import folder_fingerprint
+from genreflow.kernels.cache import folder_fingerprint
+from genreflow.kernels.checks import CHECKS
 
 pytestmark = pytest.mark.integration
 

@@ -173,7 +173,7 @@ def explain_command(args: argparse.Namespace) -> int:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    from genreflow.doctor import run_doctor
+    from genreflow.kernels.report import run_doctor
 
     try:
         return run_doctor(repair=args.repair, cache_dir=args.cache_dir, only=args.check)
@@ -200,10 +200,10 @@ def run() -> int:
 
     predict and explain run librosa's kernels; they start from a copy of this user's
     compiled kernels (built once, under a lock) so that parallel runs never write a
-    shared cache (see :mod:`genreflow.numba_cache`). The doctor manages caches itself.
+    shared cache (see :mod:`genreflow.kernels.cache`). The doctor manages caches itself.
     """
     if sys.argv[1:2] in (["predict"], ["explain"]) and "numba" not in sys.modules:
-        from genreflow.numba_cache import use_private_cache, user_kernel_cache
+        from genreflow.kernels.cache import use_private_cache, user_kernel_cache
 
         try:
             use_private_cache(user_kernel_cache())

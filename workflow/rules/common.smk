@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from genreflow.numba_cache import kernel_versions
+from genreflow.kernels.cache import kernel_versions
 
 DATASET = PLAN.dataset.name
 GENERATED = PLAN.dataset.is_demo

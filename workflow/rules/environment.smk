@@ -2,7 +2,7 @@
 
 
 rule compile_kernels:
-    # The only job that writes a shared numba cache (see genreflow.numba_cache); every
+    # The only job that writes a shared numba cache (see genreflow.kernels.cache); every
     # job that runs librosa's kernels starts from a private copy of it.
     output:
         cache=directory(KERNELS),

@@ -1,4 +1,4 @@
-"""Small building blocks shared by the model modules (not a model: see ``_NOT_MODELS``).
+"""Small building blocks shared by the model modules (not a model: see ``registry.NOT_MODELS``).
 
 Every block is functional (no in-place operations on its input), so models built from
 them run under ``torch.use_deterministic_algorithms(True)`` on CPU.

@@ -1,16 +1,18 @@
 """The model registry: every model is one module in this package that calls :func:`register`.
 
-Modules are discovered automatically (see ``genreflow.models.__init__``), so adding a
-model is one module plus one config block (``models.<name>`` in ``config/config.yaml``).
+Modules are discovered automatically (:func:`load_all`), so adding a model is one
+module plus one config block (``models.<name>`` in ``config/config.yaml``).
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from genreflow.errors import ConfigError
@@ -146,6 +148,19 @@ def _importing_module() -> str:
     return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
+# the modules of this package that register no model
+NOT_MODELS = frozenset({"registry", "layers", "index", "index_build"})
+
+
+def load_all() -> dict[str, ModelSpec]:
+    """Import every model module of this package once, filling :data:`MODELS`."""
+    package = __name__.rpartition(".")[0]
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if module.name not in NOT_MODELS:
+            importlib.import_module(f"{package}.{module.name}")
+    return MODELS
+
+
 def get_model(name: str) -> ModelSpec:
     """The registered model ``name``; a :class:`ConfigError` naming the models otherwise.
 
@@ -153,7 +168,6 @@ def get_model(name: str) -> ModelSpec:
     not import scikit-learn's estimators nor a scikit-learn job torch; the whole zoo is
     loaded only for a name the index does not know.
     """
-    from genreflow.models import load_all
     from genreflow.models.index import load_index
 
     if name not in MODELS:

@@ -3,7 +3,7 @@
 Rule ``compile_kernels`` runs :func:`warm_kernels` with the run's feature and
 augmentation settings, so the kernels are compiled for the exact code paths and
 signatures that feature extraction, augmentation, ``genreflow predict`` and the
-explanations use (see :mod:`genreflow.numba_cache` for why only one process may).
+explanations use (see :mod:`genreflow.kernels.cache` for why only one process may).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from genreflow.doctor.checks import CHECKS, reference_signal
 from genreflow.features.augment import Augmentation
 from genreflow.features.compute import compute_features
 from genreflow.features.loading import load_track
 from genreflow.features.settings import FeatureSettings
+from genreflow.kernels.checks import CHECKS, reference_signal
 
 # a rate no dataset uses, so decoding resamples as it does for any foreign file
 FOREIGN_RATE = 44100
@@ -70,5 +70,5 @@ def warm_kernels(
 
 
 if __name__ == "__main__":
-    # genreflow.numba_cache.user_kernel_cache, for genreflow predict and explain
+    # genreflow.kernels.cache.user_kernel_cache, for genreflow predict and explain
     warm_kernels()

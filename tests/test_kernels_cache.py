@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from genreflow.numba_cache import (
+from genreflow.kernels.cache import (
     cache_files,
     folder_fingerprint,
     kernel_unit,
@@ -139,7 +139,7 @@ def test_jobs_run_on_private_copies_so_the_race_cannot_reach_them(racy):
 
 def test_private_cache_must_come_before_numba(tmp_path):
     result = python(
-        "import numba\nfrom genreflow.numba_cache import use_private_cache\nuse_private_cache()",
+        "import numba\nfrom genreflow.kernels.cache import use_private_cache\nuse_private_cache()",
         tmp_path,
         None,
     )

@@ -1,50 +1,30 @@
-"""``genreflow doctor``: run every compiled kernel genreflow depends on, each in its own
-child process, and say what is broken: a poisoned numba cache (naming its files, which
-``--repair`` deletes), or the package at fault.
+"""Which kernel checks fail on a numba cache, and why: a poisoned cache or a package.
 
-The doctor never writes to the cache it examines: each child runs on a private copy of
-it (``NUMBA_CACHE_DIR``), so running the doctor beside a workflow is safe too.
+:class:`Doctor` runs the checks (:mod:`genreflow.kernels.child`) on private copies of
+the :class:`KernelCache` it examines, never on the cache itself, so running it beside a
+workflow is safe too. A check that fails is rerun on an empty cache: when it passes
+there, the examined cache's files of the kernels it used are put into that clean cache,
+halving the suspects, until the poisoned files are found (:class:`Diagnosis`); when it
+fails there too, the package at fault is named.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genreflow.doctor.checks import CHECKS, EXIT_WRONG, TORCH_CHECK
-from genreflow.numba_cache import (
-    ENV_VAR,
+from genreflow.kernels.cache import (
     cache_files,
     cache_subfolder,
     default_cache_folder,
     kernel_source_folders,
 )
-
-CHILD_TIMEOUT_S = 600
-
-
-@dataclass
-class Outcome:
-    """One check's result in one child process."""
-
-    check: str
-    status: str  # "pass", "wrong result", "crashed", "failed"
-    detail: str = ""
-    returncode: int = 0
-    stderr: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "pass"
+from genreflow.kernels.checks import CHECKS, TORCH_CHECK
+from genreflow.kernels.child import Outcome, run_child
 
 
 @dataclass
@@ -72,40 +52,6 @@ class KernelCache:
             for path in self.units[key]:
                 shutil.copy2(path, target / path.name)
         return dest
-
-
-def _child_env(cache_dir: Path) -> dict[str, str]:
-    env = {**os.environ, ENV_VAR: str(cache_dir), "PYTHONFAULTHANDLER": "1"}
-    env.setdefault("OMP_NUM_THREADS", "1")
-    return env
-
-
-def run_child(check: str, cache_dir: Path) -> Outcome:
-    """Run ``check`` in a new interpreter whose numba cache is ``cache_dir``."""
-    command = [sys.executable, "-X", "faulthandler", "-m", "genreflow.doctor.checks", check]
-    try:
-        done = subprocess.run(
-            command,
-            env=_child_env(cache_dir),
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return Outcome(check, "failed", f"no answer within {CHILD_TIMEOUT_S} s")
-    if done.returncode < 0:
-        number = -done.returncode
-        name = signal.Signals(number).name if number in signal.valid_signals() else "?"
-        return Outcome(check, "crashed", f"signal {number} ({name})", done.returncode, done.stderr)
-    lines = done.stdout.strip().splitlines()
-    try:
-        reply = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return Outcome(check, "failed", last, done.returncode, done.stderr)
-    status = reply["status"] if done.returncode in (0, EXIT_WRONG) else "failed"
-    return Outcome(check, status, reply["detail"], done.returncode, done.stderr)
 
 
 def _package_in_traceback(stderr: str) -> str | None:
@@ -237,91 +183,3 @@ class Doctor:
 
 def _package_of(check: str) -> str:
     return "torch" if check.startswith(TORCH_CHECK) else CHECKS[check].package
-
-
-def facts() -> dict:
-    """Versions and the CPU numba targets, read in a child (it imports numba and torch)."""
-    with tempfile.TemporaryDirectory(prefix="genreflow-doctor-") as scratch:
-        done = subprocess.run(
-            [sys.executable, "-m", "genreflow.doctor.checks", "--facts"],
-            capture_output=True,
-            text=True,
-            env=_child_env(Path(scratch)),
-            check=False,
-        )
-    if done.returncode != 0:
-        return {"versions": {}, "numba_cpu": "unknown", "torch_devices": ["cpu"]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def run_doctor(
-    *,
-    repair: bool = False,
-    cache_dir: str | None = None,
-    only: Sequence[str] = (),
-    jobs: int | None = None,
-    out=sys.stdout,
-) -> int:
-    """Run the checks, print one row each and a diagnosis of every failure.
-
-    Returns 0 when every check passes (after ``repair``, when it deleted poisoned files),
-    1 otherwise.
-    """
-    cache_dir = cache_dir if cache_dir is not None else os.environ.get(ENV_VAR) or None
-    environment = facts()
-    checks = list(CHECKS) + [f"{TORCH_CHECK} [{d}]" for d in environment["torch_devices"]]
-    if only:
-        unknown = [name for name in only if name not in checks]
-        if unknown:
-            raise ValueError(f"unknown check(s) {unknown}; choose from: {', '.join(checks)}")
-        checks = list(only)
-    jobs = jobs or min(len(checks), os.cpu_count() or 1)
-    where = cache_dir or "numba's default (__pycache__ beside each kernel's source)"
-    print(f"genreflow doctor: numba cache {where}", file=out)
-    with tempfile.TemporaryDirectory(prefix="genreflow-doctor-") as workdir:
-        doctor = Doctor(KernelCache.examine(cache_dir), Path(workdir), jobs)
-        outcomes = doctor.run_all(checks)
-        _print_rows(outcomes, out)
-        diagnoses = doctor.diagnose([o for o in outcomes if not o.ok])
-    if repair:
-        for diagnosis in diagnoses:
-            for path in diagnosis.poisoned:
-                path.unlink(missing_ok=True)
-            diagnosis.repaired = bool(diagnosis.poisoned)
-    for text in _grouped(diagnoses):
-        print("\n" + text, file=out)
-    versions = ", ".join(f"{k} {v}" for k, v in environment["versions"].items())
-    print(f"\n{versions}; numba targets CPU {environment['numba_cpu']}", file=out)
-    if not diagnoses:
-        print("all checks passed", file=out)
-        return 0
-    if repair and all(d.repaired for d in diagnoses):
-        rerun = run_doctor(cache_dir=cache_dir, only=[d.check for d in diagnoses], out=out)
-        return rerun
-    return 1
-
-
-def _grouped(diagnoses: Sequence[Diagnosis]) -> list[str]:
-    """One paragraph per distinct finding, naming every check it explains."""
-    findings: dict[tuple, list[Diagnosis]] = {}
-    for diagnosis in diagnoses:
-        key = (tuple(diagnosis.poisoned), None if diagnosis.poisoned else diagnosis.culprit)
-        findings.setdefault(key, []).append(diagnosis)
-    texts = []
-    for group in findings.values():
-        first = group[0]
-        names = ", ".join(d.check for d in group)
-        texts.append(names + first.describe().removeprefix(first.check))
-    return texts
-
-
-def _print_rows(outcomes: Sequence[Outcome], out) -> None:
-    width = max(len(o.check) for o in outcomes)
-    for outcome in outcomes:
-        status = "pass" if outcome.ok else outcome.status.upper()
-        if outcome.status == "crashed":
-            status = f"CRASHED with {outcome.detail}"
-            detail = ""
-        else:
-            detail = outcome.detail
-        print(f"  {outcome.check:<{width}}  {status:<10}  {detail}", file=out)

@@ -54,7 +54,7 @@ def use_private_cache(source: str | os.PathLike | None = None) -> Path:
     """
     if "numba" in sys.modules:
         raise RuntimeError(
-            "genreflow.numba_cache.use_private_cache() must run before numba is imported"
+            "genreflow.kernels.cache.use_private_cache() must run before numba is imported"
         )
     private = Path(tempfile.mkdtemp(prefix="genreflow-numba-"))
     if source is not None and Path(source).is_dir():
@@ -69,7 +69,7 @@ def user_kernel_cache(build: Callable[[Path], None] | None = None) -> Path:
 
     For ``genreflow predict`` and ``explain`` outside the workflow: the first call builds
     it (``build(folder)``, by default a child process running
-    :func:`genreflow.features.warmup.warm_kernels` with every feature kind) while holding
+    :func:`genreflow.kernels.warmup.warm_kernels` with every feature kind) while holding
     a file lock, then renames it into place; later calls, in parallel or not, only read
     it. Keyed by Python, the kernels' package versions, the installation and the CPU.
     """
@@ -101,7 +101,7 @@ def _build_in_child(folder: Path) -> None:
     from genreflow.errors import GenreflowError
 
     done = subprocess.run(
-        [sys.executable, "-m", "genreflow.features.warmup"],
+        [sys.executable, "-m", "genreflow.kernels.warmup"],
         env={**os.environ, ENV_VAR: str(folder)},
         capture_output=True,
         text=True,

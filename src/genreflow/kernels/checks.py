@@ -3,7 +3,7 @@
 Every check takes the 30 s test signal (a 440 Hz tone, white noise and a 120 BPM click
 track) and verifies what it computes against a fact about that signal, so a kernel that
 runs but computes garbage is caught as well as one that crashes. Run one check in this
-process with ``python -X faulthandler -m genreflow.doctor.checks NAME``: it prints one
+process with ``python -X faulthandler -m genreflow.kernels.checks NAME``: it prints one
 JSON line and exits 0 (pass) or 3 (wrong result); a crash shows as a signal.
 """
 

@@ -507,3 +507,70 @@ def test_a_variant_names_only_keys_the_architecture_takes():
 
     with pytest.raises(ValueError, match="variant keys"):
         ModelSpec("x", "torch", ("a@b",), build=net, hyperparameters=net, variant={"wdth": 4})
+
+
+@pytest.mark.parametrize("preset", ["config.yaml", "gtzan.yaml", "gtzan_mini.yaml"])
+def test_what_the_plan_says_a_job_runs_is_what_its_record_says(preset):
+    """For every model: the settings the rule passes (RunSettings.to_dict, through a
+    serialisation), rebuilt by the job, are what its config.json records."""
+    from genreflow.training.job import Job, run_record
+    from genreflow.training.settings import RunSettings
+
+    plan = resolve_plan(load(preset) if preset == "config.yaml" else merged(preset), SCHEMA)
+    features = plan.features.to_dict()
+    scheme, folds = next(iter(plan.schemes.items()))
+    for name, model in plan.models.items():
+        passed = json.loads(json.dumps(model.run.to_dict()))
+        settings = RunSettings.from_dict(passed)
+        assert settings == model.run, name
+        for seed in model.seeds:
+            job = Job(plan.dataset.name, scheme, name, folds[-1], seed, {})
+            record = run_record(
+                job, settings, features, genres=[], n_examples={}, reproduces=model.reproduces
+            )
+            assert record["inputs"] == list(model.inputs), name
+            assert record["arch"] == dict(model.arch), name
+            assert record["repeat"] == seed and record["seed"] == seed + 1000 * folds[-1]
+            assert record["features"]["clip_seconds"] == plan.features.clip_seconds
+            if model.family == "torch":
+                assert record["train"] == model.train.as_dict(), name
+                assert record["train"]["epochs"] == model.train.epochs
+                assert record["train"]["batch_size"] == model.train.batch_size
+                assert "epochs" not in record  # one number of epochs: train.epochs
+            else:
+                assert record["train"] is None and settings.threads == 1
+
+
+def test_training_max_epochs_caps_the_epochs_the_config_does_not_set():
+    demo = resolve_plan(load("config.yaml"), SCHEMA)
+    assert demo.training.max_epochs == 6
+    assert demo.models["cnn_seed001"].train.epochs == 6  # the report's 30, capped
+    assert demo.models["shortchunk_resnet"].train.epochs == 40  # set by demo.models
+    gtzan = resolve_plan(merged("gtzan.yaml"), SCHEMA)
+    assert gtzan.training.max_epochs is None
+    assert gtzan.models["cnn_seed001"].train.epochs == 30
+    assert gtzan.models["cnn_seed001"].run.device == "auto"
+
+
+def test_the_folds_plan_checks_holdout_ratios_once():
+    config = load("config.yaml")
+    plan = resolve_plan(config, SCHEMA)
+    assert plan.folds.to_dict() == {
+        "n_folds": 2,
+        "val_fraction": 0.2,
+        "seed": 42,
+        "holdout": {"val": 0.2, "train": 0.6, "test": 0.2},
+    }
+    config["folds"]["schemes"] = ["holdout"]
+    config["folds"]["holdout"] = {"train": 0.6, "val": 0.3, "test": 0.2}
+    assert any("folds.holdout: ratios" in line and "sum to" in line for line in problems_of(config))
+
+
+def test_a_job_rebuilds_settings_without_defaulting_any():
+    from genreflow.training.settings import RunSettings
+
+    plan = resolve_plan(load("config.yaml"), SCHEMA)
+    passed = plan.models["cnn_seed001"].run.to_dict()
+    del passed["train"]["lr"]
+    with pytest.raises(ValueError, match="lack lr"):
+        RunSettings.from_dict(passed)

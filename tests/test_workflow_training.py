@@ -100,3 +100,36 @@ def test_a_second_seed_adds_only_its_runs_of_models_that_are_not_deterministic(t
     evaluated = [job for job in jobs if job["rule"].startswith("evaluate")]
     assert len(evaluated) == len(runs) and {job.get("seed") for job in evaluated} == {"1"}
     assert not [job for job in jobs if job["rule"] in ("explain", "train_final_torch")]
+
+
+def test_every_jobs_record_is_what_the_plan_says(tiny_demo, monkeypatch):
+    """What the plan resolves for each run (inputs, arch, train settings with
+    training.max_epochs applied, seed) is what the job ran and recorded."""
+    import yaml
+
+    from genreflow.plan import resolve_plan
+
+    project, config, _ = tiny_demo
+    monkeypatch.chdir(project)
+    merged = yaml.safe_load((project / "config/config.yaml").read_text())
+    for key, value in yaml.safe_load(config.read_text()).items():
+        merged[key] = {**merged[key], **value} if isinstance(value, dict) else value
+    plan = resolve_plan(merged)
+    records = sorted((project / "results").glob("*/demo/**/config.json"))
+    assert len(records) > 40
+    for path in records:
+        record = json.loads(path.read_text())
+        parts = path.relative_to(project / "results").parts
+        model = plan.models[record["model"]]
+        settings = model.run
+        if parts[0] == "sweeps":  # sweeps/demo/<scheme>/<model>/<point>/seed<k>/fold<f>
+            settings = plan.sweeps[record["model"]].points[parts[4]]
+        assert record["inputs"] == list(settings.inputs), path
+        assert record["arch"] == dict(settings.arch), path
+        train = settings.train.as_dict() if settings.train is not None else None
+        assert record["train"] == train, path
+        assert record["repeat"] in model.seeds
+        assert record["seed"] == record["repeat"] + 1000 * record["fold"]
+        if record["train"] is not None and parts[0] != "sweeps":
+            history = json.loads((path.parent / "history.json").read_text())
+            assert len(history["epochs"]) <= record["train"]["epochs"] == 1  # max_epochs

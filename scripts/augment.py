@@ -17,7 +17,7 @@ with script_logging(snakemake.log[0]):
     )
     table = augment_tracks(
         tracks,
-        [Augmentation.from_config(block) for block in params.copies],
+        [Augmentation.from_dict(block) for block in params.copies],
         params.folder,
         sample_rate=params.sample_rate,
         seed=params.seed,

@@ -36,7 +36,7 @@ class Augmentation:
     amount: float
 
     @classmethod
-    def from_config(cls, block: Mapping) -> Augmentation:
+    def from_dict(cls, block: Mapping) -> Augmentation:
         kind = block["kind"]
         return cls(kind, float(block[AUGMENTATION_KINDS[kind]]))
 

@@ -63,7 +63,7 @@ def warm_kernels(
     ran.append(f"features {', '.join(spec.name for spec in settings.stft_specs)}")
     rng = np.random.default_rng(0)
     for block in augmentations:
-        augmentation = Augmentation.from_config(block)
+        augmentation = Augmentation.from_dict(block)
         augmentation.apply(loaded.y, loaded.sr, rng)
         ran.append(f"augmentation {augmentation.name}")
     return ran

@@ -116,7 +116,14 @@ def test_every_jobs_record_is_what_the_plan_says(tiny_demo, monkeypatch):
         merged[key] = {**merged[key], **value} if isinstance(value, dict) else value
     plan = resolve_plan(merged)
     records = sorted((project / "results").glob("*/demo/**/config.json"))
-    assert len(records) > 40
+    folds = sum(len(f) for f in plan.schemes.values())
+    runs = sum(len(model.seeds) * folds for model in plan.models.values())
+    sweep_folds = len(plan.schemes[plan.sweep_scheme])
+    runs += sum(
+        len(sweep.points) * len(plan.models[name].seeds) * sweep_folds
+        for name, sweep in plan.sweeps.items()
+    )
+    assert len(records) == runs + len(plan.final_models)  # every run, final models, sweeps
     for path in records:
         record = json.loads(path.read_text())
         parts = path.relative_to(project / "results").parts

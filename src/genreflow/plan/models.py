@@ -102,19 +102,9 @@ def run_settings(
     ``training.max_epochs`` caps the model's own epochs; epochs the config sets (in
     ``train``) are honoured.
     """
-    if model.family != "torch":
-        return RunSettings(
-            model=model.name,
-            family=model.family,
-            inputs=inputs,
-            arch={**model.arch, **arch},
-            train=None,
-            device="cpu",
-            amp=False,
-            threads=1,
-        )
-    params = TrainParams.resolve(model.train, train, key=key)
-    if training.max_epochs and "epochs" not in train:
+    torch = model.family == "torch"
+    params = TrainParams.resolve(model.train, train, key=key) if torch else None
+    if params is not None and training.max_epochs and "epochs" not in train:
         params = replace(params, epochs=min(params.epochs, int(training.max_epochs)))
     return RunSettings(
         model=model.name,
@@ -122,9 +112,10 @@ def run_settings(
         inputs=inputs,
         arch={**model.arch, **arch},
         train=params,
-        device=training.device,
-        amp=training.amp,
-        threads=training.threads,
+        # scikit-learn models fit on one CPU thread (BLAS threads fight over shared cores)
+        device=training.device if torch else "cpu",
+        amp=training.amp if torch else False,
+        threads=training.threads if torch else 1,
     )
 
 

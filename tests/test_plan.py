@@ -58,7 +58,7 @@ def test_the_demo_plan():
     plan = resolve_plan(load("config.yaml"), SCHEMA)
     assert plan.dataset.name == "demo" and plan.dataset.source_kind == "generated"
     assert plan.dataset.n_tracks == 160 and plan.n_shards == 4
-    assert plan.dataset.clip_seconds == 10.0 and plan.features["clip_seconds"] == 10.0
+    assert plan.dataset.clip_seconds == 10.0 and plan.features.clip_seconds == 10.0
     assert plan.schemes == {"stratified_kfold": (0, 1)}
     assert len(plan.models) == 18 and len(plan.classical_models) == 6
     assert plan.final_models == (

@@ -335,6 +335,11 @@ def test_a_saved_torch_model_round_trips_its_record(torch_model_dir):
     assert saved.features["clip_seconds"] == 10.0 and saved.genres == GENRES
     assert saved.sample_rates == {"decoded": 22050, "logmel64": 22050}
     assert not saved.network().training
+    # saved again, the same record gives the same bytes (no temporary name inside)
+    saved.save(torch_model_dir / "again.pt")
+    assert (torch_model_dir / "again.pt").read_bytes() == (
+        torch_model_dir / "model.pt"
+    ).read_bytes()
     # the file is a plain dict of the record's fields, loadable without genreflow
     raw = torch.load(torch_model_dir / "model.pt", weights_only=True)
     assert list(raw) == [

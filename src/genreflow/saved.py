@@ -87,11 +87,13 @@ class SavedTorchModel:
         )
 
     def save(self, path: str | Path) -> None:
-        """Write ``path`` atomically."""
+        """Write ``path`` atomically; the same record gives the same bytes."""
         import torch
 
-        with atomic_path(path) as tmp:
-            torch.save({f.name: getattr(self, f.name) for f in fields(self)}, tmp)
+        # through a file object: torch then names the zip's folder "archive", not after
+        # the temporary file (whose random name would differ between two runs)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            torch.save({f.name: getattr(self, f.name) for f in fields(self)}, fh)
 
     @classmethod
     def load(cls, path: str | Path) -> SavedTorchModel:

@@ -54,10 +54,6 @@ class FeaturesPlan:
         """What jobs read (``FeatureSettings.from_dict``) and trained models record."""
         return dict(self.block)
 
-    def __getitem__(self, key: str) -> Any:
-        """A value of the resolved block (``plan.features["clip_seconds"]``)."""
-        return self.block[key]
-
 
 def feature_clip_seconds(features: Mapping[str, Any], dataset_clip: float | None) -> float | None:
     """The clip length features are computed on: ``features.clip_seconds`` or the dataset's."""

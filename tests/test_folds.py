@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from genreflow.folds import (
     fold_summary,
     training_rows,
 )
-from genreflow.plan.folds import holdout_problems, resolve_folds
+from genreflow.plan.folds import holdout_problems, holdout_ratios, resolve_folds
 from genreflow.schemes import SCHEMES
 
 from conftest import PROJECT_ROOT
@@ -193,7 +194,9 @@ def test_stratified_kfold_test_counts_within_one_of_ideal(source, gtzan_registry
 @pytest.mark.parametrize("ratios", HOLDOUTS, ids=["80-20", "50-20-30", "60-20-20"])
 def test_holdout_ratios_and_stratification(source, ratios, gtzan_registry):
     manifest = synthetic_manifest() if source == "synthetic" else gtzan_manifest(gtzan_registry)
-    folds = assign_folds(manifest, "holdout", seed=0, holdout=ratios, val_fraction=0.25)
+    folds = assign_folds(
+        manifest, "holdout", seed=0, holdout=holdout_ratios(ratios), val_fraction=0.25
+    )
     assert set(folds["fold"]) == {0}
     assert_test_counts_near_ideal(folds, manifest, ratios["test"])
     n = len(usable_ids(manifest))
@@ -325,13 +328,13 @@ def test_more_folds_than_smallest_class(scheme):
     "ratios", [{"train": 0.6, "val": 0.3, "test": 0.2}, {"train": 0.5, "test": 0.2}]
 )
 def test_holdout_ratios_must_sum_to_one(ratios):
-    with pytest.raises(ConfigError, match="folds.holdout.*sum to"):
-        raise ConfigError("\n".join(holdout_problems(ratios)))
+    problems = holdout_problems(ratios)
+    assert any(re.match("folds.holdout.*sum to", line) for line in problems), problems
 
 
 def test_holdout_rejects_unknown_keys():
-    with pytest.raises(ConfigError, match="folds.holdout.*valid"):
-        raise ConfigError("\n".join(holdout_problems({"train": 0.8, "valid": 0.2})))
+    problems = holdout_problems({"train": 0.8, "valid": 0.2})
+    assert any(re.match("folds.holdout.*valid", line) for line in problems), problems
 
 
 @pytest.mark.parametrize("split_table", [None, pd.DataFrame({"track_id": ["g0.00000"]})])

@@ -16,6 +16,7 @@ import torch
 import yaml
 
 from genreflow.cli import main
+from genreflow.errors import DataError
 from genreflow.features.summary import SUMMARY_COLUMNS
 from genreflow.inference import SongError, load_classifier, read_song
 from genreflow.inference.output import JSON_SCHEMA
@@ -354,6 +355,20 @@ def test_a_saved_torch_model_round_trips_its_record(torch_model_dir):
         "sample_rates",
         "train",
     ]
+
+
+def test_a_model_saved_without_feature_settings_is_named_for_retraining(torch_model_dir, tmp_path):
+    """A record from before models saved their features block: one clear line."""
+    raw = torch.load(torch_model_dir / "model.pt", weights_only=True)
+    old = tmp_path / "old"
+    old.mkdir()
+    keep = ("model", "state_dict", "arch", "inputs", "input_shapes", "genres", "normalizer")
+    torch.save({key: raw[key] for key in keep}, old / "model.pt")
+    with pytest.raises(DataError, match="saved without its feature settings; retrain"):
+        load_classifier(old)
+    torch.save({"model": "cnn_seed001"}, tmp_path / "other.pt")
+    with pytest.raises(DataError, match="not a genreflow torch model"):
+        SavedTorchModel.load(tmp_path / "other.pt")
 
 
 def test_predict_benchmark_times_load_and_classify(torch_model_dir):

@@ -111,10 +111,21 @@ def test_every_jobs_record_is_what_the_plan_says(tiny_demo, monkeypatch):
 
     project, config, _ = tiny_demo
     monkeypatch.chdir(project)
-    merged = yaml.safe_load((project / "config/config.yaml").read_text())
-    for key, value in yaml.safe_load(config.read_text()).items():
-        merged[key] = {**merged[key], **value} if isinstance(value, dict) else value
-    plan = resolve_plan(merged)
+
+    def merge(base: dict, update: dict) -> dict:
+        """``update`` over ``base`` key by key, as Snakemake merges ``--configfile``."""
+        return {
+            **base,
+            **{
+                key: merge(base[key], value)
+                if isinstance(value, dict) and isinstance(base.get(key), dict)
+                else value
+                for key, value in update.items()
+            },
+        }
+
+    default = yaml.safe_load((project / "config/config.yaml").read_text())
+    plan = resolve_plan(merge(default, yaml.safe_load(config.read_text())))
     records = sorted((project / "results").glob("*/demo/**/config.json"))
     folds = sum(len(f) for f in plan.schemes.values())
     runs = sum(len(model.seeds) * folds for model in plan.models.values())

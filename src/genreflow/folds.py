@@ -68,7 +68,8 @@ def assign_folds(
         Share of a fold's training tracks carved out as val, where the scheme does so.
     holdout : mapping, default=None
         ``train``/``val``/``test`` ratios for ``holdout``, summing to 1, as the plan
-        checked them (:class:`genreflow.plan.folds.FoldsPlan`); required by ``holdout``.
+        checked them (:func:`genreflow.plan.folds.holdout_ratios`: ``val`` 0 when the
+        config gives none); required by ``holdout``.
     split_table : DataFrame, default=None
         Registry-like table with ``track_id`` and the split column of
         ``fault_filtered`` or ``official`` (see :data:`REGISTRY_SPLITS`).
@@ -90,7 +91,7 @@ def assign_folds(
     elif scheme == "holdout":
         if holdout is None:
             raise ConfigError("folds.holdout: the holdout scheme needs its train/val/test ratios.")
-        roles = _holdout(tracks, seed, {"val": 0.0, **holdout}, val_fraction)
+        roles = _holdout(tracks, seed, dict(holdout), val_fraction)
     elif scheme in REGISTRY_SPLITS:
         roles = _registry_split(scheme, tracks, manifest, split_table)
     else:

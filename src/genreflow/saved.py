@@ -97,10 +97,15 @@ class SavedTorchModel:
 
     @classmethod
     def load(cls, path: str | Path) -> SavedTorchModel:
+        """The record in ``path``; one saved by an older genreflow may lack the feature
+        settings (empty here: ``genreflow predict`` then says to retrain it)."""
         import torch
 
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
+        missing = [f.name for f in fields(cls) if f.name not in saved]
+        if set(missing) - {"features", "sample_rates", "train"}:
+            raise DataError(f"{path}: not a genreflow torch model (it lacks {', '.join(missing)}).")
+        return cls(**{f.name: saved.get(f.name, {}) for f in fields(cls)})
 
     def network(self) -> torch.nn.Module:
         """The model rebuilt from its registered architecture, in eval mode on the CPU."""

@@ -89,7 +89,8 @@ class FeatureSettings:
 
 
 def segmentations(config_segments: Mapping[str, Mapping[str, Any]]) -> dict[str, Segmentation]:
-    """The ``features.segments`` config block as :class:`Segmentation` objects."""
+    """The plan's ``segments`` (each hop resolved) as :class:`Segmentation` objects; a
+    model saved before the plan resolved hops steps by its segment length, as it did."""
     return {
         name: Segmentation(
             name, block.get("seconds"), block.get("hop_seconds") or block.get("seconds")

@@ -181,7 +181,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
             ),
             demo_clips_per_genre=config["demo"]["clips_per_genre"] if demo else None,
         )
-    training = TrainingPlan.from_config(config["training"])
+    training = TrainingPlan.from_block(config["training"])
     try:
         models = resolve_models(config, index, training, demo=demo)
     except ConfigError as exc:

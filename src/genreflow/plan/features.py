@@ -19,8 +19,9 @@ SUMMARY_KIND = "gtzan_summary"
 
 @dataclass(frozen=True)
 class FeaturesPlan:
-    """The ``features`` block with the clip length resolved (``features.clip_seconds``,
-    else the dataset's), and what the workflow derives from it."""
+    """The ``features`` block with the clip length (``features.clip_seconds``, else the
+    dataset's) and every segmentation's hop resolved, and what the workflow derives
+    from it."""
 
     block: Mapping[str, Any]  # the features block, clip_seconds resolved
     # every consolidated FEATURE@SEGMENTATION array: features.consolidate, then every
@@ -148,8 +149,17 @@ def resolve_features(
     arrays = list(features["consolidate"])
     for inputs in model_inputs:
         arrays += [item for item in inputs if "@" in item and item not in arrays]
+    # a segmentation without its own hop steps by its length (no overlap)
+    segments = {
+        name: {**block, "hop_seconds": block.get("hop_seconds") or block.get("seconds")}
+        for name, block in features["segments"].items()
+    }
     return FeaturesPlan(
-        block={**features, "clip_seconds": feature_clip_seconds(features, dataset_clip)},
+        block={
+            **features,
+            "clip_seconds": feature_clip_seconds(features, dataset_clip),
+            "segments": segments,
+        },
         arrays=tuple(arrays),
         n_shards=max(1, -(-n_tracks // features["tracks_per_job"])),
     )

@@ -96,12 +96,18 @@ def folds_problems(
     return problems
 
 
+def holdout_ratios(holdout: Mapping[str, Any]) -> dict[str, float]:
+    """Checked ``folds.holdout`` ratios as the holdout scheme splits by: a val ratio of 0
+    where none is given (val is then carved from the train part by ``val_fraction``)."""
+    return {"val": 0.0, **{role: float(value) for role, value in holdout.items()}}
+
+
 def resolve_folds(folds: Mapping[str, Any]) -> FoldsPlan:
-    """The :class:`FoldsPlan` of a checked ``folds`` block (a val ratio of 0 if absent)."""
+    """The :class:`FoldsPlan` of a checked ``folds`` block."""
     return FoldsPlan(
         schemes={scheme: tuple(folds_of(scheme, folds["n_folds"])) for scheme in folds["schemes"]},
         n_folds=int(folds["n_folds"]),
         val_fraction=float(folds["val_fraction"]),
         seed=int(folds["seed"]),
-        holdout={"val": 0.0, **{role: float(v) for role, v in folds["holdout"].items()}},
+        holdout=holdout_ratios(folds["holdout"]),
     )

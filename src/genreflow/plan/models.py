@@ -32,7 +32,8 @@ class TrainingPlan:
     gpu_mem_mb: int
 
     @classmethod
-    def from_config(cls, training: Mapping[str, Any]) -> TrainingPlan:
+    def from_block(cls, training: Mapping[str, Any]) -> TrainingPlan:
+        """The plan of a checked ``training`` block."""
         return cls(
             device=training["device"],
             amp=bool(training["amp"]),

@@ -89,6 +89,9 @@ def test_the_demo_plan():
     assert unet.arch["base_channels"] == 4 and unet.arch["depth"] == 4
     assert unet.train.batch_size == 8 and unet.train.lr == 1e-3
     assert plan.models["cnn_seed001"].artifact == "model.pt"
+    from genreflow.saved import CLASSICAL_ARTIFACT, TORCH_ARTIFACT
+
+    assert (TORCH_ARTIFACT, CLASSICAL_ARTIFACT) == ("model.pt", "model.joblib")  # one name each
     assert plan.models["svm"].artifact == "model.joblib" and plan.models["svm"].train is None
     assert "18 models (6 final)" in plan.describe()
 

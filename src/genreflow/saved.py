@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 TORCH_ARTIFACT = "model.pt"
 CLASSICAL_ARTIFACT = "model.joblib"
-# a model family's artifact file name
-ARTIFACTS = {"torch": TORCH_ARTIFACT, "sklearn": CLASSICAL_ARTIFACT}
 
 
 def input_sample_rates(features: Mapping[str, Any], inputs: Sequence[str]) -> dict[str, int]:
@@ -130,6 +128,30 @@ class SavedClassicalModel:
     genres: list[str]
     features: dict[str, Any]
     sample_rates: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        estimator: Any,
+        *,
+        inputs: Sequence[str],
+        columns: Sequence[str] | None,
+        input_shape: Sequence[int] | None,
+        genres: Sequence[str],
+        features: Mapping[str, Any],
+    ) -> SavedClassicalModel:
+        """The record of a fitted ``estimator``."""
+        return cls(
+            model=name,
+            estimator=estimator,
+            inputs=list(inputs),
+            columns=list(columns) if columns is not None else None,
+            input_shape=list(input_shape) if input_shape is not None else None,
+            genres=list(genres),
+            features=dict(features),
+            sample_rates=input_sample_rates(features, inputs),
+        )
 
     def save(self, path: str | Path) -> None:
         """Write ``path`` atomically."""

@@ -81,7 +81,8 @@ class ModelPlan:
 
     @property
     def artifact(self) -> str:
-        """The file name of the trained model."""
+        """The file name of the trained model (genreflow.saved's TORCH_ARTIFACT or
+        CLASSICAL_ARTIFACT; not imported from there, which would load pandas at parse)."""
         return "model.pt" if self.family == "torch" else "model.joblib"
 
     def claim(self) -> dict[str, Any]:

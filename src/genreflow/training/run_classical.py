@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from genreflow.folds import training_rows
 from genreflow.models import get_model
 from genreflow.models.classical import classical_probabilities, limit_to_data
-from genreflow.saved import SavedClassicalModel, input_sample_rates
+from genreflow.saved import SavedClassicalModel
 from genreflow.schemes import FINAL_SCHEME
 from genreflow.training.classical_data import ClassicalData
 from genreflow.training.job import (
@@ -115,15 +115,14 @@ def train_classical(
         fit_on=fit_roles,
         adjusted=history["adjusted"],
     )
-    SavedClassicalModel(
-        model=job.model,
-        estimator=estimator,
-        inputs=list(settings.inputs),
+    SavedClassicalModel.of(
+        job.model,
+        estimator,
+        inputs=settings.inputs,
         columns=data.columns,
         input_shape=data.input_shape,
         genres=genres,
-        features=dict(features),
-        sample_rates=input_sample_rates(features, settings.inputs),
+        features=features,
     ).save(job.outputs["model"])
     write_run_files(job, history, record)
     return history

@@ -11,11 +11,12 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from genreflow.atomic import atomic_directory
+from genreflow.audio import AUDIO_EXTENSIONS
 from genreflow.errors import ArchiveError, DataError
 
-log = logging.getLogger(__name__)
+__all__ = ["AUDIO_EXTENSIONS", "inventory", "safe_extract"]
 
-AUDIO_EXTENSIONS = (".wav", ".au", ".mp3", ".flac", ".ogg")
+log = logging.getLogger(__name__)
 
 
 def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:

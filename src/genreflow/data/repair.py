@@ -27,9 +27,8 @@ import numpy as np
 import pandas as pd
 
 from genreflow.atomic import write_bytes
-from genreflow.audio import UndecodableAudioError, read_int16
+from genreflow.audio import AUDIO_EXTENSIONS, UndecodableAudioError, read_int16
 from genreflow.checksums import canonical_wav_bytes
-from genreflow.data.extract import AUDIO_EXTENSIONS
 from genreflow.data.validate import FormatSpec, check_track
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,9 @@
 
 import _bootstrap  # noqa: F401
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 from genreflow.data.manifest import read_manifest
@@ -26,7 +29,9 @@ with script_logging(snakemake.log[0]):
             for name, claim in models.items()
         },
         manifest=read_manifest(inputs.manifest),
-        repairs=pd.read_csv(inputs.repairs, dtype=str, keep_default_na=False),
+        duplicates=pd.read_csv(inputs.duplicates, dtype={"track_id": str}, keep_default_na=False),
+        leakage=json.loads(Path(inputs.leakage).read_text()),
+        registry=pd.read_csv(inputs.registry, dtype=str, keep_default_na=False),
         outputs=dict(snakemake.output.items()),
         seed=snakemake.params.seed,
         environment=inputs.environment,

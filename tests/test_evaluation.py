@@ -264,15 +264,40 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
     results = [run_result("cnn", k, truth, ["blues", "jazz", "rock", "jazz"]) for k in range(2)] + [
         run_result("svm", k, truth, truth, n_parameters=None) for k in range(2)
     ]
-    manifest = pd.DataFrame({"track_id": ["a", "b", "c"], "status": ["ok", "repaired", "ok"]})
-    repairs = pd.DataFrame(
+    manifest = pd.DataFrame(
         {
-            "track_id": ["b"],
-            "status_before": ["undecodable"],
-            "status": ["repaired"],
-            "action": ["re-derived from b.au"],
+            "track_id": ["a", "b", "c", "d"],
+            "genre": ["rock", "jazz", "rock", "jazz"],
+            "path": ["a.wav", "repaired/b.wav", "c.wav", "d.mp3"],
+            "status": ["ok", "repaired", "ok", "quarantined"],
+            "reason": ["", "undecodable; re-derived from b.au", "", "zero bytes"],
         }
     )
+    duplicates = pd.DataFrame(
+        {
+            "group": [0, 0],
+            "track_id": ["a", "c"],
+            "genre": ["rock", "rock"],
+            "artist": ["X", "X"],
+            "title": ["Song", "Song"],
+            "matched": ["c", "a"],
+            "similarity": [1.0, 1.0],
+            "offset_s": [0.0, 0.0],
+            "kind": ["exact", "exact"],
+            "registry_agrees": ["yes", "yes"],
+        }
+    )
+    registry = pd.DataFrame(
+        {"track_id": ["a", "b", "c"], "artist": ["X", "Y", "X"], "title": ["Song", "T", "Song"]}
+    )
+    leakage = {
+        "scheme": "artist_kfold",
+        "artist_coverage": 0.5,
+        "artist_coverage_needed": 0.8,
+        "artists_grouped": False,
+        "artist_fallback": True,
+        "duplicate_groups_split": 0,
+    }
     names = ["summary", "comparisons", "per_genre_f1"]
     outputs = {name: tmp_path / f"{name}.csv" for name in names}
     outputs["markdown"] = tmp_path / "summary.md"
@@ -285,8 +310,10 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
         reproduces={"cnn": "report 001: CNN", "svm": "baseline: RBF SVM"},
         published={"cnn": Published(0.48, "test", "GTZAN", "report 001"), "svm": None},
         manifest=manifest,
-        repairs=repairs,
         outputs=outputs,
+        duplicates=duplicates,
+        leakage=leakage,
+        registry=registry,
     )
     summary = pd.read_csv(outputs["summary"])
     assert summary["model"].tolist() == ["svm", "cnn"]
@@ -299,8 +326,13 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
         for line in markdown.splitlines()
         if line.startswith("|")
     ]
-    assert ["repaired", "1"] in rows and ["quarantined", "0"] in rows
+    assert ["repaired", "1"] in rows and ["quarantined", "1"] in rows
     assert "re-derived from b.au" in markdown
+    assert "### Quarantined files (1)" in markdown and ["d", "jazz", "d.mp3", "zero bytes"] in rows
+    assert "found 1 group(s) of one recording (2 tracks; 1 exact, 0 near)" in markdown
+    assert "the folds keep each group in one role" in markdown
+    assert "same artist and title for 1 set(s) of tracks; the audit grouped all" in markdown
+    assert "**Warning:** only 50% of the tracks name their artist" in markdown
     assert "48 (report 001: test, GTZAN)" in markdown
     assert "75.0 ± 0.0" in markdown  # cnn's track accuracy
     assert "![accuracy](figures/accuracy.png)" in markdown

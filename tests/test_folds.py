@@ -382,3 +382,38 @@ def test_final_split_uses_every_usable_track_once():
 def test_final_split_names_its_key():
     with pytest.raises(ConfigError, match="final.val_fraction"):
         final_split(synthetic_manifest(), seed=0, val_fraction=1.0)
+
+
+# duplicates: a group of tracks holding one recording never has two roles in a fold
+DUPLICATES = {"g1.00002": 0, "g4.00011": 0, "g7.00019": 0, "g2.00005": 1, "g2.00006": 1}
+
+
+@pytest.mark.parametrize("scheme", RANDOM)
+def test_duplicates_always_share_their_role(scheme):
+    manifest = synthetic_manifest()
+    folds = assign_folds(
+        manifest,
+        scheme,
+        seed=3,
+        n_folds=5,
+        holdout={"train": 0.6, "val": 0.2, "test": 0.2},
+        duplicates=DUPLICATES,
+    )
+    from genreflow.folds import split_duplicates
+
+    assert split_duplicates(folds, DUPLICATES) == 0
+    roles = folds.assign(group=folds["track_id"].map(DUPLICATES)).dropna(subset=["group"])
+    assert (roles.groupby(["fold", "group"])["role"].nunique() == 1).all()
+    # every usable track still has a role in each fold
+    usable = manifest.loc[manifest["status"] != "quarantined", "track_id"]
+    assert (folds.groupby("fold")["track_id"].nunique() == len(usable)).all()
+
+
+def test_artist_kfold_falls_back_below_its_coverage(caplog):
+    manifest = synthetic_manifest()
+    manifest.loc[manifest.index % 2 == 0, "artist"] = ""  # about half name an artist
+    with caplog.at_level(logging.WARNING):
+        folds = assign_folds(manifest, "artist_kfold", seed=3, n_folds=5, artist_coverage=0.8)
+    assert "artist_kfold: only" in caplog.text and "stratified_kfold" in caplog.text
+    stratified = assign_folds(manifest, "stratified_kfold", seed=3, n_folds=5)
+    pd.testing.assert_frame_equal(folds, stratified)

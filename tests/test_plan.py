@@ -428,8 +428,13 @@ def test_demo_name_and_generated_source_go_together():
 
 def test_source_kinds(tmp_path):
     assert source_kind({"source": "generated"}) == "generated"
-    assert source_kind({"source": str(tmp_path)}) == "folder"
+    registry = tmp_path / "tracks.csv"
+    registry.write_text("track_id,genre,wav_md5\n")
+    assert source_kind({"source": str(tmp_path), "registry": str(registry)}) == "folder"
     assert source_kind({"source": f"file://{tmp_path}"}) == "folder"
+    # your own music: a folder without a published registry, or a CSV of songs
+    assert source_kind({"source": str(tmp_path)}) == "collection"
+    assert source_kind({"source": str(registry)}) == "collection"
     assert source_kind({"source": "https://x.org/genres.tar.gz"}) == "archive"
     assert archive_name({"source": "https://x.org/a/genres.tar.gz"}) == "genres.tar.gz"
     assert archive_name({"source": "x", "archive_name": "y.zip"}) == "y.zip"
@@ -563,6 +568,7 @@ def test_the_folds_plan_checks_holdout_ratios_once():
         "val_fraction": 0.2,
         "seed": 42,
         "holdout": {"val": 0.2, "train": 0.6, "test": 0.2},
+        "artist_coverage": 0.8,
     }
     config["folds"]["schemes"] = ["holdout"]
     config["folds"]["holdout"] = {"train": 0.6, "val": 0.3, "test": 0.2}

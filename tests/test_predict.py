@@ -35,7 +35,8 @@ GENRES = ["blues", "classical", "country", "disco", "hiphop"]
 def default_features(**overrides) -> dict:
     """The default config's features block, clip length resolved, with ``overrides``."""
     config = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
-    return {**config["features"], "clip_seconds": 10.0, **overrides}
+    # the whole song (as models saved before excerpts): these tests are about windows
+    return {**config["features"], "clip_seconds": 10.0, "excerpt": None, **overrides}
 
 
 def save_torch_model(folder: Path, features: dict, seed: int = 0) -> Path:
@@ -136,6 +137,20 @@ def test_real_fixtures_are_classified(capsys, torch_model_dir):
     assert err == ""
 
 
+def test_a_long_song_is_classified_on_the_models_excerpt_unless_whole(capsys, tmp_path_factory):
+    config = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
+    excerpt = {"policy": "middle", "count": 1, "tolerance_s": 1.0, "seconds": 10.0}
+    model_dir = save_torch_model(
+        tmp_path_factory.mktemp("excerpt_model"), default_features(excerpt=excerpt)
+    )
+    assert config["features"]["excerpt"]["policy"] == "middle"
+    code, out, err = run_cli(capsys, "predict", AU_FIXTURE, "--model", model_dir)
+    assert code == 0, err
+    assert "30.0 s, 3 windows" in out  # the middle 10 s, in 3 s windows
+    code, out, err = run_cli(capsys, "predict", AU_FIXTURE, "--model", model_dir, "--whole")
+    assert "30.0 s, 10 windows" in out
+
+
 def test_json_output_follows_its_schema(capsys, torch_model_dir, songs):
     code, document, _ = predict_json(
         capsys, torch_model_dir, AU_FIXTURE, songs["mp3"], songs["text"], "missing.wav"
@@ -216,7 +231,7 @@ def test_each_bad_file_gets_one_line_and_the_good_ones_are_still_reported(
     assert lines == [
         (
             f"genreflow: {songs['text']}: not audio: the format is not recognised "
-            "(genreflow reads wav, flac, ogg, mp3 and au)"
+            "(genreflow reads wav, flac, ogg/opus, mp3, aiff, au and m4a/aac)"
         ),
         f"genreflow: {missing}: missing: no such file",
         f"genreflow: {songs['silent']}: silent: peak 0 is below 0.0001",

@@ -19,6 +19,7 @@ from genreflow.cli import main
 from genreflow.features.consolidate import consolidate_feature
 from genreflow.features.embedding_shards import extract_embedding_shard
 from genreflow.features.settings import FeatureSettings, segmentations
+from genreflow.plan.features import resolved_excerpt
 from genreflow.inference import load_classifier
 from genreflow.models.index import load_index
 from genreflow.plan.models import TrainingPlan, run_settings
@@ -35,7 +36,8 @@ GENRES = sorted(CLIPS)
 
 def features_block() -> dict:
     config = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
-    return {**config["features"], "clip_seconds": 15.0}
+    excerpt = resolved_excerpt(config["features"]["excerpt"], 15.0)
+    return {**config["features"], "clip_seconds": 15.0, "excerpt": excerpt}
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ reads it:
   open: M4A/MP4 and ADTS AAC, and any other container FFmpeg recognises.
 
 Tags (artist, title, album) are read by :mod:`tinytag`, a pure-Python parser.
-``av``, ``tinytag`` and ``librosa`` are imported where they are used, so importing this
-module costs only numpy and soundfile.
+``av``, ``tinytag`` and ``soxr`` are imported where they are used, so importing this
+module costs only numpy and soundfile; librosa is never imported (no numba kernels).
 """
 
 from __future__ import annotations
@@ -287,8 +287,8 @@ def decode(
     path : str or os.PathLike
         An audio file (see :data:`AUDIO_EXTENSIONS`).
     sample_rate : int or None
-        Rate of the result; ``None`` keeps the file's. Resampled with soxr
-        (``librosa.resample``, ``res_type="soxr_hq"``).
+        Rate of the result; ``None`` keeps the file's. Resampled with soxr HQ, as
+        ``librosa.resample(..., res_type="soxr_hq")`` does (:func:`resample`).
     offset_s : float, default 0.0
         Start of the span, in seconds from the start of the audio.
     duration_s : float or None, default None
@@ -346,12 +346,26 @@ def decode(
     x = read(path, start * native // target, stop)
     y = _channels_first(x, mono)
     if y.shape[-1]:
-        import librosa
-
-        y = librosa.resample(y, orig_sr=native, target_sr=target, res_type=RESAMPLER)
+        y = resample(y, native, target)
     skip = first - start
     y = y[..., skip : None if count is None else skip + count]
     return np.ascontiguousarray(y, dtype=np.float32), target
+
+
+def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """``librosa.resample(y, orig_sr=..., target_sr=..., res_type="soxr_hq")``, sample for
+    sample, without importing librosa (so decoding never loads its numba kernels): soxr's
+    HQ resampler along the last axis, fixed to ``ceil(n * target_sr / orig_sr)`` samples."""
+    import soxr
+
+    n_out = int(np.ceil(y.shape[-1] * target_sr / orig_sr))
+    resampled = np.apply_along_axis(
+        soxr.resample, -1, y, in_rate=orig_sr, out_rate=target_sr, quality=RESAMPLER
+    )
+    if resampled.shape[-1] < n_out:
+        width = [(0, 0)] * (resampled.ndim - 1) + [(0, n_out - resampled.shape[-1])]
+        return np.pad(resampled, width)
+    return resampled[..., :n_out]
 
 
 def _channels_first(x: np.ndarray, mono: bool) -> np.ndarray:

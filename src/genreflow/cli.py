@@ -6,6 +6,7 @@ Usage::
                       [--top-k 3] [--format text|json|csv] [--plot out.png]
     genreflow explain SONG --model results/final/<dataset>/<model> [--out explain.png]
     genreflow doctor [--repair] [--cache-dir DIR] [--check NAME ...]
+    genreflow pin --configfile config/my_music.yaml [--configfile ...]
 
 Results go to standard output; each file that cannot be classified gets one line on
 standard error naming it and the reason. The exit status is 0 when at least one file
@@ -37,8 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         help="print the most probable genres of each song",
         description=(
-            "Classify audio files (wav, flac, ogg, mp3, au; any sample rate, any number "
-            "of channels, any length) in sliding windows of the model's segment length."
+            "Classify audio files (wav, flac, ogg/opus, mp3, aiff, au, m4a/aac; any sample "
+            "rate, any number of channels, any length) in sliding windows of the model's "
+            "segment length, over the excerpt its training tracks were cut to (--whole: "
+            "the whole file)."
         ),
     )
     predict.add_argument("songs", nargs="+", metavar="SONG", help="audio files")
@@ -49,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "--plot", metavar="PNG", help="draw each genre's probability over time to this file"
+    )
+    predict.add_argument(
+        "--whole",
+        action="store_true",
+        help="classify the whole file, not the excerpt the model was trained on "
+        "(by default 30 s from the middle of a long song)",
     )
 
     explain = commands.add_parser(
@@ -63,6 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(explain)
     explain.add_argument("--out", default="explanation.png", metavar="PNG", help="figure path")
     explain.add_argument("--steps", type=int, default=64, help="Integrated Gradients steps")
+
+    pin = commands.add_parser(
+        "pin",
+        help="pin your own music: write its registry (accepts a changed collection)",
+        description=(
+            "Write the registry of the collection dataset.source names (every file's "
+            "checksum, length, format and tags) to dataset.registry, or to "
+            "results/data/<name>/registry.csv when that is null. The workflow checks the "
+            "collection against it before every run; run this to accept a change. Every "
+            "later stage then reruns on the next snakemake run. Config files are merged "
+            "over config/config.yaml as snakemake --configfile does."
+        ),
+    )
+    pin.add_argument(
+        "--configfile", action="append", default=[], metavar="YAML", help="config file(s)"
+    )
+    pin.add_argument(
+        "--workdir", default=".", help="the workflow's folder (where config/ and results/ are)"
+    )
 
     doctor = commands.add_parser(
         "doctor",
@@ -109,7 +137,7 @@ def predict_command(args: argparse.Namespace) -> int:
     records, predictions = [], []
     for song in args.songs:
         try:
-            prediction = classifier.predict(song)
+            prediction = classifier.predict(song, whole=args.whole)
         except SongError as error:
             print(f"genreflow: {error}", file=sys.stderr)
             records.append(error_record(error))
@@ -181,7 +209,50 @@ def doctor_command(args: argparse.Namespace) -> int:
         raise GenreflowError(str(error)) from None
 
 
-COMMANDS = {"predict": predict_command, "explain": explain_command, "doctor": doctor_command}
+def pin_command(args: argparse.Namespace) -> int:
+    import os
+
+    import yaml
+    from snakemake.utils import update_config
+
+    from genreflow.atomic import write_csv
+    from genreflow.collection.aliases import load_aliases
+    from genreflow.collection.discover import discover
+    from genreflow.collection.pin import pin_collection
+    from genreflow.plan.collection import default_registry, is_collection
+    from genreflow.plan.schema import SCHEMA_PATH, schema_problems
+
+    os.chdir(args.workdir)
+    config: dict = {}
+    for path in ["config/config.yaml", *args.configfile]:
+        try:
+            update_config(config, yaml.safe_load(Path(path).read_text()) or {})
+        except (OSError, yaml.YAMLError) as error:
+            raise GenreflowError(f"{path}: cannot be read as YAML ({error}).") from None
+    problems = schema_problems(config, SCHEMA_PATH)
+    dataset = config.get("dataset", {})
+    if not problems and not is_collection(dataset):
+        problems = [f"dataset.source: {dataset['source']} is not a folder or CSV of your music."]
+    if not problems:
+        block = dataset["collection"]
+        aliases = load_aliases(block["genre_aliases"], block["alias_table"])
+        found = discover(dataset["source"])
+        problems = found.problems
+    if problems:
+        raise GenreflowError("nothing pinned:\n  " + "\n  ".join(problems))
+    labels = aliases.mapping(f.genre_name for f in found.files)
+    registry = dataset["registry"] or default_registry(dataset["name"])
+    write_csv(pin_collection(found.root, found.files, labels, threads=2), registry)
+    print(f"pinned {len(found.files)} files of {found.root} in {registry}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "predict": predict_command,
+    "explain": explain_command,
+    "doctor": doctor_command,
+    "pin": pin_command,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

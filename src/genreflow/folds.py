@@ -35,6 +35,8 @@ def assign_folds(
     val_fraction: float = 0.2,
     holdout: Mapping[str, float] | None = None,
     split_table: pd.DataFrame | None = None,
+    duplicates: Mapping[str, int] | None = None,
+    artist_coverage: float = 0.0,
 ) -> pd.DataFrame:
     """Assign every usable track of ``manifest`` a role in each fold of ``scheme``.
 
@@ -73,6 +75,14 @@ def assign_folds(
     split_table : DataFrame, default=None
         Registry-like table with ``track_id`` and the split column of
         ``fault_filtered`` or ``official`` (see :data:`REGISTRY_SPLITS`).
+    duplicates : mapping, default=None
+        ``track_id → group`` of the duplicate audit: the tracks of a group always get
+        the same role in a fold (the splitting schemes split one of them and the rest
+        follow; ``artist_kfold`` merges the groups with the artists'). A published
+        split is kept as published (:func:`split_duplicates` counts what it splits).
+    artist_coverage : float, default=0.0
+        ``artist_kfold`` needs this share of the usable tracks to name an artist; below
+        it the folds are ``stratified_kfold``'s, with a warning.
 
     Returns
     -------
@@ -84,18 +94,40 @@ def assign_folds(
             f"folds.scheme: unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}."
         )
     tracks = _usable_tracks(manifest, need_artist=scheme == "artist_kfold")
+    duplicates = {t: g for t, g in (duplicates or {}).items() if t in set(tracks["track_id"])}
+    if scheme == "artist_kfold" and artist_share(tracks) < artist_coverage:
+        log.warning(
+            "artist_kfold: only %.0f%% of the usable tracks name an artist (folds."
+            "artist_coverage is %.0f%%): these folds are stratified_kfold's, and one artist "
+            "may be in train and test.",
+            100 * artist_share(tracks),
+            100 * artist_coverage,
+        )
+        scheme = "stratified_kfold"
     if scheme in KFOLD_SCHEMES:
         _check_n_folds(tracks, n_folds)
-    if scheme == "stratified_kfold":
-        roles = _stratified_kfold(tracks, seed, n_folds, val_fraction)
-    elif scheme == "holdout":
-        if holdout is None:
-            raise ConfigError("folds.holdout: the holdout scheme needs its train/val/test ratios.")
-        roles = _holdout(tracks, seed, dict(holdout), val_fraction)
-    elif scheme in REGISTRY_SPLITS:
+    if scheme in REGISTRY_SPLITS:
         roles = _registry_split(scheme, tracks, manifest, split_table)
+    elif scheme == "artist_kfold":
+        roles = _artist_kfold(tracks, seed, n_folds, val_fraction, duplicates)
     else:
-        roles = _artist_kfold(tracks, seed, n_folds, val_fraction)
+        # split one track of each duplicate group; the others take its role
+        keys = tracks["track_id"].map(
+            lambda t: f"duplicate:{duplicates[t]}" if t in duplicates else t
+        )
+        first = ~keys.duplicated()
+        kept = tracks[first.to_numpy()].reset_index(drop=True)
+        if scheme == "stratified_kfold":
+            kept_roles = _stratified_kfold(kept, seed, n_folds, val_fraction)
+        else:
+            if holdout is None:
+                raise ConfigError(
+                    "folds.holdout: the holdout scheme needs its train/val/test ratios."
+                )
+            kept_roles = _holdout(kept, seed, dict(holdout), val_fraction)
+        position = pd.Series(np.arange(len(kept)), index=keys[first.to_numpy()].to_numpy())
+        of_track = position.loc[keys.to_numpy()].to_numpy()
+        roles = [fold_roles[of_track] for fold_roles in kept_roles]
 
     track_ids = tracks["track_id"].to_numpy()
     parts = []
@@ -333,11 +365,15 @@ def _registry_split(
 
 
 def _artist_kfold(
-    tracks: pd.DataFrame, seed: int, n_folds: int, val_fraction: float
+    tracks: pd.DataFrame,
+    seed: int,
+    n_folds: int,
+    val_fraction: float,
+    duplicates: Mapping[str, int],
 ) -> list[np.ndarray]:
     _check_fraction(val_fraction, "folds.val_fraction")
     y = tracks["genre"].to_numpy()
-    groups = artist_groups(tracks)
+    groups = merged_groups(artist_groups(tracks), tracks["track_id"].to_numpy(), duplicates)
     n_groups = len(np.unique(groups))
     if n_groups < n_folds:
         raise ConfigError(
@@ -371,6 +407,70 @@ def artist_groups(tracks: pd.DataFrame) -> np.ndarray:
     artist = tracks["artist"].fillna("").astype(str).str.strip()
     unknown = "unknown:" + tracks["track_id"].astype(str)
     return artist.where(artist != "", unknown).to_numpy(dtype=object)
+
+
+def artist_share(tracks: pd.DataFrame) -> float:
+    """The share of ``tracks`` whose ``artist`` is not blank."""
+    if "artist" not in tracks.columns or tracks.empty:
+        return 0.0
+    return float((tracks["artist"].fillna("").astype(str).str.strip() != "").mean())
+
+
+def merged_groups(
+    groups: np.ndarray, track_ids: np.ndarray, duplicates: Mapping[str, int]
+) -> np.ndarray:
+    """``groups`` with every two groups that share a duplicate group made one."""
+    if not duplicates:
+        return groups
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    labels, group_of = np.unique(groups.astype(str), return_inverse=True)
+    dup = pd.Series(track_ids).map(duplicates)
+    edges = pd.DataFrame({"group": group_of, "dup": dup}).dropna()
+    # join each group to the first group of its duplicate group
+    first = edges.groupby("dup")["group"].transform("first").to_numpy()
+    graph = coo_matrix(
+        (np.ones(len(edges)), (edges["group"].to_numpy(), first)), shape=(len(labels),) * 2
+    )
+    _, component = connected_components(graph, directed=False)
+    return np.array([f"group:{c}" for c in component[group_of]], dtype=object)
+
+
+def leakage(
+    folds: pd.DataFrame,
+    manifest: pd.DataFrame,
+    scheme: str,
+    duplicates: Mapping[str, int],
+    *,
+    artist_coverage: float = 0.0,
+    **_: object,
+) -> dict[str, object]:
+    """What the report says about leaks between train and test in ``scheme``'s folds:
+    the artist coverage (and whether ``artist_kfold`` fell back), the duplicate groups
+    and how many of them a published split puts in two roles."""
+    usable = manifest[manifest["status"] != "quarantined"]
+    coverage = artist_share(usable)
+    return {
+        "scheme": scheme,
+        "artist_coverage": round(coverage, 4),
+        "artist_coverage_needed": artist_coverage,
+        "artists_grouped": scheme == "artist_kfold" and coverage >= artist_coverage,
+        "artist_fallback": scheme == "artist_kfold" and coverage < artist_coverage,
+        "duplicate_groups": len(set(duplicates.values())),
+        "duplicate_tracks": len(duplicates),
+        "duplicate_groups_split": split_duplicates(folds, duplicates),
+    }
+
+
+def split_duplicates(folds: pd.DataFrame, duplicates: Mapping[str, int]) -> int:
+    """How many duplicate groups have members in two roles of one fold (a published
+    split can do that; the other schemes never do)."""
+    if not duplicates or folds.empty:
+        return 0
+    grouped = folds.assign(group=folds["track_id"].map(duplicates)).dropna(subset=["group"])
+    roles = grouped.groupby(["fold", "group"])["role"].nunique()
+    return int(roles[roles > 1].index.get_level_values("group").nunique())
 
 
 def _grouped_carve(

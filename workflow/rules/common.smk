@@ -37,6 +37,7 @@ MANIFEST = f"{DATA}/manifest.csv"
 INVENTORY = f"{DATA}/inventory.csv"
 VALIDATION = f"{DATA}/validation.csv"
 REPAIRS = f"{DATA}/repairs.csv"
+DUPLICATES = f"{DATA}/duplicates.csv"
 REPAIRED = f"{DATA}/repaired"
 REGISTRY_BUILT = f"{DATA}/registry.csv"
 AUGMENTED = f"{DATA}/augmented"
@@ -82,9 +83,11 @@ def here(pattern, **wildcards):
 # ---- the data stage ----
 def dataset_registry():
     """The CSV of expected tracks: published with the demo, committed for GTZAN, built
-    from the metadata archive for FMA."""
+    from the metadata archive for FMA, pinned by its first run for your own music."""
     if GENERATED:
         return DEMO_REGISTRY
+    if PLAN.dataset.is_collection:
+        return PLAN.dataset.registry
     if PLAN.dataset.registry_built:
         return here(REGISTRY_BUILT)
     return PLAN.dataset.registry

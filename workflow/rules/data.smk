@@ -140,29 +140,114 @@ rule repair:
         "../../scripts/repair.py"
 
 
-rule manifest:
+if PLAN.dataset.is_collection:
+
+    # Your own music: pinned on its first run (checked against the pin before every
+    # later one), then each file judged by decoding. The raw files are only ever read.
+    rule pin_collection:
+        output:
+            registry=PLAN.dataset.registry,
+        log:
+            f"results/logs/{DATASET}/pin_collection.log",
+        benchmark:
+            f"results/benchmarks/{DATASET}/pin_collection.tsv"
+        conda:
+            "../../envs/data.yaml"
+        threads: 2
+        resources:
+            mem_mb=1000,
+            runtime=120,
+        params:
+            source=PLAN.dataset.source,
+            labels=dict(PLAN.dataset.collection.labels),
+        script:
+            "../../scripts/pin_collection.py"
+
+    rule scan_collection:
+        input:
+            registry=PLAN.dataset.registry,
+        output:
+            report(
+                MANIFEST,
+                caption="../report/manifest.rst",
+                category="Data",
+                labels={"table": "manifest"},
+            ),
+        log:
+            "results/logs/{dataset}/scan_collection.log",
+        benchmark:
+            "results/benchmarks/{dataset}/scan_collection.tsv"
+        conda:
+            "../../envs/data.yaml"
+        threads: 2
+        resources:
+            mem_mb=2000,
+            runtime=120,
+        params:
+            root=PLAN.dataset.collection.root,
+            genres=SELECTED_GENRES,
+            min_duration_s=PLAN.dataset.collection.min_duration_s,
+            max_bad_share=PLAN.dataset.collection.max_bad_share,
+            min_per_genre=PLAN.folds.min_tracks_per_genre,
+            silence_peak=PLAN.features.block["silence_peak"],
+            excerpt=PLAN.features.block["excerpt"],
+        script:
+            "../../scripts/scan_collection.py"
+
+else:
+
+    rule manifest:
+        input:
+            registry=dataset_registry(),
+            validation=VALIDATION,
+            repairs=REPAIRS,
+        output:
+            report(
+                MANIFEST,
+                caption="../report/manifest.rst",
+                category="Data",
+                labels={"table": "manifest"},
+            ),
+        log:
+            "results/logs/{dataset}/manifest.log",
+        benchmark:
+            "results/benchmarks/{dataset}/manifest.tsv"
+        conda:
+            "../../envs/data.yaml"
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            subset=PLAN.dataset.subset,
+            genres=SELECTED_GENRES,
+        script:
+            "../../scripts/manifest.py"
+
+
+# Every dataset: the same recording in two files (or an excerpt of one in another) is
+# found by its acoustic fingerprint; the folds keep each group in one role.
+rule audit_duplicates:
     input:
+        manifest=MANIFEST,
         registry=dataset_registry(),
-        validation=VALIDATION,
-        repairs=REPAIRS,
     output:
         report(
-            MANIFEST,
-            caption="../report/manifest.rst",
+            DUPLICATES,
+            caption="../report/duplicates.rst",
             category="Data",
-            labels={"table": "manifest"},
+            labels={"table": "duplicates"},
         ),
     log:
-        "results/logs/{dataset}/manifest.log",
+        "results/logs/{dataset}/audit_duplicates.log",
     benchmark:
-        "results/benchmarks/{dataset}/manifest.tsv"
+        "results/benchmarks/{dataset}/audit_duplicates.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 2
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=2000,
+        runtime=120,
     params:
-        subset=PLAN.dataset.subset,
-        genres=SELECTED_GENRES,
+        excerpt=PLAN.features.block["excerpt"],
     script:
-        "../../scripts/manifest.py"
+        "../../scripts/audit_duplicates.py"

@@ -68,7 +68,9 @@ rule aggregate_report:
         histories=scheme_runs(f"{MODEL_DIR}/history.json"),
         configs=scheme_runs(f"{MODEL_DIR}/config.json"),
         manifest=MANIFEST,
-        repairs=REPAIRS,
+        duplicates=DUPLICATES,
+        leakage="results/folds/{dataset}/{scheme}.leakage.json",
+        registry=dataset_registry(),
         environment=ENVIRONMENT,
     output:
         summary=scheme_output("summary.csv", "summary", "summary table"),

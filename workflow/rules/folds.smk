@@ -5,9 +5,11 @@ rule assign_folds:
     input:
         manifest=MANIFEST,
         registry=dataset_registry(),
+        duplicates=DUPLICATES,
     output:
         folds=FOLDS,
         summary="results/folds/{dataset}/{scheme}.summary.csv",
+        leakage="results/folds/{dataset}/{scheme}.leakage.json",
     log:
         "results/logs/{dataset}/folds/{scheme}.log",
     benchmark:
@@ -18,7 +20,7 @@ rule assign_folds:
         mem_mb=1000,
         runtime=10,
     params:
-        # n_folds, val_fraction, seed and the checked holdout ratios
+        # n_folds, val_fraction, seed, the checked holdout ratios, artist_coverage
         folds=PLAN.folds.to_dict(),
     script:
         "../../scripts/assign_folds.py"

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import librosa
 import numpy as np
 import pandas as pd
 import scipy.fft
+import scipy.signal
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -51,7 +51,7 @@ MAX_POSTINGS = 64
 """Sub-fingerprint values found at more positions than this are not indexed (too common)."""
 MIN_VOTES = 6
 """Exact sub-fingerprint matches a (pair, offset) needs to be verified."""
-DEFAULT_MIN_SIMILARITY = 0.80
+DEFAULT_MIN_SIMILARITY = 0.85
 DEFAULT_MIN_OVERLAP_S = 5.0
 DUPLICATE_COLUMNS = ("track_id_a", "track_id_b", "similarity", "offset_s", "overlap_s")
 
@@ -65,7 +65,7 @@ def _band_edges() -> np.ndarray:
 
 
 _EDGES = _band_edges()
-_WINDOW = librosa.filters.get_window("hann", FRAME_LENGTH).astype(np.float32)
+_WINDOW = scipy.signal.get_window("hann", FRAME_LENGTH, fftbins=True).astype(np.float32)
 _BLOCK_FRAMES = 2048  # frames per FFT block (about 24 s of audio, 35 MB of work arrays)
 
 
@@ -118,7 +118,7 @@ def _band_energy(y: np.ndarray) -> np.ndarray:
 
     The frames are transformed a block at a time, so memory stays bounded for long input.
     """
-    frames = librosa.util.frame(y, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH, axis=0)
+    frames = np.lib.stride_tricks.sliding_window_view(y, FRAME_LENGTH)[::HOP_LENGTH]
     low, high = _EDGES[0], _EDGES[-1]
     energy = np.empty((frames.shape[0], N_BANDS))
     for start in range(0, frames.shape[0], _BLOCK_FRAMES):
@@ -165,10 +165,11 @@ def find_duplicates(
     min_similarity : float
         Least ``1 - BER`` over the overlap. The paper's threshold is a BER of 0.35 on
         3 s blocks of real music, whose unrelated recordings sit near 0.5. The default
-        0.80 (BER <= 0.20) is stricter: different clips by one synthetic demo artist
+        0.85 (BER <= 0.15) is stricter: different clips by one synthetic demo artist
         (same key, chords, timbres and tempo range) score up to 0.78, while MP3 copies at
-        22050 Hz score 0.87-0.97 at libsndfile's default quality and 0.81-0.90 at
-        24 kbit/s; gain changes, trims and excerpts score 0.97-1.0.
+        22050 Hz score 0.87-0.97 at libsndfile's default quality (0.81-0.90 at
+        24 kbit/s, which this default may miss); gain changes, trims and excerpts score
+        0.97-1.0.
     min_overlap_s : float
         Least audible shared duration (seconds; frames silent in either track do not
         count). The default 5 s (430 frames, 13,760 bits) is long enough that unrelated

@@ -15,6 +15,7 @@ MANIFEST_COLUMNS = (
     "duration_s",
     "sample_rate",
     "artist",
+    "reason",  # why a track is quarantined (or was repaired); blank for ok tracks
 )
 MANIFEST_STATUSES = ("ok", "repaired", "quarantined")
 
@@ -26,7 +27,7 @@ def build_manifest(
 
     A track is ``ok`` if it validated, ``repaired`` if a repaired copy validated (its
     ``path`` then points at the copy), else ``quarantined`` (``path`` keeps the raw
-    file, if any, for inspection; later stages skip the track). ``md5``,
+    file, if any, for inspection; later stages skip the track), each with its ``reason``. ``md5``,
     ``duration_s`` and ``sample_rate`` describe the file at ``path`` (blank when
     quarantined). ``artist`` is blank where unknown.
     """
@@ -49,6 +50,7 @@ def build_manifest(
             "duration_s": row.duration_s,
             "sample_rate": row.sample_rate,
             "artist": row.artist,
+            "reason": "",
         }
         if row.status != "ok":
             if repaired is None or row.track_id not in repaired.index:
@@ -58,10 +60,11 @@ def build_manifest(
                 )
             outcome = repaired.loc[row.track_id]
             if outcome["status"] == "repaired":
-                entry.update(status="repaired")
+                entry.update(status="repaired", reason=f"{row.status}; {outcome.get('action', '')}")
                 entry.update({k: outcome[k] for k in ("path", "md5", "duration_s", "sample_rate")})
             else:
                 entry.update(status="quarantined", md5="", duration_s=None, sample_rate=None)
+                entry["reason"] = f"{row.status}: {outcome.get('detail', '')}".rstrip(": ")
         rows.append(entry)
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     manifest["sample_rate"] = pd.to_numeric(manifest["sample_rate"], errors="coerce").astype(

@@ -202,6 +202,9 @@ def repair_tracks(
             row["detail"] = f"{track.detail}; no repair validated" + (
                 ": " + " | ".join(tried) if tried else " (no repair source found)"
             )
-        log.info("%s: %s — %s", track.track_id, row["status"], row["action"])
+        if row["status"] == "quarantined":
+            log.warning("%s quarantined: %s: %s", track.track_id, track.status, row["detail"])
+        else:
+            log.info("%s: repaired — %s", track.track_id, row["action"])
         rows.append(row)
     return pd.DataFrame(rows, columns=REPAIR_COLUMNS)

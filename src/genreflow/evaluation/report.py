@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from genreflow.atomic import write_csv, write_text
+from genreflow.evaluation.data_audit import duplicate_lines, quarantine_lines
 from genreflow.evaluation.formatting import percent, published_percent
 from genreflow.evaluation.plots import (
     plot_accuracy,
@@ -125,8 +126,10 @@ def render_markdown(
     comparisons: pd.DataFrame,
     pairs: pd.DataFrame,
     manifest: pd.DataFrame,
-    repairs: pd.DataFrame,
     figures: Mapping[str, str],
+    duplicates: pd.DataFrame | None = None,
+    leakage: Mapping | None = None,
+    registry: pd.DataFrame | None = None,
     environment: Mapping | None = None,
     environment_link: str | None = None,
     deterministic: Sequence[str] = (),
@@ -136,7 +139,9 @@ def render_markdown(
 
     ``figures`` maps each figure to its path relative to the markdown file;
     ``environment`` is the run's environment record, linked at ``environment_link``;
-    ``deterministic`` names the models trained once per fold (no seed-to-seed spread).
+    ``deterministic`` names the models trained once per fold (no seed-to-seed spread);
+    ``duplicates``, ``leakage`` and ``registry``: the duplicate audit's table, the folds'
+    leakage record and the track registry, for the data section.
     """
     n_folds = int(summary["n_folds"].max()) if len(summary) else 0
     n_seeds = int(summary["n_seeds"].max()) if len(summary) else 0
@@ -158,15 +163,15 @@ def render_markdown(
         _markdown(data_stage_counts(manifest)),
         "",
     ]
-    if len(repairs):
-        lines += [
-            _markdown(
-                repairs[["track_id", "status_before", "status", "action"]].rename(
-                    columns={"status_before": "validation", "status": "outcome"}
-                )
-            ),
-            "",
-        ]
+    lines += quarantine_lines(manifest)
+    if duplicates is not None:
+        usable = set(manifest.loc[manifest["status"] != "quarantined", "track_id"])
+        lines += duplicate_lines(
+            duplicates,
+            leakage or {},
+            registry if registry is not None else pd.DataFrame(columns=["track_id"]),
+            usable,
+        )
     table = pd.DataFrame(
         {
             "model": summary["model"],
@@ -307,8 +312,10 @@ def write_report(
     reproduces: Mapping[str, str],
     published: Mapping[str, Published | None],
     manifest: pd.DataFrame,
-    repairs: pd.DataFrame,
     outputs: Mapping[str, str | os.PathLike],
+    duplicates: pd.DataFrame | None = None,
+    leakage: Mapping | None = None,
+    registry: pd.DataFrame | None = None,
     seed: int = 0,
     environment: str | os.PathLike | None = None,
     deterministic: Sequence[str] = (),
@@ -323,7 +330,8 @@ def write_report(
     ``accuracy_png``, ``runs_png``, ``per_genre_f1_png``, ``confusions_png`` and
     ``confusion_pairs_png``. ``environment`` is the run's environment record (rule
     record_environment), summarised and linked. ``deterministic`` names the models
-    trained once per fold whatever the seeds.
+    trained once per fold whatever the seeds. ``duplicates``, ``leakage`` and
+    ``registry`` feed the data section (:mod:`~genreflow.evaluation.data_audit`).
     """
     genres = list(results[0].metrics["genres"])
     summary = summary_table(
@@ -383,8 +391,10 @@ def write_report(
             comparisons=comparisons,
             pairs=pairs,
             manifest=manifest,
-            repairs=repairs,
             figures=figures,
+            duplicates=duplicates,
+            leakage=leakage,
+            registry=registry,
             environment=json.loads(Path(environment).read_text()) if environment else None,
             environment_link=os.path.relpath(environment, markdown_dir) if environment else None,
             deterministic=deterministic,

@@ -102,6 +102,7 @@ def extract_embedding_shard(
             sample_rate=kind.sample_rate,
             clip_seconds=settings.clip_seconds,
             clip_policy=settings.clip_policy,
+            excerpt=settings.excerpt,
         )
         audio_seconds += len(loaded.y) / loaded.sr
         problems = loaded.problems(

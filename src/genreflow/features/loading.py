@@ -1,4 +1,4 @@
-"""Decoding a track for feature extraction: resample, downmix, fix its length.
+"""Decoding a track for feature extraction: its excerpt, resampled, downmixed, fixed in length.
 
 The per-frame features need equal lengths (``clip_policy: pad_or_trim``); the per-track
 summary is computed on the whole decoded file, as the published GTZAN table was, so a
@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 import librosa
 import numpy as np
-import soundfile as sf
+
+from genreflow.audio import audio_info, decode
+from genreflow.excerpts import Excerpt
 
 CLIP_POLICIES = ("pad_or_trim", "none")
 
@@ -35,6 +37,8 @@ class LoadedTrack:
     trimmed_s: float
     peak: float
     full_y: np.ndarray | None = field(default=None, repr=False)
+    # the spans decoded, "whole" or "OFFSET+SECONDS[,...]" (seconds into the file)
+    excerpt: str = "whole"
 
     @property
     def untrimmed(self) -> np.ndarray:
@@ -60,20 +64,29 @@ def load_track(
     sample_rate: int,
     clip_seconds: float | None,
     clip_policy: str = "pad_or_trim",
+    excerpt: Excerpt | None = None,
 ) -> LoadedTrack:
-    """Decode ``path`` as mono float32 at ``sample_rate`` (soxr resampling, via librosa).
+    """Decode ``path``'s excerpt as mono float32 at ``sample_rate`` (soxr resampling).
 
-    With ``clip_policy="pad_or_trim"`` the signal is cut to its first ``clip_seconds``
+    ``excerpt`` picks the spans decoded from the file's header duration (seeking where
+    the format allows, so a 10-minute song costs about what a clip costs); ``None``
+    decodes the whole file. Several spans are joined. With
+    ``clip_policy="pad_or_trim"`` the signal is then cut to its first ``clip_seconds``
     or zero-padded at the end to that length, so every track yields the same number of
-    frames; ``"none"`` keeps the decoded length. The file is decoded once: when the
-    length changes, the whole decode is kept as :attr:`LoadedTrack.untrimmed` (a trimmed
-    ``y`` is a view of it).
+    frames; ``"none"`` keeps the decoded length. When the length changes, the decode is
+    kept as :attr:`LoadedTrack.untrimmed` (a trimmed ``y`` is a view of it).
     """
     if clip_policy not in CLIP_POLICIES:
         raise ValueError(f"clip_policy {clip_policy!r} is not one of {CLIP_POLICIES}")
-    info = sf.info(path)
-    full_y, _ = librosa.load(path, sr=sample_rate, mono=True, res_type="soxr_hq", dtype=np.float32)
-    original_duration = len(full_y) / sample_rate
+    header = audio_info(path)
+    spans = excerpt.spans(header.duration_s) if excerpt is not None else [(0.0, None)]
+    pieces = [
+        decode(path, sample_rate=sample_rate, offset_s=offset, duration_s=seconds)[0]
+        for offset, seconds in spans
+    ]
+    full_y = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    whole = spans == [(0.0, None)]
+    original_duration = len(full_y) / sample_rate if whole else header.duration_s
     y = full_y
     padded = trimmed = 0.0
     if clip_policy == "pad_or_trim" and clip_seconds is not None:
@@ -82,14 +95,17 @@ def load_track(
         trimmed = max(0, len(full_y) - target) / sample_rate
         if target != len(full_y):
             y = librosa.util.fix_length(full_y, size=target)
+    if not whole:
+        trimmed = max(0.0, header.duration_s - len(y) / sample_rate)
     return LoadedTrack(
         y=y,
         sr=sample_rate,
-        original_sr=int(info.samplerate),
-        channels=int(info.channels),
+        original_sr=int(header.sample_rate),
+        channels=int(header.channels),
         original_duration_s=round(original_duration, 4),
         padded_s=round(padded, 4),
         trimmed_s=round(trimmed, 4),
         peak=float(np.max(np.abs(y))) if len(y) else 0.0,
         full_y=None if y is full_y else full_y,
+        excerpt="whole" if whole else ",".join(f"{o:g}+{d:g}" for o, d in spans),
     )

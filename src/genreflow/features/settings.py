@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.excerpts import Excerpt
 from genreflow.features.compute import FEATURE_KINDS, FeatureSpec
 
 
@@ -31,6 +32,8 @@ class FeatureSettings:
     silence_peak: float
     short_tolerance_s: float
     specs: tuple[FeatureSpec, ...]
+    # the part of each file decoded; None: the whole file (models saved before excerpts)
+    excerpt: Excerpt | None = None
 
     @classmethod
     def from_dict(cls, features: Mapping[str, Any]) -> FeatureSettings:
@@ -51,6 +54,7 @@ class FeatureSettings:
             silence_peak=features["silence_peak"],
             short_tolerance_s=features["short_tolerance_s"],
             specs=tuple(specs),
+            excerpt=Excerpt.from_dict(features["excerpt"]) if features.get("excerpt") else None,
         )
 
     def spec(self, name: str) -> FeatureSpec:

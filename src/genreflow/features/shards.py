@@ -41,6 +41,7 @@ TRACK_COLUMNS = (
     "padded_s",
     "trimmed_s",
     "peak",
+    "excerpt",
     "problems",
 )
 
@@ -82,6 +83,7 @@ def extract_shard(
             sample_rate=settings.sample_rate,
             clip_seconds=settings.clip_seconds,
             clip_policy=settings.clip_policy,
+            excerpt=settings.excerpt,
         )
         problems = loaded.problems(silence_peak=settings.silence_peak, min_duration_s=min_duration)
         if problems:
@@ -105,6 +107,7 @@ def extract_shard(
             "padded_s": loaded.padded_s,
             "trimmed_s": loaded.trimmed_s,
             "peak": round(loaded.peak, 6),
+            "excerpt": loaded.excerpt,
             "problems": "; ".join(problems),
         }
         for name, array in features.items():

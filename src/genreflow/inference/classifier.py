@@ -95,12 +95,14 @@ class Classifier(ABC):
     def window_s(self) -> float:
         return self.window_samples / self.sample_rate
 
-    def read(self, path: str | os.PathLike) -> SongAudio:
-        """Decode ``path`` at the model's rate, padded to one window if shorter."""
+    def read(self, path: str | os.PathLike, *, whole: bool = False) -> SongAudio:
+        """Decode ``path``'s excerpt (the one the model's training tracks were cut to;
+        ``whole``: the whole file) at the model's rate, padded to one window if shorter."""
         track = read_song(
             path,
             sample_rate=self.sample_rate,
             silence_peak=self.settings.silence_peak,
+            excerpt=None if whole else self.settings.excerpt,
         )
         y, warnings = track.y, []
         if len(y) < self.window_samples:
@@ -111,9 +113,10 @@ class Classifier(ABC):
             y = np.pad(y, (0, self.window_samples - len(y)))
         return SongAudio(str(path), y, track.original_duration_s, warnings)
 
-    def predict(self, path: str | os.PathLike) -> SongPrediction:
-        """Classify one file; :class:`~genreflow.inference.songs.SongError` if it cannot be."""
-        return self.predict_audio(self.read(path))
+    def predict(self, path: str | os.PathLike, *, whole: bool = False) -> SongPrediction:
+        """Classify one file's excerpt (``whole``: all of it); raises
+        :class:`~genreflow.inference.songs.SongError` if it cannot be."""
+        return self.predict_audio(self.read(path, whole=whole))
 
     def predict_audio(self, audio: SongAudio) -> SongPrediction:
         starts, probabilities = self.window_probabilities(audio.y)

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import soundfile as sf
 
+from genreflow.audio import UndecodableAudioError, audio_info
 from genreflow.errors import GenreflowError
+from genreflow.excerpts import Excerpt
 from genreflow.features.loading import LoadedTrack, load_track
 
-READABLE = "wav, flac, ogg, mp3 and au"
+READABLE = "wav, flac, ogg/opus, mp3, aiff, au and m4a/aac"
 
 
 class SongError(GenreflowError):
@@ -22,12 +24,19 @@ class SongError(GenreflowError):
         self.reason = reason
 
 
-def read_song(path: str | os.PathLike, *, sample_rate: int, silence_peak: float) -> LoadedTrack:
+def read_song(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int,
+    silence_peak: float,
+    excerpt: Excerpt | None = None,
+) -> LoadedTrack:
     """Decode ``path`` as mono at ``sample_rate``, as the training tracks were decoded.
 
     Any rate is resampled (soxr) and any number of channels averaged, by the same
-    :func:`~genreflow.features.loading.load_track` the feature stage uses; the length
-    is kept.
+    :func:`~genreflow.features.loading.load_track` the feature stage uses: ``excerpt``
+    (the model's, by default) picks the part decoded, ``None`` the whole file; the
+    length of what is decoded is kept.
 
     Raises
     ------
@@ -41,14 +50,16 @@ def read_song(path: str | os.PathLike, *, sample_rate: int, silence_peak: float)
     if not path.is_file():
         raise SongError(path, "not a file")
     try:
-        sf.info(path)
-    except (sf.LibsndfileError, RuntimeError) as exc:
+        audio_info(path)
+    except UndecodableAudioError as exc:
         raise SongError(
             path, f"not audio: the format is not recognised (genreflow reads {READABLE})"
         ) from exc
     try:
-        track = load_track(path, sample_rate=sample_rate, clip_seconds=None, clip_policy="none")
-    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError) as exc:
+        track = load_track(
+            path, sample_rate=sample_rate, clip_seconds=None, clip_policy="none", excerpt=excerpt
+        )
+    except (sf.LibsndfileError, RuntimeError, ValueError, EOFError, UndecodableAudioError) as exc:
         raise SongError(path, f"undecodable: {exc}") from exc
     if len(track.y) == 0:
         raise SongError(path, "undecodable: the file holds no samples")

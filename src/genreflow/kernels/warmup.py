@@ -52,6 +52,7 @@ def warm_kernels(
             sample_rate=settings.sample_rate,
             clip_seconds=settings.clip_seconds,
             clip_policy=settings.clip_policy,
+            excerpt=settings.excerpt,
         )
     compute_features(
         loaded.y,

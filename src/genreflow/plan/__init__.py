@@ -32,6 +32,7 @@ from genreflow.embeddings import kind_downloads
 from genreflow.embeddings.weights import WeightFile, set_weight_files
 from genreflow.errors import ConfigError
 from genreflow.models.index import load_index
+from genreflow.plan.collection import collection_problems, resolve_collection
 from genreflow.plan.dataset import (
     DatasetPlan,
     dataset_clip_seconds,
@@ -139,10 +140,24 @@ class Plan:
             if genres
             else "genres from the dataset's metadata"
         )
-        return (
+        line = (
             f"genreflow: dataset {self.dataset.name}, {described}, {self.dataset.n_tracks} "
             f"tracks; fold schemes {', '.join(self.schemes)}; {len(self.models)} models "
             f"({len(self.final_models)} final)"
+        )
+        collection = self.dataset.collection
+        if collection is None:
+            return line
+        renamed = collection.renamed()
+        labels = ", ".join(f"{name!r} → {label!r}" for name, label in renamed.items())
+        pinned = (
+            f"checked against its pin {collection.registry}"
+            if collection.pinned
+            else f"this run pins it to {collection.registry}"
+        )
+        return (
+            f"{line}\n  your music: {collection.root}, {collection.n_files} files; {pinned}"
+            f"\n  genre labels: {labels or 'the folder names, unchanged'}"
         )
 
 
@@ -162,10 +177,14 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     if problems:
         raise ConfigProblems(problems)  # later checks would misread a config of this shape
     dataset_block, features_block = config["dataset"], config["features"]
-    problems, registry_ok = dataset_problems(config)
+    collection, problems = resolve_collection(config)
+    dataset_listed, registry_ok = dataset_problems(config, collection)
+    problems += dataset_listed
     demo = source_kind(dataset_block) == "generated"
     clip = feature_clip_seconds(features_block, dataset_clip_seconds(config))
     problems += features_problems(features_block, clip)
+    if collection is not None:
+        problems += collection_problems(config, collection, clip)
     if registry_ok:
         problems += folds_problems(
             config["folds"],
@@ -202,7 +221,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         problems.append(str(exc))
     if problems:
         raise ConfigProblems(problems)
-    dataset = resolve_dataset(config)
+    dataset = resolve_dataset(config, collection)
     augment = config["augment"]
     return Plan(
         dataset=dataset,

@@ -138,6 +138,18 @@ def input_problems(key: str, item: str, family: str, features: Mapping[str, Any]
     return [f"{key}: {item!r} is not {allowed} ({', '.join(pairs)})" + closest(item, pairs)]
 
 
+def resolved_excerpt(
+    excerpt: Mapping[str, Any], clip_seconds: float | None
+) -> dict[str, Any] | None:
+    """The excerpt block with the length of one excerpt: the clip's (``spread``: the
+    clip's share, so the joined excerpts make one clip); ``None`` (the whole file) when
+    there is no clip length."""
+    if clip_seconds is None or excerpt["policy"] == "whole":
+        return None
+    count = excerpt["count"] if excerpt["policy"] == "spread" else 1
+    return {**excerpt, "count": count, "seconds": round(clip_seconds / count, 6)}
+
+
 def resolve_features(
     features: Mapping[str, Any],
     dataset_clip: float | None,
@@ -154,11 +166,13 @@ def resolve_features(
         name: {**block, "hop_seconds": block.get("hop_seconds") or block.get("seconds")}
         for name, block in features["segments"].items()
     }
+    clip_seconds = feature_clip_seconds(features, dataset_clip)
     return FeaturesPlan(
         block={
             **features,
-            "clip_seconds": feature_clip_seconds(features, dataset_clip),
+            "clip_seconds": clip_seconds,
             "segments": segments,
+            "excerpt": resolved_excerpt(features["excerpt"], clip_seconds),
         },
         arrays=tuple(arrays),
         n_shards=max(1, -(-n_tracks // features["tracks_per_job"])),

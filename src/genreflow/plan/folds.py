@@ -23,6 +23,12 @@ class FoldsPlan:
     val_fraction: float  # share of a fold's training tracks carved out as val
     seed: int  # seeds every random split
     holdout: Mapping[str, float]  # train/val/test ratios of the holdout scheme, summing to 1
+    artist_coverage: float  # share of tracks naming an artist that artist_kfold needs
+
+    @property
+    def min_tracks_per_genre(self) -> int:
+        """Usable tracks a genre needs: one per fold of a k-fold scheme, else two."""
+        return self.n_folds if any(s in KFOLD_SCHEMES for s in self.schemes) else 2
 
     def to_dict(self) -> dict[str, Any]:
         """The keyword arguments of :func:`genreflow.folds.assign_folds` (less the scheme)."""
@@ -31,6 +37,7 @@ class FoldsPlan:
             "val_fraction": self.val_fraction,
             "seed": self.seed,
             "holdout": dict(self.holdout),
+            "artist_coverage": self.artist_coverage,
         }
 
 
@@ -110,4 +117,5 @@ def resolve_folds(folds: Mapping[str, Any]) -> FoldsPlan:
         val_fraction=float(folds["val_fraction"]),
         seed=int(folds["seed"]),
         holdout=holdout_ratios(folds["holdout"]),
+        artist_coverage=float(folds["artist_coverage"]),
     )

@@ -17,6 +17,7 @@ from genreflow.atomic import write_text
 from genreflow.embeddings import EMBEDDING_KINDS
 from genreflow.evaluation.formatting import percent, published_percent
 from genreflow.evaluation.summary import confusion_pairs
+from genreflow.excerpts import Excerpt
 from genreflow.models.registry import Published
 
 INTENDED_USE = """\
@@ -113,9 +114,11 @@ def render_card(
         ),
     ]
     if features:
+        excerpt = features.get("excerpt")
         lines.append(
             f"- **Audio:** mono, {features['sample_rate']} Hz; STFT n_fft {features['n_fft']}, "
-            f"hop {features['hop_length']}; clip length {features.get('clip_seconds')} s. "
+            f"hop {features['hop_length']}; clip length {features.get('clip_seconds')} s; "
+            f"excerpt: {Excerpt.from_dict(excerpt).describe() if excerpt else 'the whole file'}. "
             "Saved with the model: `genreflow predict` uses these, not the current config."
         )
     embedded = {

@@ -158,6 +158,21 @@ class Plan:
         return (
             f"{line}\n  your music: {collection.root}, {collection.n_files} files; {pinned}"
             f"\n  genre labels: {labels or 'the folder names, unchanged'}"
+            f"\n  artist tags: {self._artist_line()}"
+        )
+
+    def _artist_line(self) -> str:
+        """What the artist tags let artist_kfold do, once the collection is pinned."""
+        share = self.dataset.collection.artist_share
+        needed = self.folds.artist_coverage
+        if share is None:
+            return "counted when the collection is pinned"
+        if share >= needed:
+            return f"{share:.0%} of the files name an artist; artist_kfold groups by artist"
+        return (
+            f"{share:.0%} of the files name an artist, below folds.artist_coverage "
+            f"({needed:.0%}): artist_kfold's folds are stratified_kfold's and the report "
+            "warns that one artist may be in train and test"
         )
 
 

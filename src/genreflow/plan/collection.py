@@ -34,6 +34,8 @@ class CollectionPlan:
     has_split: bool  # a CSV split column gave some files a split
     min_duration_s: float
     max_bad_share: float
+    # share of the pinned files whose registry names an artist; None before pinning
+    artist_share: float | None = None
 
     def renamed(self) -> dict[str, str]:
         """The labels that differ from their folder name, for the plan's summary."""
@@ -92,8 +94,10 @@ def resolve_collection(config: Mapping[str, Any]) -> tuple[CollectionPlan | None
     labels = aliases.mapping(f.genre_name for f in found.files)
     registry = dataset.get("registry") or default_registry(dataset["name"])
     pinned = Path(registry).is_file()
+    artists = None
     if pinned and not problems:
-        problems += _pin_problems(found, registry, labels)
+        pin_problems, artists = _pin_problems(found, registry, labels)
+        problems += pin_problems
     counts = Counter(labels[f.genre_name] for f in found.files)
     if len(counts) < 2 and not found.problems:
         problems.append(
@@ -111,34 +115,46 @@ def resolve_collection(config: Mapping[str, Any]) -> tuple[CollectionPlan | None
             has_split=any(f.split for f in found.files),
             min_duration_s=float(block["min_duration_s"]),
             max_bad_share=float(block["max_bad_share"]),
+            artist_share=artists,
         ),
         problems,
     )
 
 
-def _pin_problems(found: Discovery, registry: str, labels: Mapping[str, str]) -> list[str]:
+def _pin_problems(
+    found: Discovery, registry: str, labels: Mapping[str, str]
+) -> tuple[list[str], float | None]:
+    """How the collection differs from its pin, and the share of pinned files with an
+    artist."""
     try:
         pinned = read_pinned(registry)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return [f"dataset.registry: {exc}"]
+        return [f"dataset.registry: {exc}"], None
+    artists = sum(bool(row.get("artist", "").strip()) for row in pinned) / max(1, len(pinned))
     changes = collection_changes(found.root, found.files, pinned, labels)
     if not changes:
-        return []
+        return [], artists
     if pinned and len(changes.missing) == len(pinned) and found.files:
-        return [
-            (
-                f"dataset.registry: {registry} was pinned from another collection: none of its "
-                f"{len(pinned)} files is under {found.root}. Point dataset.registry at this "
-                f"collection's registry, or set it to null to pin this one."
-            )
-        ]
-    return [
-        (
-            f"dataset.source: {found.root} is not the collection pinned in {registry}: "
-            f"{changes.describe()}. Results would claim a collection they were not trained on; "
-            f"to accept the change (every later stage then reruns): {pin_command()}"
+        return (
+            [
+                (
+                    f"dataset.registry: {registry} was pinned from another collection: none of its "
+                    f"{len(pinned)} files is under {found.root}. Point dataset.registry at this "
+                    f"collection's registry, or set it to null to pin this one."
+                )
+            ],
+            artists,
         )
-    ]
+    return (
+        [
+            (
+                f"dataset.source: {found.root} is not the collection pinned in {registry}: "
+                f"{changes.describe()}. Results would claim a collection they were not trained on; "
+                f"to accept the change (every later stage then reruns): {pin_command()}"
+            )
+        ],
+        artists,
+    )
 
 
 def collection_problems(

@@ -36,7 +36,13 @@ TINY_DEMO_FILES = (
 # The units of work that take minutes (``--durations``), handed out first and longest
 # first: the tiny run fills one worker, the others follow one another on the second, and
 # the short files fill in around them instead of one long file running alone at the end.
-LONG_FIRST = ("tiny_demo", "test_workflow_slurm.py", "test_doctor.py", "test_fma.py")
+LONG_FIRST = (
+    "tiny_demo",
+    "test_workflow_slurm.py",
+    "test_doctor.py",
+    "test_fma.py",
+    "test_workflow_collection.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -174,3 +174,36 @@ def test_excerpt_spans(policy, duration, spans):
 def test_spread_excerpts_are_centred_at_evenly_spaced_points():
     spans = Excerpt(policy="spread", seconds=10.0, count=3).spans(400.0)
     assert spans == [(95.0, 10.0), (195.0, 10.0), (295.0, 10.0)]
+
+
+def test_the_plan_checks_the_pin_and_names_another_collections_registry(tmp_path):
+    import yaml
+
+    from genreflow.collection.pin import pin_collection
+    from genreflow.plan import ConfigProblems, resolve_plan
+
+    from conftest import PROJECT_ROOT
+
+    for genre in ("rock", "jazz"):
+        for i in range(2):
+            touch(tmp_path / "music" / genre / f"{i}.mp3", f"{genre}{i}".encode())
+    registry = tmp_path / "registry.csv"
+    found = discover(tmp_path / "music")
+    pin_collection(found.root, found.files, {"rock": "rock", "jazz": "jazz"}).to_csv(
+        registry, index=False
+    )
+    config = yaml.safe_load((PROJECT_ROOT / "config" / "config.yaml").read_text())
+    config["dataset"].update(name="mine", source=str(tmp_path / "music"), registry=str(registry))
+    config["features"]["clip_seconds"] = 30
+    plan = resolve_plan(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
+    assert plan.dataset.is_collection and plan.dataset.registry == str(registry)
+    assert plan.dataset.genres == ("jazz", "rock") and plan.dataset.n_tracks == 4
+    assert "artist tags: 0% of the files name an artist" in plan.describe()
+    for genre in ("pop", "funk"):
+        touch(tmp_path / "other" / genre / "a.mp3")
+        touch(tmp_path / "other" / genre / "b.mp3")
+    config["dataset"]["source"] = str(tmp_path / "other")
+    with pytest.raises(ConfigProblems) as raised:
+        resolve_plan(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
+    problems = str(raised.value).splitlines()
+    assert len(problems) == 1 and "was pinned from another collection" in problems[0]

@@ -231,7 +231,8 @@ def pin_command(args: argparse.Namespace) -> int:
             raise GenreflowError(f"{path}: cannot be read as YAML ({error}).") from None
     problems = schema_problems(config, SCHEMA_PATH)
     dataset = config.get("dataset", {})
-    if not problems and not is_collection(dataset):
+    unpinned = {**dataset, "registry": None}  # where a registry is still to be written
+    if not problems and not is_collection(dataset) and not is_collection(unpinned):
         problems = [f"dataset.source: {dataset['source']} is not a folder or CSV of your music."]
     if not problems:
         block = dataset["collection"]

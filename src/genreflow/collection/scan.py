@@ -39,8 +39,8 @@ def file_problem(
         return "zero bytes"
     try:
         header = audio_info(path)
-    except UndecodableAudioError as exc:
-        return f"not audio: {_why(exc, path)}"
+    except UndecodableAudioError:
+        return "not audio: neither libsndfile nor FFmpeg recognises it as an audio file"
     if header.duration_s < min_duration_s:
         return (
             f"too short: {header.duration_s:.1f} s, under dataset.collection.min_duration_s "

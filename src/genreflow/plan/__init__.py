@@ -41,6 +41,7 @@ from genreflow.plan.dataset import (
     resolve_dataset,
     source_kind,
 )
+from genreflow.plan.estimate import Estimate, estimate
 from genreflow.plan.features import (
     FeaturesPlan,
     feature_clip_seconds,
@@ -159,7 +160,16 @@ class Plan:
             f"{line}\n  your music: {collection.root}, {collection.n_files} files; {pinned}"
             f"\n  genre labels: {labels or 'the folder names, unchanged'}"
             f"\n  artist tags: {self._artist_line()}"
+            f"\n  expected time: {self._estimate().describe()}"
         )
+
+    def _estimate(self) -> Estimate:
+        runs = {
+            name: 1 if model.deterministic else len(self.repeats)
+            for name, model in self.models.items()
+        }
+        n_folds = sum(len(folds) for folds in self.schemes.values())
+        return estimate(self.dataset.n_tracks, runs, n_folds, len(self.final_models))
 
     def _artist_line(self) -> str:
         """What the artist tags let artist_kfold do, once the collection is pinned."""

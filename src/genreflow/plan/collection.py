@@ -45,8 +45,9 @@ class CollectionPlan:
 def is_collection(dataset: Mapping[str, Any]) -> bool:
     """A folder of your own music, or a CSV of it, given as ``dataset.source``.
 
-    A local folder is a collection unless a published dataset's registry (no ``path``
-    column) or ``dataset.metadata`` describes it (an extracted GTZAN, say).
+    A local folder is a collection when ``dataset.registry`` is null (the first run pins
+    it) or a collection's registry (with ``path`` and ``file_md5`` columns); a published
+    dataset's registry or ``dataset.metadata`` makes it an extracted dataset (GTZAN, say).
     """
     source = str(dataset["source"])
     if "://" in source or source == "generated":
@@ -56,7 +57,7 @@ def is_collection(dataset: Mapping[str, Any]) -> bool:
     if not Path(source).is_dir() or dataset.get("metadata"):
         return False
     registry = dataset.get("registry")
-    return not registry or not Path(registry).is_file() or is_pinned_registry(registry)
+    return not registry or is_pinned_registry(registry)
 
 
 def default_registry(name: str) -> str:
@@ -75,6 +76,8 @@ def pin_command() -> str:
                     break
                 files.append(value)
     given = " ".join(f"--configfile {shlex.quote(f)}" for f in files) or "--configfile <yours>"
+    if any(arg == "--config" or arg.startswith("--config=") for arg in argv):
+        given += " (genreflow pin reads config files only: put what --config sets in one)"
     return f"genreflow pin {given}"
 
 
@@ -138,9 +141,10 @@ def _pin_problems(
         return (
             [
                 (
-                    f"dataset.registry: {registry} was pinned from another collection: none of its "
-                    f"{len(pinned)} files is under {found.root}. Point dataset.registry at this "
-                    f"collection's registry, or set it to null to pin this one."
+                    f"dataset.registry: {registry} was pinned from another collection: none of "
+                    f"its {len(pinned)} files is under {found.root}. Give this collection its "
+                    "own dataset.name (or dataset.registry), or pin it in place of the other: "
+                    f"{pin_command()}"
                 )
             ],
             artists,

@@ -98,9 +98,12 @@ def test_csv_source_paths_relative_to_it_with_optional_columns(tmp_path):
         ("path,genre\n/etc/passwd,rock\n", "/etc/passwd is outside"),
         ("path,genre,split\nx.mp3,rock,holdout\n", "split 'holdout' is not one of"),
         ("path,genre\nx.mp3,\n", "line 2: path and genre must not be blank"),
+        ("path,genre,title\nx.mp3,rock,Hello, World\n", "line 2 has more fields than the"),
+        ("path,genre\ngone.mp3,rock\n", "line 2: gone.mp3 does not exist"),
     ],
 )
 def test_csv_problems_name_the_file_and_line(tmp_path, text, expected):
+    touch(tmp_path / "x.mp3")
     table = tmp_path / "list.csv"
     table.write_text(text)
     problems = discover(table).problems
@@ -149,6 +152,43 @@ def test_collection_changes_lists_changed_missing_and_new(tmp_path):
     assert (
         changes.describe() == "1 changed (rock/a.mp3), 1 missing (rock/b.mp3), 1 new (rock/c.mp3)"
     )
+
+
+def test_a_csv_split_or_artist_edited_after_pinning_is_a_change(tmp_path):
+    touch(tmp_path / "a.mp3")
+    table = tmp_path / "list.csv"
+    table.write_text("path,genre,artist,split\na.mp3,rock,A,train\n")
+    pinned = [
+        {
+            "path": "a.mp3",
+            "genre": "rock",
+            "size": "1",
+            "mtime_ns": "",
+            "file_md5": "",
+            "artist": "A",
+            "official_split": "training",
+        }
+    ]
+    labels = {"rock": "rock"}
+    assert not collection_changes(tmp_path, discover(table).files, pinned, labels)
+    table.write_text("path,genre,artist,split\na.mp3,rock,A,test\n")
+    changes = collection_changes(tmp_path, discover(table).files, pinned, labels)
+    assert changes.changed == ["a.mp3 (split training → test)"]
+    table.write_text("path,genre,artist,split\na.mp3,rock,B,train\n")
+    changes = collection_changes(tmp_path, discover(table).files, pinned, labels)
+    assert changes.changed == ["a.mp3 (artist A → B)"]
+
+
+def test_two_links_to_one_folder_are_listed_once_not_called_a_loop(tmp_path):
+    touch(tmp_path / "shared" / "album" / "a.flac")
+    (tmp_path / "music" / "rock").mkdir(parents=True)
+    (tmp_path / "music" / "jazz").mkdir(parents=True)
+    touch(tmp_path / "music" / "jazz" / "b.flac")
+    os.symlink(tmp_path / "shared" / "album", tmp_path / "music" / "rock" / "one")
+    os.symlink(tmp_path / "shared" / "album", tmp_path / "music" / "rock" / "two")
+    found = discover(tmp_path / "music")
+    assert found.problems == []
+    assert [f.relpath for f in found.files] == ["jazz/b.flac", "rock/one/a.flac"]
 
 
 def test_changes_name_the_first_twenty_then_count():
@@ -207,3 +247,30 @@ def test_the_plan_checks_the_pin_and_names_another_collections_registry(tmp_path
         resolve_plan(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
     problems = str(raised.value).splitlines()
     assert len(problems) == 1 and "was pinned from another collection" in problems[0]
+    # fold settings are checked for a collection too, before any job
+    config["dataset"]["source"] = str(tmp_path / "music")
+    config["folds"].update(schemes=["holdout"], holdout={"train": 0.9, "val": 0.5, "test": 0.5})
+    with pytest.raises(ConfigProblems, match="folds.holdout: ratios"):
+        resolve_plan(config, PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def test_genreflow_pin_never_writes_over_a_published_registry(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from genreflow.cli import main
+
+    from conftest import GTZAN_REGISTRY, PROJECT_ROOT
+
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "config", project / "config")
+    shutil.copytree(PROJECT_ROOT / "workflow" / "schemas", project / "workflow" / "schemas")
+    registry = shutil.copy(GTZAN_REGISTRY, tmp_path / "tracks.csv")
+    touch(tmp_path / "genres" / "blues" / "blues.00000.wav")
+    touch(tmp_path / "genres" / "jazz" / "jazz.00000.wav")
+    (project / "config" / "gtzan_folder.yaml").write_text(
+        f"dataset: {{name: gtzan, source: {tmp_path / 'genres'}, registry: {registry}}}\n"
+    )
+    before = Path(registry).read_bytes()
+    code = main(["pin", "--workdir", str(project), "--configfile", "config/gtzan_folder.yaml"])
+    assert code == 2 and "is not a folder or CSV of your music" in capsys.readouterr().err
+    assert Path(registry).read_bytes() == before

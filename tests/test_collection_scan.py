@@ -50,12 +50,16 @@ def test_the_run_stops_in_one_line_when_too_much_is_bad_or_a_genre_too_small():
         {
             "genre": ["rock"] * 6 + ["jazz"] * 4,
             "status": ["ok"] * 6 + ["ok", "ok", "quarantined", "quarantined"],
+            "reason": [""] * 8 + ["zero bytes", "truncated: header says 30 s"],
         }
     )
     check_usable(manifest, max_bad_share=0.2, min_per_genre=2)
     with pytest.raises(DataError, match=r"^genre 'jazz' keeps 2 usable track\(s\)"):
         check_usable(manifest, max_bad_share=0.2, min_per_genre=3)
-    with pytest.raises(DataError, match=r"2 of 10 files \(20%\) are quarantined, more than"):
+    with pytest.raises(
+        DataError,
+        match=r"2 of 10 files \(20%\) are quarantined \(1 zero bytes, 1 truncated\), more than",
+    ):
         check_usable(manifest, max_bad_share=0.1, min_per_genre=2)
 
 

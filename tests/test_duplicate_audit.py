@@ -61,3 +61,13 @@ def test_the_registry_repeats_are_its_same_artist_and_title_sets():
     # Sturm's index names some recordings more than once (exact replicas and versions)
     assert len(repeats) > 10
     assert all(len(ids.split()) >= 2 for ids in repeats["track_ids"])
+
+
+def test_the_report_warns_about_artists_only_where_the_folds_may_leak_them():
+    from genreflow.evaluation.data_audit import duplicate_lines
+
+    empty = pd.DataFrame(columns=["group", "track_id", "kind"])
+    registry = pd.DataFrame(columns=["track_id"])
+    for scheme, warned in [("fault_filtered", False), ("official", False), ("holdout", True)]:
+        lines = duplicate_lines(empty, {"scheme": scheme, "artist_coverage": 1.0}, registry, set())
+        assert any("one artist may be in train and test" in line for line in lines) is warned

@@ -19,9 +19,9 @@ from genreflow.cli import main
 from genreflow.features.consolidate import consolidate_feature
 from genreflow.features.embedding_shards import extract_embedding_shard
 from genreflow.features.settings import FeatureSettings, segmentations
-from genreflow.plan.features import resolved_excerpt
 from genreflow.inference import load_classifier
 from genreflow.models.index import load_index
+from genreflow.plan.features import resolved_excerpt
 from genreflow.plan.models import TrainingPlan, run_settings
 from genreflow.training.classical_data import array_data
 from genreflow.training.job import Job

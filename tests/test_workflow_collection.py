@@ -59,6 +59,9 @@ def collection_run(tmp_path_factory):
     samples = render_song("rock", 50.0, 22050, 1, seed=99, number=1)
     write_audio(music / "Rock" / "twice.mp3", samples, 22050)
     write_audio(music / "Jazz" / "twice.flac", samples, 22050)
+    # a name with spaces and letters beyond ASCII
+    other = render_song("classical", 35.0, 22050, 1, seed=98, number=2)
+    write_audio(music / "classical" / "Ünï Artist" / "Çafé – 01.flac", other, 22050)
     config = write_config(
         project,
         {
@@ -104,6 +107,8 @@ def test_the_registry_pins_checksums_formats_and_tags(collection_run):
     assert row["codec"] == "MP3" and row["sample_rate"] == "44100" and row["channels"] == "2"
     assert row["artist"] == "Rock artist 0" and len(row["file_md5"]) == 32
     assert registry["track_id"].is_unique
+    unicode = registry.loc["classical/Ünï Artist/Çafé – 01.flac"]
+    assert unicode["track_id"].isascii() and " " not in unicode["track_id"]
 
 
 def test_the_copies_in_two_genres_are_one_group_and_share_a_role(collection_run):

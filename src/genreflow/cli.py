@@ -210,8 +210,13 @@ def doctor_command(args: argparse.Namespace) -> int:
 
 
 def pin_command(args: argparse.Namespace) -> int:
-    import os
+    from contextlib import chdir
 
+    with chdir(args.workdir):
+        return _pin(args.configfile)
+
+
+def _pin(configfiles: Sequence[str]) -> int:
     import yaml
     from snakemake.utils import update_config
 
@@ -222,17 +227,18 @@ def pin_command(args: argparse.Namespace) -> int:
     from genreflow.plan.collection import default_registry, is_collection
     from genreflow.plan.schema import SCHEMA_PATH, schema_problems
 
-    os.chdir(args.workdir)
     config: dict = {}
-    for path in ["config/config.yaml", *args.configfile]:
+    for path in ["config/config.yaml", *configfiles]:
         try:
             update_config(config, yaml.safe_load(Path(path).read_text()) or {})
         except (OSError, yaml.YAMLError) as error:
             raise GenreflowError(f"{path}: cannot be read as YAML ({error}).") from None
     problems = schema_problems(config, SCHEMA_PATH)
     dataset = config.get("dataset", {})
-    unpinned = {**dataset, "registry": None}  # where a registry is still to be written
-    if not problems and not is_collection(dataset) and not is_collection(unpinned):
+    # a registry still to be written (never over a published dataset's registry)
+    registry_free = not dataset.get("registry") or not Path(dataset["registry"]).exists()
+    unpinned = {**dataset, "registry": None}
+    if not problems and not (is_collection(dataset) or registry_free and is_collection(unpinned)):
         problems = [f"dataset.source: {dataset['source']} is not a folder or CSV of your music."]
     if not problems:
         block = dataset["collection"]

@@ -94,7 +94,8 @@ def assign_folds(
             f"folds.scheme: unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}."
         )
     tracks = _usable_tracks(manifest, need_artist=scheme == "artist_kfold")
-    duplicates = {t: g for t, g in (duplicates or {}).items() if t in set(tracks["track_id"])}
+    usable = set(tracks["track_id"])
+    duplicates = {t: g for t, g in (duplicates or {}).items() if t in usable}
     if scheme == "artist_kfold" and artist_share(tracks) < artist_coverage:
         log.warning(
             "artist_kfold: only %.0f%% of the usable tracks name an artist (folds."
@@ -105,7 +106,11 @@ def assign_folds(
         )
         scheme = "stratified_kfold"
     if scheme in KFOLD_SCHEMES:
-        _check_n_folds(tracks, n_folds)
+        # copies of one recording count once: they always share a role
+        keys = tracks["track_id"].map(
+            lambda t: f"group:{duplicates[t]}" if t in duplicates else f"track:{t}"
+        )
+        _check_n_folds(tracks[~keys.duplicated().to_numpy()], n_folds)
     if scheme in REGISTRY_SPLITS:
         roles = _registry_split(scheme, tracks, manifest, split_table)
     elif scheme == "artist_kfold":

@@ -1,6 +1,7 @@
 """The files of a collection: a folder ``ROOT/<genre>/**/<file>`` or a CSV of songs.
 
-Light (no numpy or pandas): the workflow discovers the collection when it is parsed, to
+Light (no pandas; numpy and soundfile only through :mod:`genreflow.audio`'s list of
+extensions, which parsing loads anyway): the workflow discovers the collection when it is parsed, to
 know its tracks and genres before any job. Problems are collected, not raised one by
 one, each naming the file, folder or CSV row and what to do.
 """
@@ -72,13 +73,13 @@ def track_id(relpath: str) -> str:
 
 def is_collection_csv(source: str | os.PathLike) -> bool:
     """True for a local CSV file given as ``dataset.source``."""
-    path = Path(source)
+    path = Path(source).expanduser()
     return path.suffix.lower() == ".csv" and path.is_file()
 
 
 def discover(source: str | os.PathLike) -> Discovery:
     """The files of a collection folder or CSV, sorted by relative path."""
-    source = Path(source)
+    source = Path(source).expanduser()
     if source.is_file():
         found = _from_csv(source)
     else:
@@ -94,24 +95,26 @@ def discover(source: str | os.PathLike) -> Discovery:
 def walk_audio(root: Path, problems: list[str], skipped: Counter) -> Iterator[Path]:
     """Audio files under ``root``, lazily, in sorted order; links followed, loops refused.
 
-    Hidden files and folders are skipped; unreadable folders and symlink loops are
-    added to ``problems`` (and their contents skipped); non-audio files are counted by
+    Hidden files and folders are skipped; unreadable folders and symlink loops (a link
+    to a folder it is in) are added to ``problems`` (and their contents skipped); a
+    folder reached twice through links is listed once; non-audio files are counted by
     extension in ``skipped``.
     """
     seen: set[tuple[int, int]] = set()
 
-    def visit(folder: Path) -> Iterator[Path]:
+    def visit(folder: Path, ancestors: frozenset = frozenset()) -> Iterator[Path]:
         try:
             status = folder.stat()
         except OSError as exc:
             problems.append(f"{folder}: cannot be read ({exc.strerror}); fix it or remove it.")
             return
         key = (status.st_dev, status.st_ino)
-        if key in seen:
+        if key in ancestors:
             problems.append(
-                f"{folder}: a symlink loop (it leads back to a folder already listed); "
-                "remove the link."
+                f"{folder}: a symlink loop (it leads back to a folder it is in); remove the link."
             )
+            return
+        if key in seen:
             return
         seen.add(key)
         try:
@@ -131,7 +134,7 @@ def walk_audio(root: Path, problems: list[str], skipped: Counter) -> Iterator[Pa
             except OSError:
                 is_dir = is_file = False
             if is_dir:
-                yield from visit(path)
+                yield from visit(path, ancestors | {key})
             elif is_file and path.suffix.lower() in AUDIO_EXTENSIONS:
                 yield path
             elif is_file:
@@ -148,7 +151,12 @@ def _from_folder(root: Path) -> Discovery:
         found.problems.append(f"dataset.source: {root} is not a folder or a CSV file.")
         return found
     genre_folders = []
-    for path in sorted(root.iterdir()):
+    try:
+        entries = sorted(root.iterdir())
+    except OSError as exc:
+        found.problems.append(f"dataset.source: {root} cannot be listed ({exc.strerror}).")
+        return found
+    for path in entries:
         if path.name.startswith("."):
             continue
         if path.is_dir():
@@ -163,11 +171,12 @@ def _from_folder(root: Path) -> Discovery:
             f"dataset.source: {root} has no genre folders; lay it out as {root}/<genre>/<file>."
         )
     for folder in genre_folders:
+        known = len(found.problems)
         files = [
             CollectionFile(relpath=path.relative_to(root).as_posix(), genre_name=folder.name)
             for path in walk_audio(folder, found.problems, found.skipped)
         ]
-        if not files:
+        if not files and len(found.problems) == known:
             found.problems.append(
                 f"dataset.source: genre folder {folder} holds no audio files "
                 f"({', '.join(AUDIO_EXTENSIONS)}); add some or remove the folder."
@@ -181,7 +190,7 @@ def _from_csv(table: Path) -> Discovery:
     found = Discovery(root=root)
     try:
         with open(table, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
+            reader = csv.DictReader(fh, restkey="\0extra")
             header = [c.strip() for c in reader.fieldnames or []]
             missing = [c for c in CSV_COLUMNS if c not in header]
             if missing:
@@ -191,6 +200,12 @@ def _from_csv(table: Path) -> Discovery:
                 )
                 return found
             for line, row in enumerate(reader, start=2):
+                if "\0extra" in row:
+                    found.problems.append(
+                        f"dataset.source: {table} line {line} has more fields than the "
+                        "header; quote values that hold a comma."
+                    )
+                    continue
                 row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
                 entry = _csv_entry(table, root, line, row, found.problems)
                 if entry is not None:
@@ -217,6 +232,9 @@ def _csv_entry(
             f"{where}: {row['path']} is outside {root}; give paths relative to the CSV's "
             "folder, inside it."
         )
+        return None
+    if not resolved.is_file():
+        problems.append(f"{where}: {row['path']} does not exist; fix the path or drop the row.")
         return None
     split = row.get("split", "").lower()
     if split not in SPLITS:

@@ -87,7 +87,7 @@ def is_pinned_registry(path: str | os.PathLike) -> bool:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             header = next(csv.reader(fh), [])
-    except OSError:
+    except (OSError, UnicodeDecodeError, csv.Error):
         return False
     return "path" in header and "file_md5" in header
 
@@ -113,11 +113,9 @@ def collection_changes(
         if entry is None:
             changes.missing.append(relpath)
             continue
-        if labels.get(entry.genre_name, entry.genre_name) != row["genre"]:
-            changes.changed.append(
-                f"{relpath} (genre {row['genre']} → "
-                f"{labels.get(entry.genre_name, entry.genre_name)})"
-            )
+        listed_as = _listed_differently(entry, row, labels)
+        if listed_as:
+            changes.changed.append(f"{relpath} ({listed_as})")
             continue
         path = root / relpath
         try:
@@ -135,3 +133,18 @@ def collection_changes(
                 changes.changed.append(f"{relpath} (unreadable)")
     changes.new = sorted(listed)
     return changes
+
+
+def _listed_differently(
+    entry: CollectionFile, row: Mapping[str, str], labels: Mapping[str, str]
+) -> str:
+    """How a file's listing (genre; a CSV's artist, title and split) differs from its pin."""
+    label = labels.get(entry.genre_name, entry.genre_name)
+    if label != row["genre"]:
+        return f"genre {row['genre']} → {label}"
+    if entry.split != row.get("official_split", ""):
+        return f"split {row.get('official_split') or 'none'} → {entry.split or 'none'}"
+    for key in ("artist", "title"):  # given by a CSV (tags fill them only where it is blank)
+        if getattr(entry, key) and getattr(entry, key) != row.get(key, ""):
+            return f"{key} {row.get(key) or 'none'} → {getattr(entry, key)}"
+    return ""

@@ -19,7 +19,7 @@ import pandas as pd
 from genreflow.audio import UndecodableAudioError, audio_info, decode
 from genreflow.data.manifest import MANIFEST_COLUMNS
 from genreflow.errors import DataError
-from genreflow.excerpts import Excerpt
+from genreflow.excerpts import Excerpt, decode_excerpt
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,11 @@ def file_problem(
             f"truncated: the header says {header.duration_s:.1f} s, but decoding stops before "
             "its end (an incomplete download or copy)"
         )
-    spans = excerpt.spans(header.duration_s) if excerpt is not None else [(0.0, None)]
-    peak = 0.0
-    for offset, seconds in spans:
-        try:
-            y, _ = decode(path, sample_rate=None, offset_s=offset, duration_s=seconds)
-        except UndecodableAudioError as exc:
-            return f"undecodable: {_why(exc, path)}"
-        peak = max(peak, float(np.max(np.abs(y))) if len(y) else 0.0)
+    try:
+        y, _, _ = decode_excerpt(path, excerpt, sample_rate=None)
+    except UndecodableAudioError as exc:
+        return f"undecodable: {_why(exc, path)}"
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
     if peak < silence_peak:
         return f"silent: peak {peak:.2g} below features.silence_peak ({silence_peak:g})"
     return ""
@@ -119,10 +116,12 @@ def check_usable(
     usable tracks than the folds need."""
     bad = manifest["status"] == "quarantined"
     if len(manifest) and bad.mean() > max_bad_share:
+        kinds = manifest.loc[bad, "reason"].str.split(":").str[0].value_counts()
         raise DataError(
-            f"{int(bad.sum())} of {len(manifest)} files ({bad.mean():.0%}) are quarantined, "
-            f"more than dataset.collection.max_bad_share ({max_bad_share:.0%}); see the "
-            "reasons in the manifest and fix the files (or raise the share)."
+            f"{int(bad.sum())} of {len(manifest)} files ({bad.mean():.0%}) are quarantined "
+            f"({', '.join(f'{n} {kind}' for kind, n in kinds.items())}), more than "
+            f"dataset.collection.max_bad_share ({max_bad_share:.0%}); the warnings above "
+            "name each file and its reason: fix the files (or raise the share)."
         )
     counts = manifest.loc[~bad, "genre"].value_counts()
     for genre in sorted(manifest["genre"].unique()):

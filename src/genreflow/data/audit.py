@@ -16,14 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from genreflow.audio import UndecodableAudioError, audio_info, decode
+from genreflow.audio import UndecodableAudioError
 from genreflow.data.fingerprint import (
     FINGERPRINT_SAMPLE_RATE,
+    classify_pair,
     duplicate_groups,
     find_duplicates,
     fingerprint,
 )
-from genreflow.excerpts import Excerpt
+from genreflow.excerpts import Excerpt, decode_excerpt
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +45,11 @@ DUPLICATE_COLUMNS = (
 def track_fingerprint(path: str | os.PathLike, excerpt: Excerpt | None) -> np.ndarray:
     """The fingerprint of a track's excerpt (empty when it cannot be decoded)."""
     try:
-        header = audio_info(path)
-        spans = excerpt.spans(header.duration_s) if excerpt is not None else [(0.0, None)]
-        pieces = [
-            decode(path, sample_rate=FINGERPRINT_SAMPLE_RATE, offset_s=o, duration_s=d)[0]
-            for o, d in spans
-        ]
+        y, _, _ = decode_excerpt(path, excerpt, sample_rate=FINGERPRINT_SAMPLE_RATE)
     except UndecodableAudioError as exc:
         log.warning("%s: not fingerprinted (%s)", path, exc)
         return np.zeros(0, dtype=np.uint32)
-    return fingerprint(np.concatenate(pieces), FINGERPRINT_SAMPLE_RATE)
+    return fingerprint(y, FINGERPRINT_SAMPLE_RATE)
 
 
 def audit_duplicates(
@@ -133,7 +129,7 @@ def _group_table(
                 "matched": match["matched"],
                 "similarity": round(float(match["similarity"]), 4),
                 "offset_s": round(float(match["offset_s"]), 2),
-                "kind": "exact" if match["similarity"] >= 1.0 else "near",
+                "kind": classify_pair(float(match["similarity"])),
                 "registry_agrees": agrees,
             }
         )

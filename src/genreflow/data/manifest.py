@@ -64,7 +64,7 @@ def build_manifest(
                 entry.update({k: outcome[k] for k in ("path", "md5", "duration_s", "sample_rate")})
             else:
                 entry.update(status="quarantined", md5="", duration_s=None, sample_rate=None)
-                entry["reason"] = f"{row.status}: {outcome.get('detail', '')}".rstrip(": ")
+                entry["reason"] = f"{row.status}: {outcome.get('detail', '')}".removesuffix(": ")
         rows.append(entry)
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     manifest["sample_rate"] = pd.to_numeric(manifest["sample_rate"], errors="coerce").astype(

@@ -1,8 +1,9 @@
 """Decoding a track for feature extraction: its excerpt, resampled, downmixed, fixed in length.
 
 The per-frame features need equal lengths (``clip_policy: pad_or_trim``); the per-track
-summary is computed on the whole decoded file, as the published GTZAN table was, so a
-:class:`LoadedTrack` keeps the untrimmed decode as well (:attr:`LoadedTrack.untrimmed`).
+summary is computed on everything decoded (a dataset's clip whole, as the published GTZAN
+table was; a longer song's excerpt), so a :class:`LoadedTrack` keeps the untrimmed decode
+as well (:attr:`LoadedTrack.untrimmed`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from dataclasses import dataclass, field
 import librosa
 import numpy as np
 
-from genreflow.audio import audio_info, decode
-from genreflow.excerpts import Excerpt
+from genreflow.excerpts import Excerpt, decode_excerpt
 
 CLIP_POLICIES = ("pad_or_trim", "none")
 
@@ -78,13 +78,7 @@ def load_track(
     """
     if clip_policy not in CLIP_POLICIES:
         raise ValueError(f"clip_policy {clip_policy!r} is not one of {CLIP_POLICIES}")
-    header = audio_info(path)
-    spans = excerpt.spans(header.duration_s) if excerpt is not None else [(0.0, None)]
-    pieces = [
-        decode(path, sample_rate=sample_rate, offset_s=offset, duration_s=seconds)[0]
-        for offset, seconds in spans
-    ]
-    full_y = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    full_y, header, spans = decode_excerpt(path, excerpt, sample_rate=sample_rate)
     whole = spans == [(0.0, None)]
     original_duration = len(full_y) / sample_rate if whole else header.duration_s
     y = full_y

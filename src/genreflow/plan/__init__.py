@@ -210,7 +210,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     problems += features_problems(features_block, clip)
     if collection is not None:
         problems += collection_problems(config, collection, clip)
-    if registry_ok:
+    if registry_ok or collection is not None:
         problems += folds_problems(
             config["folds"],
             dataset=dataset_block["name"],
@@ -218,6 +218,9 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
             registry_columns=(
                 None
                 if demo
+                # a collection's split is its CSV's (collection_problems checks it)
+                else ["official_split"]
+                if collection is not None
                 # a registry built from FMA's metadata has its official split only
                 else ["official_split"]
                 if dataset_block.get("metadata")

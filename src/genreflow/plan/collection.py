@@ -54,7 +54,7 @@ def is_collection(dataset: Mapping[str, Any]) -> bool:
         return False
     if is_collection_csv(source):
         return True
-    if not Path(source).is_dir() or dataset.get("metadata"):
+    if not Path(source).expanduser().is_dir() or dataset.get("metadata"):
         return False
     registry = dataset.get("registry")
     return not registry or is_pinned_registry(registry)

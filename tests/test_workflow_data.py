@@ -27,7 +27,8 @@ def test_demo_manifest_lists_every_track_and_repairs_jazz_00054(demo_run):
     jazz = manifest.set_index("track_id").loc["jazz.00054"]
     assert jazz.status == "repaired"
     assert jazz.path == "results/data/demo/repaired/jazz/jazz.00054.wav"
-    assert (manifest.drop(columns="artist") != "").all().all()
+    assert (manifest.drop(columns=["artist", "reason"]) != "").all().all()
+    assert manifest.set_index("track_id").loc["jazz.00054", "reason"].startswith("undecodable")
     assert set(manifest.status) == {"ok", "repaired"}
     registry = pd.read_csv(project / "results/data/demo/release/tracks.csv", dtype=str)
     assert dict(zip(manifest.track_id, manifest.md5)) == dict(

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from itertools import chain
 from math import gcd
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
@@ -604,3 +604,21 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
         log.debug("%s: no readable tags (%s)", path, exc)
         return dict.fromkeys(_TAG_KEYS, "")
     return {key: str(getattr(tag, key, None) or "").strip() for key in _TAG_KEYS}
+
+
+def decode_excerpt(
+    path: str | os.PathLike, excerpt: Any, *, sample_rate: int | None
+) -> tuple[np.ndarray, AudioHeader, list[tuple[float, float | None]]]:
+    """Decode ``path``'s excerpt as mono float32 at ``sample_rate`` (``None``: the
+    file's), its spans joined; with the file's header and the spans decoded.
+
+    ``excerpt`` is a :class:`genreflow.excerpts.Excerpt` (anything whose
+    ``spans(duration_s)`` lists ``(offset_s, duration_s)``); ``None`` decodes the whole
+    file. Raises :class:`UndecodableAudioError`."""
+    header = audio_info(path)
+    spans = excerpt.spans(header.duration_s) if excerpt is not None else [(0.0, None)]
+    pieces = [
+        decode(path, sample_rate=sample_rate, offset_s=offset, duration_s=seconds)[0]
+        for offset, seconds in spans
+    ]
+    return (pieces[0] if len(pieces) == 1 else np.concatenate(pieces)), header, spans

@@ -8,14 +8,9 @@ default the 30 s in its middle. A file at most ``tolerance_s`` longer than the e
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import numpy as np
-
-from genreflow.audio import AudioHeader, audio_info, decode
 
 POLICIES = ("middle", "start", "spread", "whole")
 
@@ -78,18 +73,3 @@ class Excerpt:
             "spread": f"{self.count} × {self.seconds:g} s spread evenly over the song",
         }[self.policy]
         return f"{where} (files up to {self.total_seconds + self.tolerance_s:g} s: whole)"
-
-
-def decode_excerpt(
-    path: str | os.PathLike, excerpt: Excerpt | None, *, sample_rate: int | None
-) -> tuple[np.ndarray, AudioHeader, list[tuple[float, float | None]]]:
-    """Decode ``path``'s excerpt (``None``: the whole file) as mono float32 at
-    ``sample_rate`` (``None``: the file's), the spans joined; with the file's header and
-    the spans decoded. Raises :class:`~genreflow.audio.UndecodableAudioError`."""
-    header = audio_info(path)
-    spans = excerpt.spans(header.duration_s) if excerpt is not None else [(0.0, None)]
-    pieces = [
-        decode(path, sample_rate=sample_rate, offset_s=offset, duration_s=seconds)[0]
-        for offset, seconds in spans
-    ]
-    return (pieces[0] if len(pieces) == 1 else np.concatenate(pieces)), header, spans

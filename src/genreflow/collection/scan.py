@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genreflow.audio import UndecodableAudioError, audio_info, decode
+from genreflow.audio import UndecodableAudioError, audio_info, decode, decode_excerpt
 from genreflow.data.manifest import MANIFEST_COLUMNS
 from genreflow.errors import DataError
-from genreflow.excerpts import Excerpt, decode_excerpt
+from genreflow.excerpts import Excerpt
 
 log = logging.getLogger(__name__)
 

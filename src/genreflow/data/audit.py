@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from genreflow.audio import UndecodableAudioError
+from genreflow.audio import UndecodableAudioError, decode_excerpt
 from genreflow.data.fingerprint import (
     FINGERPRINT_SAMPLE_RATE,
     classify_pair,
@@ -24,7 +24,7 @@ from genreflow.data.fingerprint import (
     find_duplicates,
     fingerprint,
 )
-from genreflow.excerpts import Excerpt, decode_excerpt
+from genreflow.excerpts import Excerpt
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import librosa
 import numpy as np
 
-from genreflow.excerpts import Excerpt, decode_excerpt
+from genreflow.audio import decode_excerpt
+from genreflow.excerpts import Excerpt
 
 CLIP_POLICIES = ("pad_or_trim", "none")
 

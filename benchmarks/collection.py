@@ -36,7 +36,7 @@ from genreflow.collection.pin import pin_collection
 from genreflow.collection.pinned import collection_changes
 from genreflow.collection.scan import scan_collection
 from genreflow.data.audit import audit_duplicates
-from genreflow.demo.library import plan_library, render_song, write_audio
+from genreflow.demo.library import plan_library, write_audio, write_song
 from genreflow.excerpts import Excerpt
 from genreflow.features.compute import compute_features
 from genreflow.features.loading import load_track
@@ -48,18 +48,7 @@ FORMAT_WEIGHTS = {"flac": 0.4, "wav": 0.3, "mp3": 0.12, "m4a": 0.08, "ogg": 0.06
 
 
 def _write(args: tuple) -> None:
-    root, song, number = args
-    samples = render_song(
-        song.recipe or song.genre,
-        song.seconds,
-        song.sample_rate,
-        song.channels,
-        0,
-        number,
-        artist_index=number,
-    )
-    tags = {"title": song.title, **({"artist": song.artist} if song.artist else {})}
-    write_audio(Path(root) / song.relpath, samples, song.sample_rate, tags=tags)
+    write_song(*args)
 
 
 def make_library(root: Path, n_songs: int, workers: int) -> float:

@@ -156,19 +156,23 @@ def plan_library(
     return songs
 
 
+def write_song(root: str | os.PathLike, song: Song, number: int, *, seed: int = 0) -> Path:
+    """Render song ``number`` of a library and write it, tagged, under ``root``."""
+    samples = render_song(
+        song.recipe or song.genre,
+        song.seconds,
+        song.sample_rate,
+        song.channels,
+        seed,
+        number,
+        artist_index=number,
+    )
+    tags = {"title": song.title, **({"artist": song.artist} if song.artist else {})}
+    return write_audio(Path(root) / song.relpath, samples, song.sample_rate, tags=tags)
+
+
 def write_library(root: str | os.PathLike, songs: Sequence[Song], *, seed: int = 0) -> Path:
     """Render and write every song of ``songs`` under ``root``."""
-    root = Path(root)
     for number, song in enumerate(songs):
-        samples = render_song(
-            song.recipe or song.genre,
-            song.seconds,
-            song.sample_rate,
-            song.channels,
-            seed,
-            number,
-            artist_index=number,
-        )
-        tags = {"title": song.title, **({"artist": song.artist} if song.artist else {})}
-        write_audio(root / song.relpath, samples, song.sample_rate, tags=tags)
-    return root
+        write_song(root, song, number, seed=seed)
+    return Path(root)

@@ -5,9 +5,8 @@ import _bootstrap  # noqa: F401
 import pandas as pd
 
 from genreflow.atomic import write_csv, write_json
-from genreflow.data.audit import read_duplicate_groups
 from genreflow.data.manifest import read_manifest
-from genreflow.folds import assign_folds, fold_summary, leakage
+from genreflow.folds import assign_folds, fold_summary, leakage, read_duplicate_groups
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):

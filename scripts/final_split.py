@@ -4,7 +4,7 @@ import _bootstrap  # noqa: F401
 
 from genreflow.atomic import write_csv
 from genreflow.data.manifest import read_manifest
-from genreflow.folds import final_split
+from genreflow.folds import final_split, read_duplicate_groups
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]):
@@ -12,5 +12,6 @@ with script_logging(snakemake.log[0]):
         read_manifest(snakemake.input.manifest),
         seed=snakemake.params.seed,
         val_fraction=snakemake.params.val_fraction,
+        duplicates=read_duplicate_groups(snakemake.input.duplicates),
     )
     write_csv(split, snakemake.output.split)

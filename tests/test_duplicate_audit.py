@@ -8,10 +8,11 @@ import pandas as pd
 import soundfile as sf
 
 from genreflow.audio import decode
-from genreflow.data.audit import audit_duplicates, read_duplicate_groups
+from genreflow.data.audit import audit_duplicates
 from genreflow.demo.library import write_audio
 from genreflow.evaluation.data_audit import registry_repeats
 from genreflow.excerpts import Excerpt
+from genreflow.folds import read_duplicate_groups
 
 from conftest import FIXTURES, GTZAN_REGISTRY
 

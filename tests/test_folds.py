@@ -417,3 +417,13 @@ def test_artist_kfold_falls_back_below_its_coverage(caplog):
     assert "artist_kfold: only" in caplog.text and "stratified_kfold" in caplog.text
     stratified = assign_folds(manifest, "stratified_kfold", seed=3, n_folds=5)
     pd.testing.assert_frame_equal(folds, stratified)
+
+
+def test_a_final_models_val_part_keeps_copies_of_a_recording_together():
+    split = final_split(synthetic_manifest(), seed=3, val_fraction=0.2, duplicates=DUPLICATES)
+    roles = split.assign(group=split["track_id"].map(DUPLICATES)).dropna(subset=["group"])
+    assert (roles.groupby("group")["role"].nunique() == 1).all()
+    plain = final_split(synthetic_manifest(), seed=3, val_fraction=0.2)
+    pd.testing.assert_frame_equal(
+        plain, final_split(synthetic_manifest(), seed=3, val_fraction=0.2, duplicates={})
+    )

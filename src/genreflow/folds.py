@@ -10,6 +10,7 @@ selection; ``test`` is only ever scored.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Mapping
 
@@ -107,21 +108,14 @@ def assign_folds(
         scheme = "stratified_kfold"
     if scheme in KFOLD_SCHEMES:
         # copies of one recording count once: they always share a role
-        keys = tracks["track_id"].map(
-            lambda t: f"group:{duplicates[t]}" if t in duplicates else f"track:{t}"
-        )
-        _check_n_folds(tracks[~keys.duplicated().to_numpy()], n_folds)
+        _check_n_folds(_one_per_group(tracks, duplicates)[0], n_folds)
     if scheme in REGISTRY_SPLITS:
         roles = _registry_split(scheme, tracks, manifest, split_table)
     elif scheme == "artist_kfold":
         roles = _artist_kfold(tracks, seed, n_folds, val_fraction, duplicates)
     else:
         # split one track of each duplicate group; the others take its role
-        keys = tracks["track_id"].map(
-            lambda t: f"duplicate:{duplicates[t]}" if t in duplicates else t
-        )
-        first = ~keys.duplicated()
-        kept = tracks[first.to_numpy()].reset_index(drop=True)
+        kept, of_track = _one_per_group(tracks, duplicates)
         if scheme == "stratified_kfold":
             kept_roles = _stratified_kfold(kept, seed, n_folds, val_fraction)
         else:
@@ -130,8 +124,6 @@ def assign_folds(
                     "folds.holdout: the holdout scheme needs its train/val/test ratios."
                 )
             kept_roles = _holdout(kept, seed, dict(holdout), val_fraction)
-        position = pd.Series(np.arange(len(kept)), index=keys[first.to_numpy()].to_numpy())
-        of_track = position.loc[keys.to_numpy()].to_numpy()
         roles = [fold_roles[of_track] for fold_roles in kept_roles]
 
     track_ids = tracks["track_id"].to_numpy()
@@ -145,12 +137,19 @@ def assign_folds(
     return folds[list(FOLD_COLUMNS)]
 
 
-def final_split(manifest: pd.DataFrame, *, seed: int, val_fraction: float) -> pd.DataFrame:
+def final_split(
+    manifest: pd.DataFrame,
+    *,
+    seed: int,
+    val_fraction: float,
+    duplicates: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
     """Every usable track in one fold (0) for a final model: ``train``, and ``val``.
 
     ``val`` is a genre-stratified ``val_fraction`` of the tracks, used only for early
     stopping: a final model is trained on (nearly) all the data and has no test part;
-    its accuracy is the cross-validated one of the fold schemes.
+    its accuracy is the cross-validated one of the fold schemes. The copies of one
+    recording (``duplicates``: ``track_id → group``) share a role, as in the folds.
 
     Returns
     -------
@@ -159,12 +158,14 @@ def final_split(manifest: pd.DataFrame, *, seed: int, val_fraction: float) -> pd
     """
     _check_fraction(val_fraction, "final.val_fraction")
     tracks = _usable_tracks(manifest, need_artist=False)
-    y = tracks["genre"].to_numpy()
+    kept, of_track = _one_per_group(tracks, duplicates or {})
+    y = kept["genre"].to_numpy()
     roles = _empty_roles(len(y), "train")
     _, val = _stratified_carve(
         np.arange(len(y)), y, val_fraction, _sub_seed(seed, 0), "final.val_fraction"
     )
     roles[val] = "val"
+    roles = roles[of_track]
     folds = pd.DataFrame({"track_id": tracks["track_id"].to_numpy(), "fold": 0, "role": roles})
     return folds.astype({"fold": "int64", "role": str})[list(FOLD_COLUMNS)]
 
@@ -412,6 +413,27 @@ def artist_groups(tracks: pd.DataFrame) -> np.ndarray:
     artist = tracks["artist"].fillna("").astype(str).str.strip()
     unknown = "unknown:" + tracks["track_id"].astype(str)
     return artist.where(artist != "", unknown).to_numpy(dtype=object)
+
+
+def _one_per_group(
+    tracks: pd.DataFrame, duplicates: Mapping[str, int]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The first track of each duplicate group (and every track without a copy), and for
+    each of ``tracks`` the position of its group's track among them."""
+    keys = (
+        tracks["track_id"]
+        .map(lambda t: f"group:{duplicates[t]}" if t in duplicates else f"track:{t}")
+        .to_numpy()
+    )
+    first = ~pd.Series(keys).duplicated().to_numpy()
+    position = pd.Series(np.arange(int(first.sum())), index=keys[first])
+    return tracks[first].reset_index(drop=True), position.loc[keys].to_numpy()
+
+
+def read_duplicate_groups(path: str | os.PathLike) -> dict[str, int]:
+    """``track_id → group`` from the duplicate audit's table (rule audit_duplicates)."""
+    table = pd.read_csv(path, dtype={"track_id": str}, keep_default_na=False)
+    return dict(zip(table["track_id"], table["group"].astype(int)))
 
 
 def artist_share(tracks: pd.DataFrame) -> float:

@@ -6,6 +6,7 @@
 rule final_split:
     input:
         manifest=MANIFEST,
+        duplicates=DUPLICATES,
     output:
         split=FINAL_SPLIT,
     log:

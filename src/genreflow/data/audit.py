@@ -134,9 +134,3 @@ def _group_table(
             }
         )
     return pd.DataFrame(rows, columns=DUPLICATE_COLUMNS)
-
-
-def read_duplicate_groups(path: str | os.PathLike) -> dict[str, int]:
-    """``track_id → group`` from an audit's table."""
-    table = pd.read_csv(path, dtype={"track_id": str}, keep_default_na=False)
-    return dict(zip(table["track_id"], table["group"].astype(int)))

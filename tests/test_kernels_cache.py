@@ -226,3 +226,27 @@ def test_a_failed_build_leaves_no_cache(tmp_path, monkeypatch):
         user_kernel_cache(broken)
     assert not list((tmp_path / "genreflow").glob("numba-*/"))
     assert not [p for p in (tmp_path / "genreflow").iterdir() if p.is_dir()]
+
+
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_help_answers_without_building_or_loading_kernels(tmp_path, command):
+    code = (
+        "import sys\n"
+        f"sys.argv = ['genreflow', '{command}', '--help']\n"
+        "from genreflow.cli import run\n"
+        "try:\n"
+        "    run()\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "assert 'numba' not in sys.modules and 'librosa' not in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage: genreflow" in done.stdout
+    assert not list(tmp_path.rglob("numba-*"))  # nothing compiled, nothing cached

@@ -583,3 +583,13 @@ def test_a_job_rebuilds_settings_without_defaulting_any():
     del passed["train"]["lr"]
     with pytest.raises(ValueError, match="lack lr"):
         RunSettings.from_dict(passed)
+
+
+def test_numbers_made_text_by_a_config_override_get_the_right_form_in_one_line():
+    config = load("config.yaml")
+    config["folds"]["n_folds"] = "3"  # what --config 'folds={"n_folds": 3}' gives
+    config["features"]["clip_seconds"] = "null"
+    problems = problems_of(config)
+    assert len(problems) == 2
+    assert problems[0].startswith("features.clip_seconds: 'null' is not of type")
+    assert "put the override in a YAML file (e.g. n_folds: 3) and add --configfile" in problems[1]

@@ -280,7 +280,8 @@ def run() -> int:
     compiled kernels (built once, under a lock) so that parallel runs never write a
     shared cache (see :mod:`genreflow.kernels.cache`). The doctor manages caches itself.
     """
-    if sys.argv[1:2] in (["predict"], ["explain"]) and "numba" not in sys.modules:
+    asks_help = any(arg in ("-h", "--help") for arg in sys.argv[2:])
+    if sys.argv[1:2] in (["predict"], ["explain"]) and not asks_help and "numba" not in sys.modules:
         from genreflow.kernels.cache import use_private_cache, user_kernel_cache
 
         try:

@@ -97,9 +97,19 @@ def user_kernel_cache(build: Callable[[Path], None] | None = None) -> Path:
 
 
 def _build_in_child(folder: Path) -> None:
-    """Compile every kernel into ``folder`` in a child process (numba not loaded here)."""
+    """Compile every kernel into ``folder`` in a child process (numba not loaded here),
+    saying on stderr what it does and, at the end, how long it took."""
+    import time
+
     from genreflow.errors import GenreflowError
 
+    print(
+        "genreflow: compiling librosa's kernels once for this installation and CPU "
+        f"(a few minutes on 2 cores; later runs reuse {folder.parent})...",
+        file=sys.stderr,
+        flush=True,
+    )
+    start = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "genreflow.kernels.warmup"],
         env={**os.environ, ENV_VAR: str(folder)},
@@ -113,6 +123,7 @@ def _build_in_child(folder: Path) -> None:
             f"compiling librosa's kernels into {folder} failed (exit {done.returncode}: "
             f"{last}); run `genreflow doctor` to find the broken package"
         )
+    print(f"genreflow: kernels compiled in {time.monotonic() - start:.0f} s", file=sys.stderr)
 
 
 def cache_subfolder(source_file: str | os.PathLike) -> str:

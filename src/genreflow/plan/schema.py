@@ -83,9 +83,28 @@ def _problems(validator: Any, instance: Any, path: list[object]) -> list[str]:
                 f"{prefix}kind: {kind!r} is not a known kind{closest(kind, kinds)} "
                 f"(allowed: {', '.join(str(k) for k in kinds if k)})"
             )
+        elif error.validator == "type" and _typed_text(error.instance):
+            problems.append(
+                f"{key}: {error.message}: a --config override turns nested numbers and "
+                f"nulls into text; put the override in a YAML file (e.g. {parts[-1]}: "
+                f"{error.instance}) and add --configfile FILE after the preset's"
+            )
         else:
             problems.append(f"{key}: {error.message}")
     return problems
+
+
+def _typed_text(value: Any) -> bool:
+    """Text that YAML would read as a number, a boolean or null (``'3'``, ``'null'``)."""
+    import yaml
+
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return False
+    return parsed is None or isinstance(parsed, (int, float, bool))
 
 
 def _kind_branch(error: Any) -> dict[str, Any] | None:

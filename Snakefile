@@ -1,5 +1,6 @@
 # genreflow: music-genre classification from download to evaluation report.
 # Run the default (offline demo) with `snakemake --cores 2`; see README.md.
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +11,10 @@ min_version("9.0")
 # genreflow is pip-installed in the venv; inside conda envs it is found through src/.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from genreflow.errors import ConfigError
+from genreflow.job_watchdog import WORKFLOW_PROCESS_ENV
 from genreflow.plan import resolve_plan
+from genreflow.processes import ProcessId
+from genreflow.workflow_runs import start_run
 
 
 configfile: "config/config.yaml"
@@ -27,6 +31,15 @@ except ConfigError as exc:
     raise WorkflowError(f"Invalid configuration ({len(problems)} problems):\n  {listed}") from None
 if workflow.is_main_process:
     print(PLAN.describe(), file=sys.stderr)
+
+# A run killed before it could unlock leaves Snakemake's lock: released here when its
+# process is gone. Local jobs stop themselves when this process dies (job_watchdog).
+if workflow.is_main_process and not workflow.output_settings.dryrun:
+    if said := start_run(Path.cwd(), ["snakemake", *sys.argv[1:]]):
+        print(said, file=sys.stderr)
+    os.environ[WORKFLOW_PROCESS_ENV] = str(ProcessId.of())
+elif not workflow.is_main_process:
+    os.environ.pop(WORKFLOW_PROCESS_ENV, None)
 
 
 report: "workflow/report/workflow.rst"

@@ -17,7 +17,9 @@ with script_logging(snakemake.log[0]):
     inputs = snakemake.input
     results = [
         RunResult.load(*paths)
-        for paths in zip(inputs.metrics, inputs.tracks, inputs.histories, inputs.configs)
+        for paths in zip(
+            inputs.metrics, inputs.tracks, inputs.histories, inputs.configs, inputs.timings
+        )
     ]
     models = snakemake.params.models
     write_report(

@@ -19,6 +19,7 @@ from sklearn.metrics import (
 )
 
 from genreflow.evaluation.metrics import fold_metrics
+from genreflow.evaluation.plots import plot_run_accuracy
 from genreflow.evaluation.predict_classical import predict_classical_fold
 from genreflow.evaluation.report import data_stage_counts, seed_sentence, write_report
 from genreflow.evaluation.summary import (
@@ -29,6 +30,7 @@ from genreflow.evaluation.summary import (
     paired_runs,
     pooled_track_correct,
     summary_table,
+    timing_table,
 )
 from genreflow.models.classical import break_ties
 from genreflow.models.registry import Published
@@ -136,8 +138,9 @@ def run_result(model, fold, truth, predicted, *, seed=0, n_parameters=1000, seco
         "per_class": per_class,
         "confusion": confusion.tolist(),
     }
-    history = {"n_parameters": n_parameters, "train_seconds": seconds}
-    return RunResult(model, seed, fold, metrics, tracks, history, {"device": "cpu"})
+    history = {"n_parameters": n_parameters}
+    timing = {"train_seconds": seconds}
+    return RunResult(model, seed, fold, metrics, tracks, history, {"device": "cpu"}, timing)
 
 
 def test_summary_mean_and_std_across_folds():
@@ -160,7 +163,14 @@ def test_summary_mean_and_std_across_folds():
     assert table.loc["a", "segment_accuracy_mean"] == pytest.approx(0.25)
     assert table.loc["b", "track_accuracy_std"] == 0.0
     assert table.loc["a", "n_test_tracks"] == 8 and table.loc["a", "n_folds"] == 2
-    assert table.loc["b", "train_seconds"] == 3.5 and pd.isna(table.loc["b", "n_parameters"])
+    assert "train_seconds" not in table and pd.isna(table.loc["b", "n_parameters"])
+    timing = timing_table(results, ["b", "a"]).set_index("model")
+    assert timing.loc["b", ["n_runs", "train_seconds", "train_seconds_per_run"]].tolist() == [
+        2,
+        3.5,
+        1.75,
+    ]
+    assert timing.loc["a", "device"] == "cpu"
     assert table.loc["a", "published_accuracy"] == 0.48
     assert table.loc["a", "published_on"] == "report 001: test, GTZAN"
     assert table.loc["a", "reproduces"] == "report 00x: a" and table.loc["b", "published_on"] == ""
@@ -298,7 +308,7 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
         "artist_fallback": True,
         "duplicate_groups_split": 0,
     }
-    names = ["summary", "comparisons", "per_genre_f1"]
+    names = ["summary", "comparisons", "per_genre_f1", "timing"]
     outputs = {name: tmp_path / f"{name}.csv" for name in names}
     outputs["markdown"] = tmp_path / "summary.md"
     outputs["runs"] = tmp_path / "runs.csv"
@@ -337,6 +347,8 @@ def test_report_writes_tables_figures_and_markdown(tmp_path):
     assert "75.0 ± 0.0" in markdown  # cnn's track accuracy
     assert "![accuracy](figures/accuracy.png)" in markdown
     assert "![runs](figures/runs.png)" in markdown
+    assert "so they have a file of their own): [timing.csv](timing.csv)" in markdown
+    assert pd.read_csv(outputs["timing"])["model"].tolist() == ["svm", "cnn"]
     assert "## Sources of spread" in markdown and "2 × 1 = 2" in markdown
     # one seed: the seed-to-seed spread is said not to be measured
     assert "**svm** vs **cnn**: 25.0 points over 2 paired run(s); the seed-to-seed" in markdown
@@ -368,9 +380,9 @@ def test_run_result_loads_what_the_rules_write(tmp_path):
     source.tracks.to_csv(tmp_path / "tracks.csv", index=False)
     (tmp_path / "history.json").write_text(json.dumps(source.history))
     (tmp_path / "config.json").write_text(json.dumps(source.config))
-    loaded = RunResult.load(
-        *(tmp_path / n for n in ("metrics.json", "tracks.csv", "history.json", "config.json"))
-    )
+    (tmp_path / "timing.json").write_text(json.dumps(source.timing))
+    names = ("metrics.json", "tracks.csv", "history.json", "config.json", "timing.json")
+    loaded = RunResult.load(*(tmp_path / n for n in names))
     assert (loaded.model, loaded.seed, loaded.fold) == ("m", 0, 1)
     assert loaded.correct.tolist() == [True, True]
 
@@ -467,3 +479,18 @@ def test_the_seed_sentence_says_whether_a_difference_exceeds_the_seed_spread():
     assert "both are deterministic" in seed_sentence(comparison(0.01), table, ("a", "b"))
     one_seed = spreads(a=float("nan"), b=float("nan"))
     assert "not measured with one seed" in seed_sentence(comparison(0.2), one_seed, ())
+
+
+def test_a_figure_of_the_same_runs_has_the_same_bytes_and_leaves_numpy_alone(tmp_path):
+    runs = pd.DataFrame(
+        {
+            "model": ["a"] * 4 + ["b"] * 4,
+            "fold": [0, 1] * 4,
+            "track_accuracy": [0.5, 0.6, 0.55, 0.65, 0.7, 0.8, 0.75, 0.72],
+        }
+    )
+    for seed, name in ((1, "one.png"), (2, "two.png")):
+        np.random.seed(seed)  # seaborn jitters the dots with numpy's global generator
+        plot_run_accuracy(runs, ["a", "b"], 0.1, "runs", tmp_path / name)
+        assert np.random.randint(1000) == {1: 37, 2: 168}[seed]  # its state restored
+    assert (tmp_path / "one.png").read_bytes() == (tmp_path / "two.png").read_bytes()

@@ -76,7 +76,12 @@ def probes(tmp_path_factory):
     def outputs(model):
         folder = root / "final" / model
         artifact = "model.joblib" if model == "musicnn_svm" else "model.pt"
-        names = {"model": artifact, "history": "history.json", "config": "config.json"}
+        names = {
+            "model": artifact,
+            "history": "history.json",
+            "config": "config.json",
+            "timing": "timing.json",
+        }
         return folder, {key: str(folder / name) for key, name in names.items()}
 
     svm_dir, svm_outputs = outputs("musicnn_svm")

@@ -114,7 +114,12 @@ def tiny_settings(train_overrides=None) -> RunSettings:
 
 
 def run_job(tmp_path, folds, manifest, out="out", train_overrides=None, seed=3):
-    files = {"model": "model.pt", "history": "history.json", "config": "config.json"}
+    files = {
+        "model": "model.pt",
+        "history": "history.json",
+        "config": "config.json",
+        "timing": "timing.json",
+    }
     outputs = {name: str(tmp_path / out / file) for name, file in files.items()}
     job = Job("toy", "stratified_kfold", "tiny_test_net", 0, seed, outputs)
     return train_torch(
@@ -161,17 +166,26 @@ def test_training_writes_artifacts_and_learns(dataset, tiny_model):
     tmp_path, folds, manifest = dataset
     history = run_job(tmp_path, folds, manifest)
     out = tmp_path / "out"
-    assert {p.name for p in out.iterdir()} == {"model.pt", "history.json", "config.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "model.pt",
+        "history.json",
+        "config.json",
+        "timing.json",
+    }
     saved = json.loads((out / "history.json").read_text())
     assert [e["epoch"] for e in saved["epochs"]] == list(range(1, 7))
-    assert set(saved["epochs"][0]) >= {
+    assert set(saved["epochs"][0]) == {
+        "epoch",
         "train_loss",
         "train_accuracy",
         "val_loss",
         "val_accuracy",
+        "val_track_accuracy",
         "lr",
-        "seconds",
-    }
+    }  # no wall-clock time: that is timing.json's
+    timing = json.loads((out / "timing.json").read_text())
+    assert len(timing["epoch_seconds"]) == 6 and timing["train_seconds"] > 0
+    assert timing["resumed_from_epoch"] is None
     assert "test" not in history  # the test part is evaluation's, from the saved model
     assert scored_test_accuracy(tmp_path, folds) > 0.8  # genres are well separated
     config = json.loads((out / "config.json").read_text())
@@ -205,11 +219,10 @@ def test_same_config_gives_same_metrics(dataset, tiny_model):
     tmp_path, folds, manifest = dataset
     first = run_job(tmp_path, folds, manifest, out="a")
     second = run_job(tmp_path, folds, manifest, out="b")
-    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h["epochs"]]
-    assert strip(first) == strip(second)
+    assert first == second
     assert scored_test_accuracy(tmp_path, folds, "a") == scored_test_accuracy(tmp_path, folds, "b")
-    saved = [torch.load(tmp_path / out / "model.pt")["state_dict"] for out in ("a", "b")]
-    assert all(torch.equal(saved[0][k], saved[1][k]) for k in saved[0])
+    for name in ("model.pt", "history.json"):  # byte for byte
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_seeds_change_the_weights_and_the_same_seed_repeats_them(dataset, tiny_model):
@@ -294,12 +307,11 @@ def test_interrupted_training_resumes_to_the_same_result(dataset, tiny_model, mo
     monkeypatch.setattr(loop_module, "evaluate", original)
 
     resumed = run_job(tmp_path, folds, manifest, out="interrupted")
-    assert resumed["resumed_from_epoch"] == 3
-    strip = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h["epochs"]]
-    assert strip(resumed) == strip(reference)
-    assert scored_test_accuracy(tmp_path, folds, "interrupted") == scored_test_accuracy(
-        tmp_path, folds, "reference"
-    )
+    timing = json.loads((out / "timing.json").read_text())
+    assert timing["resumed_from_epoch"] == 3 and len(timing["epoch_seconds"]) == 6
+    assert resumed == reference
+    for name in ("model.pt", "history.json"):  # byte for byte as if never interrupted
+        assert (out / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()
     assert not (out / CHECKPOINT_NAME).exists()
 
 
@@ -309,7 +321,8 @@ def test_checkpoint_of_another_configuration_is_ignored(dataset, tiny_model, mon
     out.mkdir()
     torch.save({"fingerprint": "something else"}, out / CHECKPOINT_NAME)
     history = run_job(tmp_path, folds, manifest)
-    assert history["resumed_from_epoch"] is None and len(history["epochs"]) == 6
+    assert json.loads((out / "timing.json").read_text())["resumed_from_epoch"] is None
+    assert len(history["epochs"]) == 6
 
 
 def test_early_stopping_restores_the_best_epoch(dataset, tiny_model):

@@ -1,7 +1,14 @@
-"""Two runs of one config from scratch, in two directories, give identical results; a
-seed added to training.repeats afterwards trains only its own runs."""
+"""Two runs of one config from scratch, in two directories, end byte-identical, though
+the second is interrupted at four points across its stages (SIGKILL of the workflow,
+SIGKILL of one training job, Ctrl-C, SIGTERM) and resumed each time with the README's
+plain command; a seed added to training.repeats afterwards trains only its own runs."""
 
 import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,32 +17,81 @@ from conftest import TINY_DEMO
 
 pytestmark = pytest.mark.integration
 
-# Columns and keys that measure wall-clock time, the only thing allowed to differ.
-TIMING = ("seconds", "time", "duration_s", "per_epoch")
+# What may differ between two runs of the same jobs (README, "What is guaranteed"): when
+# and how long things ran (Snakemake's benchmark tables, the jobs' timestamped logs,
+# each training job's timing.json and each report's timing.csv), and numba's compiled
+# machine code (results/kernels/), a build cache LLVM does not write byte-stably.
+NOT_COMPARED = ("results/benchmarks/", "results/logs/", "results/kernels/")
+TIMING_FILES = ("timing.json", "timing.csv")
 
 
-def _is_timing(name: str) -> bool:
-    return any(part in name for part in TIMING)
+def compared_files(project: Path) -> list[Path]:
+    """Every file of ``project``'s results/ that two runs must write byte for byte."""
+    return sorted(
+        path.relative_to(project)
+        for path in (project / "results").rglob("*")
+        if path.is_file()
+        and not str(path.relative_to(project)).startswith(NOT_COMPARED)
+        and path.name not in TIMING_FILES
+    )
 
 
-def _without_timing(value):
-    if isinstance(value, dict):
-        return {k: _without_timing(v) for k, v in value.items() if not _is_timing(k)}
-    if isinstance(value, list):
-        return [_without_timing(v) for v in value]
-    return value
+def processes_of(project: Path) -> list[str]:
+    """Command lines of running processes that name a file of ``project``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if proc.name.isdigit() and int(proc.name) != os.getpid() and str(project) in command:
+            found.append(f"{proc.name} {command}")
+    return found
 
 
-def compared_files(project):
-    results = project / "results"
-    files = []
-    for pattern in ("metrics.json", "predictions.csv", "track_predictions.csv"):
-        files += sorted((results / "eval").rglob(pattern))
-    files += sorted((results / "report").rglob("summary.csv"))
-    return [path.relative_to(project) for path in files]
+def job_pid(project: Path, script: str) -> int | None:
+    """The PID of a running job of ``project`` whose script is ``script``."""
+    for line in processes_of(project):
+        if f"{project}/.snakemake/scripts/" in line and line.split()[-1].endswith(script):
+            return int(line.split()[0])
+    return None
 
 
-def test_a_second_run_from_scratch_gives_identical_numbers_then_repeats(tiny_demo, tmp_path):
+def one_more(folder: Path, name: str):
+    """A condition: ``folder`` holds more files called ``name`` than it does now."""
+    before = len(list(folder.rglob(name)))
+    return lambda: len(list(folder.rglob(name))) > before
+
+
+def interrupted(project: Path, args: list[str], ready, stop) -> str:
+    """Run snakemake in ``project``; once ``ready()`` holds, ``stop(process)``; wait for it
+    to end and for its jobs to go; return what it printed."""
+    from workflow_runner import SNAKEMAKE
+
+    log = project / f"run{len(list(project.glob('run*.log')))}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*SNAKEMAKE, "--cores", "2", *args],
+            cwd=project,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives a command
+        )
+        deadline = time.monotonic() + 900
+        while not ready():
+            assert process.poll() is None, f"the run ended before its stop:\n{log.read_text()}"
+            assert time.monotonic() < deadline, "the stop point never came"
+            time.sleep(0.2)
+        stop(process)
+        process.wait(timeout=900)
+    deadline = time.monotonic() + 20
+    while processes_of(project) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not processes_of(project), f"left running: {processes_of(project)}"
+    return log.read_text()
+
+
+def test_an_interrupted_second_run_ends_byte_identical_then_repeats(tiny_demo, tmp_path):
     from workflow_runner import copy_project, snakemake, write_config
 
     first, _, _ = tiny_demo
@@ -44,24 +100,56 @@ def test_a_second_run_from_scratch_gives_identical_numbers_then_repeats(tiny_dem
     targets = [
         f"results/report/demo/{scheme}/summary.csv" for scheme in TINY_DEMO["folds"]["schemes"]
     ]
-    snakemake(second, *targets, "--configfile", str(config))
+    command = [*targets, "--configfile", str(config)]
+    results = second / "results"
 
-    files = compared_files(first)
-    assert len(files) > 50 and files == compared_files(second)
-    differing = []
-    for relative in files:
-        a, b = first / relative, second / relative
-        if relative.suffix == ".json":
-            same = _without_timing(json.loads(a.read_text())) == _without_timing(
-                json.loads(b.read_text())
-            )
-        else:
-            left, right = pd.read_csv(a), pd.read_csv(b)
-            keep = [c for c in left.columns if not _is_timing(c)]
-            same = list(left.columns) == list(right.columns) and left[keep].equals(right[keep])
-        if not same:
-            differing.append(str(relative))
+    # SIGKILL of the workflow once the data stage is done: its jobs stop themselves
+    interrupted(
+        second,
+        command,
+        ready=lambda: (results / "data/demo/manifest.csv").exists(),
+        stop=lambda process: process.kill(),
+    )
+    assert list((second / ".snakemake").glob("locks/*"))  # a killed run cannot unlock
+    # SIGKILL of one training job: the workflow stops after its other jobs
+    training = {}
+
+    def training_job() -> bool:
+        training["pid"] = job_pid(second, "train_torch.py")
+        return training["pid"] is not None
+
+    said = interrupted(
+        second,
+        command,
+        ready=training_job,
+        stop=lambda process: os.kill(training["pid"], signal.SIGKILL),
+    )
+    assert "released the lock left by a run that was stopped" in said
+    # Ctrl-C (SIGINT to the run's process group) once this run has evaluated a model
+    interrupted(
+        second,
+        command,
+        ready=one_more(results, "metrics.json"),
+        stop=lambda process: os.killpg(process.pid, signal.SIGINT),
+    )
+    # SIGTERM of the workflow once it writes a report: it finishes its running jobs
+    interrupted(
+        second,
+        command,
+        ready=one_more(results, "summary.csv"),
+        stop=lambda process: process.terminate(),
+    )
+    finished = snakemake(second, *command)  # the same command, nothing to clear by hand
+    assert "--unlock" not in finished.stdout + finished.stderr
+
+    files = compared_files(second)
+    assert len(files) > 500 and set(files) <= set(compared_files(first))
+    differing = [str(f) for f in files if (first / f).read_bytes() != (second / f).read_bytes()]
     assert not differing, f"{len(differing)} file(s) differ between runs: {differing[:10]}"
+    assert not list(results.rglob(".*.tmp*"))  # nothing half-written left behind
+    assert not list((second / ".snakemake").glob("locks/*"))
+    timing = json.loads(next((results / "models").rglob("timing.json")).read_text())
+    assert timing["train_seconds"] > 0
 
     # then training.repeats [0, 1] in the second copy, one scheme's report: the new
     # seed's runs of the models that are not deterministic, nothing else retrained

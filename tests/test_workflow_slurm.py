@@ -72,7 +72,7 @@ def runs(cluster, tmp_path_factory):
             args = [*COMPARED_TABLES, *COMPARED_METRICS, *args]
         if kind == "slurm":
             args = [
-                "--workflow-profile", "workflow/profiles/slurm",
+                "--workflow-profile", "profiles/slurm",
                 "--slurm-status-command", "squeue",
                 "--slurm-no-account",
                 "--slurm-init-seconds-before-status-checks", "1",

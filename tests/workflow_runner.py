@@ -11,7 +11,16 @@ import yaml
 
 from conftest import PROJECT_ROOT
 
-WORKFLOW_ENTRIES = ("Snakefile", "workflow", "config", "envs", "scripts", "src", "resources")
+WORKFLOW_ENTRIES = (
+    "Snakefile",
+    "workflow",
+    "profiles",
+    "config",
+    "envs",
+    "scripts",
+    "src",
+    "resources",
+)
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 

@@ -7,7 +7,7 @@ Its layers, lowest first, one line each (``tests/test_layers.py`` reads them and
 the house from the code: a module imports only from its own layer or lower ones, and no
 import, at module or function level, closes a loop):
 
-1. base: errors, atomic, logs, genres, checksums, schemes, audio, excerpts, environment, predictions, figures -- shared helpers
+1. base: errors, processes, atomic, job_watchdog, workflow_runs, logs, genres, checksums, schemes, audio, excerpts, environment, predictions, figures -- shared helpers
 2. records: data, collection, demo, folds, models -- datasets on disk, your own music, fold assignment, the model zoo
 3. networks: embeddings -- pretrained networks and the table of embedding kinds
 4. signals: features, saved -- per-track features and embeddings; trained models on disk

@@ -3,13 +3,21 @@
 Snakemake treats an existing output as done, so every writer in genreflow goes
 through :func:`atomic_path`: the content is written to a temporary sibling and
 renamed into place with :func:`os.replace`, which is atomic on POSIX.
+
+A temporary sibling is named ``.<name>.<host>.<pid>.<random>.tmp…``: a job killed with
+SIGKILL cannot remove its own, so the next writer of the same file removes the ones
+whose process on this host is gone. A full disk (``ENOSPC``, ``EDQUOT``) while writing
+becomes one :class:`~genreflow.errors.DiskFullError` line naming the file.
 """
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,10 +26,54 @@ from typing import Any
 
 import pandas as pd
 
+from genreflow.errors import DiskFullError
+from genreflow.processes import pid_alive
+
 # mkstemp creates files readable by their owner only; outputs get the usual umask mode.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _FILE_MODE = 0o666 & ~_UMASK
+_HOST = socket.gethostname().split(".")[0] or "host"
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _temp_prefix(dest: Path) -> str:
+    return f".{dest.name}.{_HOST}.{os.getpid()}."
+
+
+def _remove_abandoned(dest: Path) -> None:
+    """Remove temporary siblings of ``dest`` left by processes of this host that died."""
+    prefix = f".{dest.name}.{_HOST}."
+    for entry in dest.parent.glob(f"{glob.escape(prefix)}*.tmp*"):
+        pid = entry.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` or an exception it was raised from is a full disk or quota."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _FULL:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _full_error(dest: Path) -> DiskFullError:
+    try:
+        free = f"{shutil.disk_usage(dest.parent).free / 2**20:.0f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return DiskFullError(
+        f"{dest}: no space left on the device while writing it ({free} there); nothing "
+        "was written under this name: free some space (or move results/ with a --directory "
+        "elsewhere) and rerun the same command"
+    )
 
 
 @contextmanager
@@ -34,8 +86,9 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(dest)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{dest.name}.",
+        prefix=_temp_prefix(dest),
         suffix=".tmp" + (dest.suffix if suffix is None else suffix),
         dir=dest.parent,
     )
@@ -45,8 +98,10 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     try:
         yield tmp
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if _disk_full(exc):
+            raise _full_error(dest) from exc
         raise
 
 
@@ -58,20 +113,24 @@ def atomic_directory(dest: str | os.PathLike) -> Iterator[Path]:
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    _remove_abandoned(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), suffix=".tmp", dir=dest.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)
     try:
         yield tmp
         if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            old = Path(
+                tempfile.mkdtemp(prefix=_temp_prefix(dest), suffix=".tmp.old", dir=dest.parent)
+            )
             os.replace(dest, old)
             os.replace(tmp, dest)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if _disk_full(exc):
+            raise _full_error(dest) from exc
         raise
 
 

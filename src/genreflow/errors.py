@@ -33,6 +33,10 @@ class DataError(GenreflowError):
     """A dataset file or table is missing or malformed."""
 
 
+class DiskFullError(GenreflowError):
+    """The disk filled up while an output was written; nothing partial was kept."""
+
+
 def closest(name: object, choices: Iterable[object]) -> str:
     """``"; did you mean 'x'?"`` for the choice closest to a misspelt ``name``, else ``""``."""
     choices = [str(c) for c in choices]

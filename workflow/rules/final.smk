@@ -34,6 +34,7 @@ use rule train_torch as train_final_torch with:
         model=f"{FINAL}/model.pt",
         history=f"{FINAL}/history.json",
         config=f"{FINAL}/config.json",
+        timing=f"{FINAL}/timing.json",
     log:
         "results/logs/{dataset}/final/{model}.log",
     benchmark:
@@ -51,6 +52,7 @@ use rule train_classical as train_final_classical with:
         model=f"{FINAL}/model.joblib",
         history=f"{FINAL}/history.json",
         config=f"{FINAL}/config.json",
+        timing=f"{FINAL}/timing.json",
     log:
         "results/logs/{dataset}/final/{model}.log",
     benchmark:

@@ -31,6 +31,7 @@ use rule train_torch as train_sweep_torch with:
         model=f"{SWEEP_POINT}/model.pt",
         history=f"{SWEEP_POINT}/history.json",
         config=f"{SWEEP_POINT}/config.json",
+        timing=f"{SWEEP_POINT}/timing.json",
     log:
         "results/logs/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.log",
     benchmark:
@@ -48,6 +49,7 @@ use rule train_classical as train_sweep_classical with:
         model=f"{SWEEP_POINT}/model.joblib",
         history=f"{SWEEP_POINT}/history.json",
         config=f"{SWEEP_POINT}/config.json",
+        timing=f"{SWEEP_POINT}/timing.json",
     log:
         "results/logs/{dataset}/sweeps/{scheme}/{model}/{point}/seed{seed}/fold{fold}.log",
     benchmark:

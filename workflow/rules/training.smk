@@ -12,6 +12,7 @@ rule train_torch:
         model=f"{MODEL_DIR}/model.pt",
         history=f"{MODEL_DIR}/history.json",
         config=f"{MODEL_DIR}/config.json",
+        timing=f"{MODEL_DIR}/timing.json",
     log:
         "results/logs/{dataset}/models/{scheme}/{model}/seed{seed}/fold{fold}.log",
     benchmark:
@@ -46,6 +47,7 @@ rule train_classical:
         model=f"{MODEL_DIR}/model.joblib",
         history=f"{MODEL_DIR}/history.json",
         config=f"{MODEL_DIR}/config.json",
+        timing=f"{MODEL_DIR}/timing.json",
     log:
         "results/logs/{dataset}/models/{scheme}/{model}/seed{seed}/fold{fold}.log",
     benchmark:

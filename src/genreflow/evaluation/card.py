@@ -156,8 +156,8 @@ def render_card(
         lines.append(
             f"- **Network:** {record['n_parameters']:,} parameters; {train.get('optimizer')} "
             f"lr {train.get('lr')}, batch {train.get('batch_size')}; best epoch "
-            f"{history.get('best_epoch')} of {len(history.get('epochs', []))} "
-            f"({history.get('train_seconds')} s on {record.get('device')})."
+            f"{history.get('best_epoch')} of {len(history.get('epochs', []))}, on "
+            f"{record.get('device')} (training time: `timing.json` beside the model)."
         )
     else:
         lines.append(f"- **Estimator:** scikit-learn, {record.get('arch')}.")

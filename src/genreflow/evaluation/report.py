@@ -29,6 +29,7 @@ from genreflow.evaluation.summary import (
     run_table,
     summary_table,
     summed_confusions,
+    timing_table,
 )
 from genreflow.models.registry import Published
 
@@ -133,11 +134,13 @@ def render_markdown(
     environment: Mapping | None = None,
     environment_link: str | None = None,
     deterministic: Sequence[str] = (),
+    timing_link: str | None = None,
 ) -> str:
     """``summary.md``: data header, model table, sources of spread, paired tests, error
     pairs and figures.
 
-    ``figures`` maps each figure to its path relative to the markdown file;
+    ``figures`` maps each figure to its path relative to the markdown file, as
+    ``timing_link`` does the training-time table;
     ``environment`` is the run's environment record, linked at ``environment_link``;
     ``deterministic`` names the models trained once per fold (no seed-to-seed spread);
     ``duplicates``, ``leakage`` and ``registry``: the duplicate audit's table, the folds'
@@ -197,7 +200,6 @@ def render_markdown(
                 for a, on in zip(summary["published_accuracy"], summary["published_on"])
             ],
             "parameters": [f"{n:,}" if not pd.isna(n) else "–" for n in summary["n_parameters"]],
-            "train s": summary["train_seconds"],
             "device": summary["device"],
             "reproduces": summary["reproduces"],
         }
@@ -212,6 +214,16 @@ def render_markdown(
         "",
         _markdown(table),
         "",
+    ]
+    if timing_link:
+        lines += [
+            (
+                "Training time of each model (wall-clock seconds, which differ from run to "
+                f"run, so they have a file of their own): [{timing_link}]({timing_link})."
+            ),
+            "",
+        ]
+    lines += [
         "## Sources of spread (track accuracy, %)",
         "",
         (
@@ -326,7 +338,8 @@ def write_report(
     published figure (:class:`~genreflow.models.registry.ModelSpec` fields).
 
     ``outputs`` names ``summary`` (CSV), ``markdown``, ``comparisons`` (CSV), ``runs``
-    (CSV: every run's accuracies), ``per_genre_f1`` (CSV) and the figures
+    (CSV: every run's accuracies), ``per_genre_f1`` (CSV), ``timing`` (CSV: training
+    time per model, beside ``markdown``) and the figures
     ``accuracy_png``, ``runs_png``, ``per_genre_f1_png``, ``confusions_png`` and
     ``confusion_pairs_png``. ``environment`` is the run's environment record (rule
     record_environment), summarised and linked. ``deterministic`` names the models
@@ -381,6 +394,7 @@ def write_report(
     write_csv(comparisons, outputs["comparisons"])
     write_csv(runs, outputs["runs"])
     write_csv(f1.rename_axis("model").reset_index(), outputs["per_genre_f1"])
+    write_csv(timing_table(results, summary["model"]), outputs["timing"])
     markdown_dir = Path(outputs["markdown"]).parent
     figures = {name: os.path.relpath(outputs[f"{name}_png"], markdown_dir) for name in FIGURES}
     write_text(
@@ -398,6 +412,7 @@ def write_report(
             environment=json.loads(Path(environment).read_text()) if environment else None,
             environment_link=os.path.relpath(environment, markdown_dir) if environment else None,
             deterministic=deterministic,
+            timing_link=os.path.relpath(outputs["timing"], markdown_dir),
         ),
         outputs["markdown"],
     )

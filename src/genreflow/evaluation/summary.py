@@ -30,8 +30,8 @@ SUMMARY_METRICS = ("track_accuracy", "segment_accuracy", "macro_f1", "balanced_a
 
 @dataclass
 class RunResult:
-    """One evaluated run (model, seed, fold): its metrics, track predictions and
-    training record."""
+    """One evaluated run (model, seed, fold): its metrics, track predictions, training
+    record and training time (``timing.json``)."""
 
     model: str
     seed: int
@@ -40,6 +40,7 @@ class RunResult:
     tracks: pd.DataFrame
     history: dict
     config: dict
+    timing: dict
 
     @classmethod
     def load(
@@ -48,6 +49,7 @@ class RunResult:
         tracks: str | Path,
         history: str | Path,
         config: str | Path,
+        timing: str | Path,
     ) -> RunResult:
         record = json.loads(Path(metrics).read_text())
         return cls(
@@ -58,6 +60,7 @@ class RunResult:
             tracks=pd.read_csv(tracks, dtype={"track_id": str}),
             history=json.loads(Path(history).read_text()),
             config=json.loads(Path(config).read_text()),
+            timing=json.loads(Path(timing).read_text()),
         )
 
     @property
@@ -186,7 +189,6 @@ def summary_table(
         row["n_test_tracks"] = len(correct)
         n_parameters = runs[0].history.get("n_parameters")
         row["n_parameters"] = int(n_parameters) if n_parameters is not None else None
-        row["train_seconds"] = round(sum(r.history.get("train_seconds", 0.0) for r in runs), 1)
         row["device"] = ", ".join(sorted({str(r.config.get("device", "?")) for r in runs}))
         claim = published.get(model)
         row["published_accuracy"] = claim.accuracy if claim else None
@@ -207,6 +209,26 @@ def _wilcoxon(best: Sequence[float], other: Sequence[float]) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(stats.wilcoxon(best, other).pvalue)
+
+
+def timing_table(results: Sequence[RunResult], order: Sequence[str]) -> pd.DataFrame:
+    """Training time per model (models in ``order``): its runs, their wall-clock
+    seconds summed and per run, and the devices. Apart from the summary because it
+    differs between two runs of the same jobs."""
+    rows = []
+    for model in order:
+        runs = by_model(results)[model]
+        seconds = [float(r.timing["train_seconds"]) for r in runs]
+        rows.append(
+            {
+                "model": model,
+                "n_runs": len(runs),
+                "train_seconds": round(sum(seconds), 1),
+                "train_seconds_per_run": round(sum(seconds) / len(seconds), 2),
+                "device": ", ".join(sorted({str(r.config.get("device", "?")) for r in runs})),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def paired_runs(

@@ -31,7 +31,7 @@ class Job:
 
     ``seed`` is the job's one of ``training.repeats`` (a final model's: the first);
     :attr:`random_seed` mixes in the fold. ``outputs`` maps ``model`` (``model.pt`` or
-    ``model.joblib``), ``history`` and ``config`` to the paths the rule declares; an
+    ``model.joblib``), ``history``, ``config`` and ``timing`` to the paths the rule declares; an
     interrupted torch job keeps its progress in :attr:`checkpoint`, beside the model.
     """
 
@@ -99,10 +99,14 @@ def run_record(
     }
 
 
-def write_run_files(job: Job, history: Mapping[str, Any], record: Mapping[str, Any]) -> None:
-    """``history.json`` and ``config.json`` (the record, with package versions and the
-    node it ran on), each written atomically."""
+def write_run_files(
+    job: Job, history: Mapping[str, Any], record: Mapping[str, Any], timing: Mapping[str, Any]
+) -> None:
+    """``history.json``, ``config.json`` (the record, with package versions and the node
+    it ran on) and ``timing.json`` (wall-clock seconds, and the epoch a resumed job went
+    on from: what differs between two runs of one job), each written atomically."""
     write_json(dict(history), job.outputs["history"])
+    write_json(dict(timing), job.outputs["timing"])
     write_json(
         {**record, "versions": package_versions(), "node": node_facts()}, job.outputs["config"]
     )

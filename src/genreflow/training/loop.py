@@ -25,12 +25,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: the history and the restored best epoch."""
+    """What :func:`fit` returns: the history and the restored best epoch; apart from it,
+    the wall-clock seconds of each epoch and of this call (they differ between runs)."""
 
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
     resumed_from: int | None = None
+    epoch_seconds: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -125,6 +127,7 @@ def fit(
                 scheduler.load_state_dict(state["scheduler"])
             scaler.load_state_dict(state["scaler"])
             result.history = state["history"]
+            result.epoch_seconds = state.get("epoch_seconds", [])
             best_metric, best_state = state["best_metric"], state["best_state"]
             bad_epochs, result.best_epoch = state["bad_epochs"], state["best_epoch"]
             start_epoch = result.resumed_from = state["epoch"] + 1
@@ -182,9 +185,9 @@ def fit(
             "val_accuracy": val_accuracy,
             "val_track_accuracy": val_track_accuracy,
             "lr": lr,
-            "seconds": round(time.perf_counter() - epoch_started, 3),
         }
         result.history.append(entry)
+        result.epoch_seconds.append(round(time.perf_counter() - epoch_started, 3))
         if best_metric is None or better(metric, best_metric):
             best_metric, bad_epochs, result.best_epoch = metric, 0, epoch + 1
             best_state = copy.deepcopy(model.state_dict())
@@ -201,7 +204,7 @@ def fit(
             val_accuracy,
             val_track_accuracy,
             lr,
-            entry["seconds"],
+            result.epoch_seconds[-1],
             "  *" if result.best_epoch == epoch + 1 else "",
         )
         progress.update(1)
@@ -214,6 +217,7 @@ def fit(
             scheduler=scheduler.state_dict() if scheduler is not None else None,
             scaler=scaler.state_dict(),
             history=result.history,
+            epoch_seconds=result.epoch_seconds,
             best_metric=best_metric,
             best_state=best_state,
             best_epoch=result.best_epoch,
@@ -235,8 +239,9 @@ def fit(
 
 
 def _save_checkpoint(path: Path, **state) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    # through a file object, as SavedTorchModel.save: no temporary name inside the zip
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(state, fh)
 
 
 def _progress(total: int, done: int):

@@ -107,9 +107,12 @@ def train_torch(
         "epochs": result.history,
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
-        "resumed_from_epoch": result.resumed_from,
-        "train_seconds": round(result.seconds, 3),
         "n_parameters": n_parameters,
+    }
+    timing = {
+        "train_seconds": round(result.seconds, 3),
+        "epoch_seconds": result.epoch_seconds,
+        "resumed_from_epoch": result.resumed_from,
     }
     SavedTorchModel.of(
         job.model,
@@ -122,6 +125,6 @@ def train_torch(
         features=features,
         train=params.as_dict(),
     ).save(job.outputs["model"])
-    write_run_files(job, history, resolved)
+    write_run_files(job, history, resolved, timing)
     checkpoint.unlink(missing_ok=True)
     return history

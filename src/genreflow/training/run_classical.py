@@ -99,7 +99,6 @@ def train_classical(
             for role in ("train", "val")
             for level in ("track", "segment")
         },
-        "train_seconds": round(seconds, 3),
         "adjusted": {key: {"asked": a, "used": u} for key, (a, u) in adjusted.items()},
     }
     record = run_record(
@@ -124,7 +123,7 @@ def train_classical(
         genres=genres,
         features=features,
     ).save(job.outputs["model"])
-    write_run_files(job, history, record)
+    write_run_files(job, history, record, {"train_seconds": round(seconds, 3)})
     return history
 
 

@@ -24,7 +24,8 @@ def test_one_job_per_scheme_model_seed_and_fold(tiny_demo):
             assert folds == [f"fold{k}" for k in range(n_folds)]
             for fold in folds:
                 out = root / scheme / model / "seed0" / fold
-                assert {p.name for p in out.iterdir()} == {artifact, "history.json", "config.json"}
+                names = {artifact, "history.json", "config.json", "timing.json"}
+                assert {p.name for p in out.iterdir()} == names
 
 
 def test_torch_artifacts(tiny_demo):

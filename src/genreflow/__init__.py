@@ -12,7 +12,7 @@ import, at module or function level, closes a loop):
 3. networks: embeddings -- pretrained networks and the table of embedding kinds
 4. signals: features, saved -- per-track features and embeddings; trained models on disk
 5. jobs: kernels, training -- compiled kernels and their doctor; training jobs
-6. interpretation: plan, evaluation, inference -- the config's interpreter; reports; predict
+6. interpretation: plan, evaluation, inference, library -- the config's interpreter; reports; predict; whole libraries
 7. tools: explain, cli -- explanations; the command line
 """
 

@@ -4,13 +4,17 @@ Usage::
 
     genreflow predict SONG [SONG ...] --model results/final/<dataset>/<model>
                       [--top-k 3] [--format text|json|csv] [--plot out.png]
+    genreflow classify LIBRARY --model results/final/<dataset>/<model> --out library.csv
+                       [--format csv|jsonl] [--jobs N] [--top-k 3] [--whole] [--force]
     genreflow explain SONG --model results/final/<dataset>/<model> [--out explain.png]
     genreflow doctor [--repair] [--cache-dir DIR] [--check NAME ...]
     genreflow pin --configfile config/my_music.yaml [--configfile ...]
 
-Results go to standard output; each file that cannot be classified gets one line on
-standard error naming it and the reason. The exit status is 0 when at least one file
-was classified, 1 when none was, 2 for a bad command line or an unusable model.
+predict writes to standard output and gives each file that cannot be classified one
+line on standard error naming it and the reason; classify writes its table and an
+errors table beside it. The exit status is 0 when at least one file was classified
+(classify: or every file was already in the table), 1 when none was, 2 for a bad
+command line or an unusable model.
 """
 
 from __future__ import annotations
@@ -58,6 +62,42 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="classify the whole file, not the excerpt the model was trained on "
         "(by default 30 s from the middle of a long song)",
+    )
+
+    classify = commands.add_parser(
+        "classify",
+        help="classify every song of a music library into a table (resumable)",
+        description=(
+            "Walk LIBRARY (any depth, links followed, loops refused), classify every audio "
+            "file's excerpt (the one the model was trained on; --whole: all of it) and "
+            "append one row per file to OUT: path, content checksum, genre, the top-k "
+            "genres with probabilities, duration, the excerpt, the model's id. Run it "
+            "again to go on after a stop: files whose checksum already has a row for "
+            "this model are skipped. Files that cannot be classified are listed with "
+            "their reason in OUT's .errors.csv."
+        ),
+    )
+    classify.add_argument("library", metavar="LIBRARY", help="the folder of your music")
+    _model_arguments(classify)
+    classify.add_argument("--out", required=True, help="the table: .csv, or .jsonl")
+    classify.add_argument(
+        "--format", choices=("csv", "jsonl"), help="table format (default: from --out)"
+    )
+    classify.add_argument(
+        "--jobs", type=int, default=1, help="worker processes (default 1; one per core)"
+    )
+    classify.add_argument("--top-k", type=int, default=3, help="genres listed per file")
+    classify.add_argument(
+        "--whole", action="store_true", help="classify whole files, not the model's excerpt"
+    )
+    classify.add_argument(
+        "--force", action="store_true", help="classify every file again, replacing OUT"
+    )
+    classify.add_argument(
+        "--batch",
+        type=int,
+        default=8,
+        help="files a worker decodes and runs through the model together (default 8)",
     )
 
     explain = commands.add_parser(
@@ -159,6 +199,30 @@ def predict_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def classify_command(args: argparse.Namespace) -> int:
+    import os
+
+    from genreflow.library.classify import Options, classify_library
+
+    if min(args.top_k, args.jobs, args.batch) < 1:
+        raise GenreflowError("--top-k, --jobs and --batch must be at least 1")
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    options = Options(args.model, args.device, args.whole, args.top_k, threads)
+    summary = classify_library(
+        args.library,
+        args.out,
+        options,
+        fmt=args.format,
+        jobs=args.jobs,
+        chunk=args.batch,
+        force=args.force,
+    )
+    print(f"genreflow classify: {summary.describe()}; table: {args.out}", file=sys.stderr)
+    if summary.classified == summary.skipped == 0 and sum(summary.failed.values()) > 0:
+        return EXIT_NONE_CLASSIFIED
+    return EXIT_OK
+
+
 def explain_command(args: argparse.Namespace) -> int:
     from genreflow.explain.examples import explain_song
     from genreflow.explain.figures import plot_explanations
@@ -256,6 +320,7 @@ def _pin(configfiles: Sequence[str]) -> int:
 
 COMMANDS = {
     "predict": predict_command,
+    "classify": classify_command,
     "explain": explain_command,
     "doctor": doctor_command,
     "pin": pin_command,
@@ -281,7 +346,11 @@ def run() -> int:
     shared cache (see :mod:`genreflow.kernels.cache`). The doctor manages caches itself.
     """
     asks_help = any(arg in ("-h", "--help") for arg in sys.argv[2:])
-    if sys.argv[1:2] in (["predict"], ["explain"]) and not asks_help and "numba" not in sys.modules:
+    if (
+        sys.argv[1:2] in (["predict"], ["explain"], ["classify"])
+        and not asks_help
+        and "numba" not in sys.modules
+    ):
         from genreflow.kernels.cache import use_private_cache, user_kernel_cache
 
         try:

@@ -1,0 +1,132 @@
+"""The table ``genreflow classify`` writes: one row per classified file, resumable.
+
+Rows are appended in batches, each with one ``write`` and an ``fsync``, so a run
+stopped at any moment (Ctrl-C, SIGKILL) leaves every earlier batch whole; the next
+run cuts a batch that a crash left half-written (a last line without its newline)
+and skips the files whose content checksum already has a row for the same model id.
+CSV (``.csv``) or JSON Lines (``.jsonl``); the errors of the latest run go to a CSV
+beside it (``<name>.errors.csv``), rewritten by each run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from genreflow.errors import GenreflowError
+
+FORMATS = ("csv", "jsonl")
+ERROR_COLUMNS = ("path", "reason", "detail")
+
+
+def row_columns(top_k: int) -> list[str]:
+    """The CSV columns of a table with ``top_k`` genres per file."""
+    ranked = [f"{what}_{k}" for k in range(1, top_k + 1) for what in ("genre", "probability")]
+    return [
+        "path",
+        "checksum",
+        "size",
+        "mtime_ns",
+        "genre",
+        "probability",
+        *ranked,
+        "duration_s",
+        "excerpt",
+        "model_id",
+        "warnings",
+    ]
+
+
+def errors_path(out: Path) -> Path:
+    """Where the errors of a run writing ``out`` go."""
+    return out.with_name(f"{out.stem}.errors.csv")
+
+
+class AppendedTable:
+    """An output table opened for appending whole batches of rows."""
+
+    def __init__(self, path: Path, fmt: str, columns: Sequence[str], *, fresh: bool) -> None:
+        if fmt not in FORMATS:
+            raise GenreflowError(f"--format {fmt}: not one of {', '.join(FORMATS)}")
+        self.path, self.fmt, self.columns = Path(path), fmt, list(columns)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not fresh and self.path.exists():
+            _cut_half_written_batch(self.path)
+        if fresh or not self.path.exists() or self.path.stat().st_size == 0:
+            self._write(self._header(), mode="w")
+        else:
+            self._check_header()
+
+    def rows(self) -> Iterable[dict]:
+        """The rows already in the table (read lazily)."""
+        with self.path.open(newline="") as handle:
+            if self.fmt == "csv":
+                yield from csv.DictReader(handle)
+            else:
+                for line in handle:
+                    if line.strip():
+                        yield json.loads(line)
+
+    def append(self, rows: Sequence[Mapping]) -> None:
+        """Append ``rows`` as one write, flushed to disk."""
+        if not rows:
+            return
+        if self.fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, self.columns, lineterminator="\n")
+            writer.writerows({k: _cell(row.get(k)) for k in self.columns} for row in rows)
+            text = buffer.getvalue()
+        else:
+            text = "".join(json.dumps(dict(row), sort_keys=True) + "\n" for row in rows)
+        self._write(text, mode="a")
+
+    def _header(self) -> str:
+        return ",".join(self.columns) + "\n" if self.fmt == "csv" else ""
+
+    def _check_header(self) -> None:
+        if self.fmt != "csv":
+            return
+        with self.path.open(newline="") as handle:
+            found = next(csv.reader(handle), [])
+        if found != self.columns:
+            raise GenreflowError(
+                f"{self.path}: its columns are not this run's ({len(found)} found, "
+                f"{len(self.columns)} expected: another --top-k or another genreflow?); "
+                "write to another --out, or pass --force to replace it"
+            )
+
+    def _write(self, text: str, mode: str) -> None:
+        with self.path.open(mode, newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else value
+
+
+def _cut_half_written_batch(path: Path) -> None:
+    """Truncate ``path`` after its last newline (a batch a crash cut short)."""
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        step = min(size, 1 << 16)
+        position = size
+        while position > 0:
+            position = max(0, position - step)
+            handle.seek(position)
+            chunk = handle.read(min(step, size - position))
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(position + cut + 1)
+                return
+        handle.truncate(0)

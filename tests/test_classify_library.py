@@ -173,3 +173,15 @@ def test_the_table_cuts_only_a_half_written_last_line(tmp_path):
     table = AppendedTable(path, "csv", ["a", "b"], fresh=False)
     assert path.read_text() == 'a,b\n1,"x,y"\n2,\n'
     assert [row["a"] for row in table.rows()] == ["1", "2"]
+
+
+def test_songs_batched_through_the_network_get_their_own_probabilities(library, model_dir):
+    from genreflow.inference import load_classifier
+
+    classifier = load_classifier(model_dir)
+    audios = [classifier.read(library / name) for name in list(GOOD)[:3]]
+    batched = classifier.predict_audios(audios)
+    for audio, prediction in zip(audios, batched):
+        alone = classifier.predict_audio(audio)
+        assert prediction.path == alone.path and len(prediction.starts_s) == len(alone.starts_s)
+        assert np.allclose(prediction.probabilities, alone.probabilities, atol=1e-6)

@@ -26,6 +26,7 @@ GOOD = {
     "Jazz/04.ogg": 7,
     "Jazz/Nested/Deeper/05.wav": 20,
     "06 loose.wav": 6,
+    "Jazz/Café – naïve, «quoted».wav": 5,  # a comma and non-ASCII letters in a CSV cell
 }
 
 
@@ -111,6 +112,8 @@ def test_a_rerun_skips_what_is_done_and_a_cut_batch_is_redone(library, model_dir
     try:
         sf.write(changed, y[::-1], rate)
         assert classify(library, out, model_dir).classified == 1
+        table = pd.read_csv(out)  # its old row replaced, not doubled
+        assert len(table) == len(GOOD) and table["path"].is_unique
     finally:
         sf.write(changed, y, rate)
     forced = classify(library, out, model_dir, force=True)
@@ -185,3 +188,25 @@ def test_songs_batched_through_the_network_get_their_own_probabilities(library, 
         alone = classifier.predict_audio(audio)
         assert prediction.path == alone.path and len(prediction.starts_s) == len(alone.starts_s)
         assert np.allclose(prediction.probabilities, alone.probabilities, atol=1e-6)
+
+
+def test_a_file_that_fails_in_an_unforeseen_way_is_its_own_error_row(
+    library, model_dir, tmp_path, monkeypatch
+):
+    from genreflow.inference.classifier import Classifier
+
+    read = Classifier.read
+
+    def read_or_fail(self, path, **kwargs):
+        if str(path).endswith("04.ogg"):
+            raise RuntimeError("the decoder crashed")
+        return read(self, path, **kwargs)
+
+    monkeypatch.setattr(Classifier, "read", read_or_fail)
+    out = tmp_path / "library.csv"
+    summary = classify(library, out, model_dir)
+    assert summary.classified == len(GOOD) - 1 and summary.failed["failed"] == 1
+    errors = pd.read_csv(errors_path(out)).set_index("path")
+    assert errors.loc[str(library / "Jazz" / "04.ogg"), "detail"] == (
+        "RuntimeError: the decoder crashed"
+    )

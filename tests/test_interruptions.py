@@ -101,12 +101,17 @@ def test_the_lock_of_a_killed_run_is_released_and_its_record_dropped(tmp_path):
 def test_the_lock_of_a_live_run_is_kept_and_the_run_named(tmp_path, sleeper):
     live = ProcessId.of(sleeper.pid)
     _record(tmp_path, live)
-    _record(tmp_path, _finished_process())  # a dead one beside it changes nothing
+    dead = _finished_process()
+    _record(tmp_path, dead)  # its locks may be among them: its record stays until released
     locks = _locks(tmp_path)
     said = start_run(tmp_path, ["snakemake"])
     assert f"another run of this workflow is working in this folder (pid {live.pid}" in said
     assert f"kill {live.pid}" in said
     assert all(lock.exists() for lock in locks)
+    assert (tmp_path / RUNS_DIR / f"{dead.pid}.json").exists()
+    sleeper.kill()  # the live run ends (a zombie until reaped counts as gone)
+    said = start_run(tmp_path, ["snakemake"])
+    assert "released the lock" in said and not any(lock.exists() for lock in locks)
 
 
 def test_a_lock_that_no_recorded_run_owns_is_kept_with_the_unlock_command(tmp_path):

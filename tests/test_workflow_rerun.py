@@ -50,10 +50,13 @@ def processes_of(project: Path) -> list[str]:
 
 
 def job_pid(project: Path, script: str) -> int | None:
-    """The PID of a running job of ``project`` whose script is ``script``."""
+    """The PID of a running job of ``project`` whose script is ``script`` (the Python
+    process, not the shell Snakemake starts it through)."""
     for line in processes_of(project):
-        if f"{project}/.snakemake/scripts/" in line and line.split()[-1].endswith(script):
-            return int(line.split()[0])
+        pid, program, *args = line.split()
+        job_script = args[-1] if args else ""
+        if "python" in Path(program).name and job_script.endswith(script):
+            return int(pid) if f"{project}/.snakemake/scripts/" in job_script else None
     return None
 
 

@@ -38,12 +38,12 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def _temp_prefix(dest: Path) -> str:
-    return f".{dest.name}.{_HOST}.{os.getpid()}."
+    return f".{dest.name[:120]}.{_HOST[:40]}.{os.getpid()}."
 
 
 def _remove_abandoned(dest: Path) -> None:
     """Remove temporary siblings of ``dest`` left by processes of this host that died."""
-    prefix = f".{dest.name}.{_HOST}."
+    prefix = f".{dest.name[:120]}.{_HOST[:40]}."
     for entry in dest.parent.glob(f"{glob.escape(prefix)}*.tmp*"):
         pid = entry.name[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)):
@@ -87,19 +87,21 @@ def atomic_path(dest: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(dest)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=_temp_prefix(dest),
-        suffix=".tmp" + (dest.suffix if suffix is None else suffix),
-        dir=dest.parent,
-    )
-    os.close(fd)
-    os.chmod(tmp_name, _FILE_MODE)
-    tmp = Path(tmp_name)
+    tmp = None
     try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=_temp_prefix(dest),
+            suffix=".tmp" + (dest.suffix if suffix is None else suffix),
+            dir=dest.parent,
+        )
+        os.close(fd)
+        os.chmod(tmp_name, _FILE_MODE)
+        tmp = Path(tmp_name)
         yield tmp
         os.replace(tmp, dest)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         if _disk_full(exc):
             raise _full_error(dest) from exc
         raise
@@ -114,9 +116,10 @@ def atomic_directory(dest: str | os.PathLike) -> Iterator[Path]:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(dest)
-    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), suffix=".tmp", dir=dest.parent))
-    os.chmod(tmp, 0o777 & ~_UMASK)
+    tmp = None
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), suffix=".tmp", dir=dest.parent))
+        os.chmod(tmp, 0o777 & ~_UMASK)
         yield tmp
         if dest.exists():
             old = Path(
@@ -128,7 +131,8 @@ def atomic_directory(dest: str | os.PathLike) -> Iterator[Path]:
         else:
             os.replace(tmp, dest)
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         if _disk_full(exc):
             raise _full_error(dest) from exc
         raise

@@ -2,8 +2,9 @@
 
 Importing this module changes no global style: :func:`themed` applies the theme while a
 figure function runs and restores matplotlib's settings after it. It also draws the
-figure with numpy's global generator seeded (seaborn takes a strip plot's jitter and a
-bootstrap interval from it), so a figure of the same data has the same bytes every time.
+figure with numpy's global generator seeded (seaborn takes a strip plot's jitter from
+it; its bootstrap intervals take ``seed=``), so a figure of the same data has the same
+bytes every time.
 """
 
 from __future__ import annotations

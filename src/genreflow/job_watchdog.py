@@ -36,7 +36,8 @@ def stop_on_sigterm() -> None:
         raise SystemExit(f"genreflow: job stopped by signal {signal.Signals(signum).name}")
 
     signal.signal(signal.SIGTERM, _exit)
-    signal.signal(signal.SIGHUP, _exit)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup keeps jobs alive
+        signal.signal(signal.SIGHUP, _exit)
 
 
 def watch_workflow(grace_s: float = 10.0) -> threading.Thread | None:

@@ -30,14 +30,20 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _start_ticks(pid: int) -> str:
-    """The process's start time after boot in clock ticks, or "" where unknown."""
+def _stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name (state first), or [] where unreadable."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
+        return []
     # the command name (field 2) may hold spaces and parentheses: split after its ")"
-    return stat.rsplit(")", 1)[1].split()[19]
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _start_ticks(pid: int) -> str:
+    """The process's start time after boot in clock ticks, or "" where unknown."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields else ""
 
 
 def _boot_id() -> str:
@@ -77,12 +83,19 @@ class ProcessId:
         return self.host == socket.gethostname() and self.boot_id == _boot_id()
 
     def alive(self) -> bool:
-        """Whether this very process still runs (on another host: assumed alive)."""
+        """Whether this very process still runs. A zombie (exited, not yet reaped) is
+        gone; where its start time cannot be read (another host, /proc hidden) a
+        process that may be it is assumed alive."""
         if self.host != socket.gethostname():
             return True
         if self.boot_id != _boot_id():
             return False
-        return pid_alive(self.pid) and _start_ticks(self.pid) == self.start_ticks
+        if not pid_alive(self.pid):
+            return False
+        fields = _stat_fields(self.pid)
+        if not fields or not self.start_ticks:
+            return True
+        return fields[0] not in ("Z", "X") and fields[19] == self.start_ticks
 
     def wait(self, poll_s: float = 1.0) -> None:
         """Block until this process has exited (at once if it already has).

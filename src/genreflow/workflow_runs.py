@@ -53,10 +53,10 @@ def start_run(workdir: Path, argv: Sequence[str]) -> str | None:
 
     Returns the line to show on the console, or None when there is nothing to say.
     The record is removed when this process exits normally; a killed run's record
-    stays, and the next run recognises it as dead.
+    stays, and the next run recognises it as dead. A folder this process cannot write
+    records nothing (Snakemake then says what it cannot do).
     """
     runs = workdir / RUNS_DIR
-    runs.mkdir(parents=True, exist_ok=True)
     me = ProcessId.of()
     mine = runs / f"{me.host}-{me.pid}-{me.start_ticks or 0}.json"
     record = {
@@ -64,40 +64,52 @@ def start_run(workdir: Path, argv: Sequence[str]) -> str | None:
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": " ".join(argv),
     }
-    tmp = mine.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record) + "\n")
-    tmp.replace(mine)
+    # the locks first: a run that starts after this listing records itself before it
+    # locks, so it is seen alive below and its locks are never taken for a dead run's
+    locks = sorted((workdir / LOCKS_DIR).glob("*.lock"))
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        tmp = mine.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record) + "\n")
+        tmp.replace(mine)
+    except OSError:
+        return None
     atexit.register(mine.unlink, missing_ok=True)
 
-    live, dead = [], []
+    live, dead = [], {}
     for path in sorted(runs.glob("*.json")):
-        if path == mine:
-            continue
-        other = RunRecord.read(path)
+        other = RunRecord.read(path) if path != mine else None
         if other is not None and other.process.alive():
             live.append(other)
         elif other is not None:
-            dead.append(other)
-            path.unlink(missing_ok=True)
-    locks = sorted((workdir / LOCKS_DIR).glob("*.lock"))
-    if not locks:
-        return None
-    if live:
+            dead[path] = other
+    if live and locks:
         return (
             "genreflow: another run of this workflow is working in this folder "
             f"({live[0].describe()}); Snakemake refuses a run whose files overlap it: "
             f"wait for it to finish or stop it (kill {live[0].process.pid}); do not "
             "--unlock while it runs"
         )
+    # no live run: every lock is a dead run's, and a dead record owns nothing any more
+    for path in [*dead, *(locks if dead else [])]:
+        _remove(path)
+    if not locks:
+        return None
     if dead:
-        for lock in locks:
-            lock.unlink(missing_ok=True)
         return (
             "genreflow: released the lock left by a run that was stopped before it could "
-            f"release it ({dead[-1].describe()}); the jobs it left unfinished run again"
+            f"release it ({list(dead.values())[-1].describe()}); the jobs it left "
+            "unfinished run again"
         )
     return (
         f"genreflow: {LOCKS_DIR} holds a lock that no recorded run owns (left by a "
         "Snakemake run of another version of this workflow?); if no other snakemake runs "
         "in this folder, run `snakemake --unlock` once"
     )
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # another user's file: left to its owner

@@ -267,6 +267,7 @@ def plot_confusion_pairs(pairs: pd.DataFrame, title: str, dest: str | Path) -> N
             y="pair",
             ax=ax,
             color=sns.color_palette()[1],
+            errorbar=None,  # one value per pair
         )
         for y, (share, count) in enumerate(zip(pairs["share_of_errors"], pairs["errors"])):
             ax.text(share, y, f"  {count}", va="center", fontsize=8)

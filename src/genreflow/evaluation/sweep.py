@@ -101,7 +101,9 @@ def plot_sweep(
         values = long[name].astype(str)
         order = [str(v) for v in sorted(long[name].unique(), key=_sort_key)]
         sns.stripplot(x=values, y=score, order=order, ax=ax, color="0.5", size=4)
-        sns.pointplot(x=values, y=score, order=order, ax=ax, color="C0", errorbar=("ci", 95))
+        sns.pointplot(
+            x=values, y=score, order=order, ax=ax, color="C0", errorbar=("ci", 95), seed=0
+        )
         ax.plot(
             order.index(str(by_point[name][selected])),
             best,

@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,11 +90,11 @@ def classify_library(
     fmt = fmt or ("jsonl" if out.suffix == ".jsonl" else "csv")
     identity = model_id(options.model_dir)
     table = AppendedTable(out, fmt, row_columns(options.top_k), fresh=force)
-    done_content: set[str] = set()
+    done_content: set[tuple[str, str]] = set()
     done_stat: set[tuple[str, str, str]] = set()
     for row in table.rows():
         if row["model_id"] == identity:
-            done_content.add(str(row["checksum"]))
+            done_content.add((str(row["path"]), str(row["checksum"])))
             done_stat.add((str(row["path"]), str(row["size"]), str(row["mtime_ns"])))
     errors = AppendedTable(errors_path(out), "csv", ERROR_COLUMNS, fresh=True)
 
@@ -118,23 +119,36 @@ def classify_library(
             yield batch
 
     rows: list[dict] = []
+    done_paths = {path for path, _ in done_content}
+    redone: set[str] = set()  # paths classified again (their bytes changed)
     flushed = time.monotonic()
-    for outcomes in _run(todo(), options, done_content, jobs):
-        for kind, record in outcomes:
-            if kind == "row":
-                record["model_id"] = identity
-                rows.append(record)
-                summary.classified += 1
-            elif kind == "done":
-                summary.skipped += 1
-            else:
-                errors.append([record])
-                summary.failed[record["reason"]] += 1
-        bar.update(len(outcomes))
-        if len(rows) >= chunk * max(1, jobs) or time.monotonic() - flushed > FLUSH_SECONDS:
-            table.append(rows)
-            rows, flushed = [], time.monotonic()
-    table.append(rows)
+    try:
+        for outcomes in _run(todo(), options, done_content, jobs):
+            for kind, record in outcomes:
+                if kind == "row":
+                    record["model_id"] = identity
+                    rows.append(record)
+                    summary.classified += 1
+                    if record["path"] in done_paths:
+                        redone.add(record["path"])
+                elif kind == "done":
+                    summary.skipped += 1
+                else:
+                    errors.append([record])
+                    summary.failed[record["reason"]] += 1
+            bar.update(len(outcomes))
+            if len(rows) >= chunk * max(1, jobs) or time.monotonic() - flushed > FLUSH_SECONDS:
+                table.append(rows)
+                rows, flushed = [], time.monotonic()
+    except BrokenProcessPool:
+        raise GenreflowError(
+            "a worker process died (out of memory?); the table keeps every file done so "
+            "far: run the same command again, with fewer --jobs or a smaller --batch"
+        ) from None
+    finally:
+        table.append(rows)  # what was classified before a stop is kept
+    if redone:
+        table.drop_superseded(redone, identity)
     for problem in problems:
         path, _, detail = problem.partition(": ")
         reason = "symlink loop" if "symlink loop" in detail else "unreadable"
@@ -158,7 +172,7 @@ def _unchanged(path: Path, done_stat: set[tuple[str, str, str]]) -> bool:
 
 
 def _run(
-    chunks: Iterable[list[str]], options: Options, done: set[str], jobs: int
+    chunks: Iterable[list[str]], options: Options, done: set[tuple[str, str]], jobs: int
 ) -> Iterator[list[tuple[str, dict]]]:
     """Each chunk's outcomes, in any order; at most ``2 * jobs`` chunks in flight."""
     if jobs <= 1:
@@ -186,7 +200,7 @@ def _run(
 _WORKER: dict = {}
 
 
-def _start_worker(options: Options, done: set[str]) -> None:
+def _start_worker(options: Options, done: set[tuple[str, str]]) -> None:
     """Load the model once per worker process."""
     import torch
 
@@ -202,29 +216,31 @@ def _start_worker(options: Options, done: set[str]) -> None:
 
 def classify_chunk(paths: list[str]) -> list[tuple[str, dict]]:
     """``("row", row)``, ``("done", {"path": …})`` or ``("error", {path, reason,
-    detail})`` for each of ``paths``; the decoded songs go through the model together."""
-    from genreflow.audio import audio_info
+    detail})`` for each of ``paths``; the decoded songs go through the model together.
+    A file that fails in any way is its own error row ("failed" and the exception when
+    no named reason fits)."""
     from genreflow.inference.songs import SongError
 
     classifier, options, done = _WORKER["classifier"], _WORKER["options"], _WORKER["done"]
-    outcomes: list[tuple[str, dict] | None] = []
+    outcomes: dict[str, tuple[str, dict]] = {}
     audios, rows = [], []
     for path in paths:
         try:
             status, checksum = _checksum(path)
-            if checksum in done:
-                outcomes.append(("done", {"path": path}))
+            if (path, checksum) in done:
+                outcomes[path] = ("done", {"path": path})
                 continue
             audio = classifier.read(path, whole=options.whole)
-            excerpt = _excerpt(classifier, audio_info(path).duration_s, options.whole)
         except SongError as error:
             reason, _, detail = error.reason.partition(": ")
-            outcomes.append(("error", {"path": path, "reason": reason, "detail": detail}))
+            outcomes[path] = ("error", {"path": path, "reason": reason, "detail": detail})
             continue
         except _FileProblem as problem:
-            outcomes.append(("error", {"path": path, **problem.record}))
+            outcomes[path] = ("error", {"path": path, **problem.record})
             continue
-        outcomes.append(None)  # filled below, in order
+        except Exception as error:  # noqa: BLE001 (a decoder's failure is this file's, not the run's)
+            outcomes[path] = ("error", _failed(path, error))
+            continue
         audios.append(audio)
         rows.append(
             {
@@ -233,14 +249,28 @@ def classify_chunk(paths: list[str]) -> list[tuple[str, dict]]:
                 "size": status.st_size,
                 "mtime_ns": status.st_mtime_ns,
                 "duration_s": round(audio.duration_s, 3),
-                "excerpt": excerpt,
+                "excerpt": _excerpt(classifier, audio.duration_s, options.whole),
             }
         )
-    predictions = iter(zip(rows, classifier.predict_audios(audios)))
-    return [
-        outcome if outcome is not None else ("row", _row(*next(predictions), options.top_k))
-        for outcome in outcomes
-    ]
+    try:
+        predictions = classifier.predict_audios(audios)
+    except Exception:  # noqa: BLE001 (then one song at a time: only the culprit fails)
+        predictions = []
+        for audio in audios:
+            try:
+                predictions.append(classifier.predict_audio(audio))
+            except Exception as error:  # noqa: BLE001 (this song's error row)
+                predictions.append(error)
+    for row, prediction in zip(rows, predictions):
+        if isinstance(prediction, Exception):
+            outcomes[row["path"]] = ("error", _failed(row["path"], prediction))
+        else:
+            outcomes[row["path"]] = ("row", _row(row, prediction, options.top_k))
+    return [outcomes[path] for path in paths]
+
+
+def _failed(path: str, error: Exception) -> dict:
+    return {"path": path, "reason": "failed", "detail": f"{type(error).__name__}: {error}"}
 
 
 class _FileProblem(Exception):

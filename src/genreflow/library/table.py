@@ -20,6 +20,8 @@ from pathlib import Path
 from genreflow.errors import GenreflowError
 
 FORMATS = ("csv", "jsonl")
+# file names are bytes on Linux: one that is not UTF-8 round-trips as surrogates
+TEXT = {"encoding": "utf-8", "errors": "surrogateescape"}
 ERROR_COLUMNS = ("path", "reason", "detail")
 
 
@@ -63,7 +65,7 @@ class AppendedTable:
 
     def rows(self) -> Iterable[dict]:
         """The rows already in the table (read lazily)."""
-        with self.path.open(newline="") as handle:
+        with self.path.open(newline="", **TEXT) as handle:
             if self.fmt == "csv":
                 yield from csv.DictReader(handle)
             else:
@@ -88,10 +90,16 @@ class AppendedTable:
         return ",".join(self.columns) + "\n" if self.fmt == "csv" else ""
 
     def _check_header(self) -> None:
-        if self.fmt != "csv":
+        with self.path.open(newline="", **TEXT) as handle:
+            first = handle.readline()
+        if self.fmt == "jsonl":
+            if not first.startswith("{"):
+                raise GenreflowError(
+                    f"{self.path}: not a JSON Lines table of genreflow classify; write to "
+                    "another --out, or pass --force to replace it"
+                )
             return
-        with self.path.open(newline="") as handle:
-            found = next(csv.reader(handle), [])
+        found = next(csv.reader([first]), [])
         if found != self.columns:
             raise GenreflowError(
                 f"{self.path}: its columns are not this run's ({len(found)} found, "
@@ -99,8 +107,28 @@ class AppendedTable:
                 "write to another --out, or pass --force to replace it"
             )
 
+    def drop_superseded(self, paths: set[str], model_id: str) -> None:
+        """Rewrite the table (atomically) keeping only the last row of each of ``paths``
+        for ``model_id``: files whose bytes changed and were classified again."""
+        from genreflow.atomic import atomic_path
+
+        rows = list(self.rows())
+        last = {row["path"]: i for i, row in enumerate(rows) if row["model_id"] == model_id}
+        kept = [
+            row
+            for i, row in enumerate(rows)
+            if row["path"] not in paths or row["model_id"] != model_id or last[row["path"]] == i
+        ]
+        with atomic_path(self.path) as tmp:
+            self.path, original = tmp, self.path
+            try:
+                self._write(self._header(), mode="w")
+                self.append(kept)
+            finally:
+                self.path = original
+
     def _write(self, text: str, mode: str) -> None:
-        with self.path.open(mode, newline="") as handle:
+        with self.path.open(mode, newline="", **TEXT) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

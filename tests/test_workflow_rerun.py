@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -60,6 +61,18 @@ def job_pid(project: Path, script: str) -> int | None:
     return None
 
 
+# snakemake as a shell prompt starts it: a pytest-xdist worker ignores SIGINT and its
+# children would inherit that (Ctrl-C would then do nothing)
+AS_FROM_A_PROMPT = [
+    sys.executable,
+    "-c",
+    (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'snakemake'; runpy.run_module('snakemake', run_name='__main__')"
+    ),
+]
+
+
 def one_more(folder: Path, name: str):
     """A condition: ``folder`` holds more files called ``name`` than it does now."""
     before = len(list(folder.rglob(name)))
@@ -69,12 +82,10 @@ def one_more(folder: Path, name: str):
 def interrupted(project: Path, args: list[str], ready, stop) -> str:
     """Run snakemake in ``project``; once ``ready()`` holds, ``stop(process)``; wait for it
     to end and for its jobs to go; return what it printed."""
-    from workflow_runner import SNAKEMAKE
-
     log = project / f"run{len(list(project.glob('run*.log')))}.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*SNAKEMAKE, "--cores", "2", *args],
+            [*AS_FROM_A_PROMPT, "--cores", "2", *args],
             cwd=project,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -129,12 +140,13 @@ def test_an_interrupted_second_run_ends_byte_identical_then_repeats(tiny_demo, t
     )
     assert "released the lock left by a run that was stopped" in said
     # Ctrl-C (SIGINT to the run's process group) once this run has evaluated a model
-    interrupted(
+    said = interrupted(
         second,
         command,
         ready=one_more(results, "metrics.json"),
         stop=lambda process: os.killpg(process.pid, signal.SIGINT),
     )
+    assert "Terminating processes on user request" in said
     # SIGTERM of the workflow once it writes a report: it finishes its running jobs
     interrupted(
         second,

@@ -109,7 +109,8 @@ def test_the_lock_of_a_live_run_is_kept_and_the_run_named(tmp_path, sleeper):
     assert f"kill {live.pid}" in said
     assert all(lock.exists() for lock in locks)
     assert (tmp_path / RUNS_DIR / f"{dead.pid}.json").exists()
-    sleeper.kill()  # the live run ends (a zombie until reaped counts as gone)
+    sleeper.kill()  # the live run ends: a zombie until reaped, which counts as gone
+    os.waitid(os.P_PID, sleeper.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
     said = start_run(tmp_path, ["snakemake"])
     assert "released the lock" in said and not any(lock.exists() for lock in locks)
 

@@ -69,6 +69,8 @@ def start_run(workdir: Path, argv: Sequence[str]) -> str | None:
     locks = sorted((workdir / LOCKS_DIR).glob("*.lock"))
     try:
         runs.mkdir(parents=True, exist_ok=True)
+        # rename into place by hand: genreflow.atomic imports pandas, which the plan's
+        # parse must not load
         tmp = mine.with_suffix(".tmp")
         tmp.write_text(json.dumps(record) + "\n")
         tmp.replace(mine)

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from genreflow.atomic import atomic_path
 from genreflow.errors import GenreflowError
 
 FORMATS = ("csv", "jsonl")
@@ -59,7 +60,7 @@ class AppendedTable:
         if not fresh and self.path.exists():
             _cut_half_written_batch(self.path)
         if fresh or not self.path.exists() or self.path.stat().st_size == 0:
-            self._write(self._header(), mode="w")
+            _write(self.path, self._header(), mode="w")
         else:
             self._check_header()
 
@@ -75,16 +76,16 @@ class AppendedTable:
 
     def append(self, rows: Sequence[Mapping]) -> None:
         """Append ``rows`` as one write, flushed to disk."""
-        if not rows:
-            return
-        if self.fmt == "csv":
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, self.columns, lineterminator="\n")
-            writer.writerows({k: _cell(row.get(k)) for k in self.columns} for row in rows)
-            text = buffer.getvalue()
-        else:
-            text = "".join(json.dumps(dict(row), sort_keys=True) + "\n" for row in rows)
-        self._write(text, mode="a")
+        if rows:
+            _write(self.path, self._render(rows), mode="a")
+
+    def _render(self, rows: Sequence[Mapping]) -> str:
+        if self.fmt == "jsonl":
+            return "".join(json.dumps(dict(row), sort_keys=True) + "\n" for row in rows)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, self.columns, lineterminator="\n")
+        writer.writerows({k: _cell(row.get(k)) for k in self.columns} for row in rows)
+        return buffer.getvalue()
 
     def _header(self) -> str:
         return ",".join(self.columns) + "\n" if self.fmt == "csv" else ""
@@ -110,8 +111,6 @@ class AppendedTable:
     def drop_superseded(self, paths: set[str], model_id: str) -> None:
         """Rewrite the table (atomically) keeping only the last row of each of ``paths``
         for ``model_id``: files whose bytes changed and were classified again."""
-        from genreflow.atomic import atomic_path
-
         rows = list(self.rows())
         last = {row["path"]: i for i, row in enumerate(rows) if row["model_id"] == model_id}
         kept = [
@@ -120,18 +119,14 @@ class AppendedTable:
             if row["path"] not in paths or row["model_id"] != model_id or last[row["path"]] == i
         ]
         with atomic_path(self.path) as tmp:
-            self.path, original = tmp, self.path
-            try:
-                self._write(self._header(), mode="w")
-                self.append(kept)
-            finally:
-                self.path = original
+            _write(tmp, self._header() + self._render(kept), mode="w")
 
-    def _write(self, text: str, mode: str) -> None:
-        with self.path.open(mode, newline="", **TEXT) as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+
+def _write(path: Path, text: str, mode: str) -> None:
+    with path.open(mode, newline="", **TEXT) as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _cell(value: object) -> object:

@@ -6,6 +6,8 @@ Usage::
                       [--top-k 3] [--format text|json|csv] [--plot out.png]
     genreflow classify LIBRARY --model results/final/<dataset>/<model> --out library.csv
                        [--format csv|jsonl] [--jobs N] [--top-k 3] [--whole] [--force]
+                       [--write-tags [--dry-run]]
+    genreflow classify --undo library.tags-undo-<time>.jsonl [--dry-run]
     genreflow explain SONG --model results/final/<dataset>/<model> [--out explain.png]
     genreflow doctor [--repair] [--cache-dir DIR] [--check NAME ...]
     genreflow pin --configfile config/my_music.yaml [--configfile ...]
@@ -14,7 +16,11 @@ predict writes to standard output and gives each file that cannot be classified 
 line on standard error naming it and the reason; classify writes its table and an
 errors table beside it. The exit status is 0 when at least one file was classified
 (classify: or every file was already in the table), 1 when none was, 2 for a bad
-command line or an unusable model.
+command line or an unusable model. classify --write-tags is 1 also when files needed tags
+and none could be written (each file not tagged is named on standard error with its
+reason); classify --undo is 0 when every file of the undo file has its old values back
+(or already had them), 1 when any could not be restored, 2 for a file that is not an
+undo file.
 """
 
 from __future__ import annotations
@@ -77,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
             "their reason in OUT's .errors.csv."
         ),
     )
-    classify.add_argument("library", metavar="LIBRARY", help="the folder of your music")
-    _model_arguments(classify)
-    classify.add_argument("--out", required=True, help="the table: .csv, or .jsonl")
+    classify.add_argument("library", metavar="LIBRARY", nargs="?", help="the folder of your music")
+    _model_arguments(classify, required=False)
+    classify.add_argument("--out", help="the table: .csv, or .jsonl")
     classify.add_argument(
         "--format", choices=("csv", "jsonl"), help="table format (default: from --out)"
     )
@@ -98,6 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8,
         help="files a worker decodes and runs through the model together (default 8)",
+    )
+    classify.add_argument(
+        "--write-tags",
+        action="store_true",
+        help="then write each file's genre and a provenance comment into its tags (mp3, "
+        'flac, ogg/opus, m4a; needs mutagen: pip install "genreflow[tags]"); the old '
+        "values go to an undo file beside OUT",
+    )
+    classify.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --write-tags or --undo: print each file's tag changes (old -> new), "
+        "write no tag",
+    )
+    classify.add_argument(
+        "--undo",
+        metavar="FILE",
+        help="put back the tag values an undo file of --write-tags recorded (alone)",
     )
 
     explain = commands.add_parser(
@@ -156,10 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_arguments(parser: argparse.ArgumentParser) -> None:
+def _model_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument(
         "--model",
-        required=True,
+        required=required,
         metavar="DIR",
         help="a trained model's folder, e.g. results/final/demo/cnn_seed001",
     )
@@ -204,6 +228,18 @@ def classify_command(args: argparse.Namespace) -> int:
 
     from genreflow.library.classify import Options, classify_library
 
+    if args.undo:
+        return _undo_tags(args)
+    if not (args.library and args.model and args.out):
+        raise GenreflowError(
+            "classify needs LIBRARY, --model DIR and --out TABLE (or --undo FILE alone)"
+        )
+    if args.dry_run and not args.write_tags:
+        raise GenreflowError("--dry-run goes with --write-tags (or --undo FILE)")
+    if args.write_tags:
+        from genreflow.library.tags import require_mutagen
+
+        require_mutagen()  # before the classification, not after it
     if min(args.top_k, args.jobs, args.batch) < 1:
         raise GenreflowError("--top-k, --jobs and --batch must be at least 1")
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
@@ -220,7 +256,45 @@ def classify_command(args: argparse.Namespace) -> int:
     print(f"genreflow classify: {summary.describe()}; table: {args.out}", file=sys.stderr)
     if summary.classified == summary.skipped == 0 and sum(summary.failed.values()) > 0:
         return EXIT_NONE_CLASSIFIED
+    if args.write_tags:
+        return _write_tags(args)
     return EXIT_OK
+
+
+def _write_tags(args: argparse.Namespace) -> int:
+    """Tag the files of the table just written; see :mod:`genreflow.library.tags`."""
+    from genreflow.library.classify import model_id
+    from genreflow.library.table import AppendedTable, row_columns, table_format
+    from genreflow.library.tags import tag_library
+
+    out = Path(args.out)
+    table = AppendedTable(out, table_format(out, args.format), row_columns(args.top_k), fresh=False)
+    tags = tag_library(table, model_id(args.model), args.library, dry_run=args.dry_run)
+    _report_tags("tags", tags)
+    if tags.changed == tags.unchanged == 0 and tags.skipped:
+        return EXIT_NONE_CLASSIFIED
+    return EXIT_OK
+
+
+def _undo_tags(args: argparse.Namespace) -> int:
+    from genreflow.library.tags import undo_tags
+
+    if args.library or args.model or args.out or args.write_tags:
+        raise GenreflowError("--undo FILE goes alone (or with --dry-run)")
+    summary = undo_tags(args.undo, dry_run=args.dry_run)
+    _report_tags("undo", summary)
+    return EXIT_NONE_CLASSIFIED if summary.skipped else EXIT_OK
+
+
+def _report_tags(what: str, summary) -> None:
+    """A line on standard error for each file skipped (but for a format without tags:
+    counted only), then the summary."""
+    from genreflow.library.tags import NOT_TAGGED
+
+    for path, reason in summary.skipped:
+        if not reason.startswith(NOT_TAGGED):
+            print(f"genreflow: {path}: not {summary.verb}: {reason}", file=sys.stderr)
+    print(f"genreflow classify: {what}: {summary.describe()}", file=sys.stderr)
 
 
 def explain_command(args: argparse.Namespace) -> int:
@@ -349,6 +423,7 @@ def run() -> int:
     if (
         sys.argv[1:2] in (["predict"], ["explain"], ["classify"])
         and not asks_help
+        and "--undo" not in sys.argv
         and "numba" not in sys.modules
     ):
         from genreflow.kernels.cache import use_private_cache, user_kernel_cache

@@ -1,2 +1,3 @@
-"""Classifying a whole music library: ``genreflow classify`` (:mod:`.classify`) and the
-resumable table it writes (:mod:`.table`)."""
+"""Classifying a whole music library: ``genreflow classify`` (:mod:`.classify`), the
+resumable table it writes (:mod:`.table`) and the genre tags it writes when asked
+(:mod:`.tags`)."""

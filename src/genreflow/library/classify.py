@@ -25,7 +25,13 @@ from pathlib import Path
 
 from genreflow.collection.discover import walk_audio
 from genreflow.errors import GenreflowError
-from genreflow.library.table import ERROR_COLUMNS, AppendedTable, errors_path, row_columns
+from genreflow.library.table import (
+    ERROR_COLUMNS,
+    AppendedTable,
+    errors_path,
+    row_columns,
+    table_format,
+)
 
 PROBABILITY_DIGITS = 4
 FLUSH_SECONDS = 5.0
@@ -87,7 +93,7 @@ def classify_library(
     if not root.is_dir():
         raise GenreflowError(f"{library}: not a folder; give the folder that holds your music")
     out = Path(out)
-    fmt = fmt or ("jsonl" if out.suffix == ".jsonl" else "csv")
+    fmt = table_format(out, fmt)
     identity = model_id(options.model_dir)
     table = AppendedTable(out, fmt, row_columns(options.top_k), fresh=force)
     done_content: set[tuple[str, str]] = set()

@@ -44,6 +44,11 @@ def row_columns(top_k: int) -> list[str]:
     ]
 
 
+def table_format(out: Path, fmt: str | None) -> str:
+    """The format of the table ``out``: ``fmt``, else from its suffix (``.jsonl``)."""
+    return fmt or ("jsonl" if Path(out).suffix == ".jsonl" else "csv")
+
+
 def errors_path(out: Path) -> Path:
     """Where the errors of a run writing ``out`` go."""
     return out.with_name(f"{out.stem}.errors.csv")
@@ -63,6 +68,15 @@ class AppendedTable:
             _write(self.path, self._header(), mode="w")
         else:
             self._check_header()
+
+    @classmethod
+    def existing(cls, path: Path, fmt: str) -> AppendedTable:
+        """An existing table, opened with the columns its own header names."""
+        columns: list[str] = []
+        if fmt == "csv":
+            with Path(path).open(newline="", **TEXT) as handle:
+                columns = next(csv.reader([handle.readline()]), [])
+        return cls(path, fmt, columns, fresh=False)
 
     def rows(self) -> Iterable[dict]:
         """The rows already in the table (read lazily)."""
@@ -120,6 +134,21 @@ class AppendedTable:
         ]
         with atomic_path(self.path) as tmp:
             _write(tmp, self._header() + self._render(kept), mode="w")
+
+    def update_rows(self, changes: Mapping[tuple[str, str], Mapping[str, object]]) -> int:
+        """Rewrite the table (atomically), giving each row whose ``(path, checksum)`` is a
+        key of ``changes`` that key's values (new tags: new bytes, the same audio); the
+        number of rows changed."""
+        rows, changed = [], 0
+        for row in self.rows():
+            new = changes.get((str(row["path"]), str(row["checksum"])))
+            if new:
+                row, changed = {**row, **new}, changed + 1
+            rows.append(row)
+        if changed:
+            with atomic_path(self.path) as tmp:
+                _write(tmp, self._header() + self._render(rows), mode="w")
+        return changed
 
 
 def _write(path: Path, text: str, mode: str) -> None:

@@ -2,16 +2,21 @@
 
 Usage::
 
-    python -m benchmarks.embeddings [--model MSD_musicnn] [--repeats 3]
-                                               [--batch-size 64] [--device cpu] [--json F]
+    python -m benchmarks.embeddings [--model MSD_musicnn] [--repeats 3] [--threads 1]
+                                    [--batch-size 64] [--device cpu] [--json F]
+                                    [--save-patches F.npy]
 
 Each committed GTZAN fixture clip (30 s, 22.05 kHz) is embedded the way the workflow
 would: resampled to 16 kHz, turned into float32 log-mel patches, and passed through the
 network ``--batch-size`` patches at a time. The front end (resampling and log-mel, on
 the CPU) and the network (on ``--device``) are timed apart, best of ``--repeats`` per
-clip after one untimed warm-up, with torch on one thread on the CPU: "× real time per
-core" is seconds of audio per second of one core. Printed as a table; ``--json`` also
-writes the numbers.
+clip after one untimed warm-up, with torch on ``--threads`` threads on the CPU: "× real
+time per core" is seconds of audio per second of one core.
+
+The network's seconds per clip are set beside the original TensorFlow musicnn's
+(:data:`TENSORFLOW`, recorded by ``benchmarks/musicnn_tensorflow.py`` on the same
+patches, which ``--save-patches`` writes): the ratio holds on the CPU it was recorded
+on. Printed as a table; ``--json`` also writes the numbers.
 """
 
 from __future__ import annotations
@@ -33,6 +38,17 @@ from genreflow.training.device import select_device
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "audio"
 
+# The original: musicnn 0.1.0 (MSD_musicnn) on tensorflow-cpu 2.15.1, numpy 1.26, its own
+# venv, fed the three fixture clips' patches (``--save-patches``), fetching the taggram,
+# max_pool, mean_pool and penultimate as its extractor does; median seconds per clip over
+# 5 interleaved passes, pinned to one core (taskset -c 0; TensorFlow's oneDNN otherwise
+# runs on both cores even with intra_op_parallelism_threads=1) or to two. 2026-12-06.
+TENSORFLOW = {
+    "cpu": "AMD EPYC (AVX-512), 2-core VM",
+    "date": "2026-12-06",
+    "seconds_per_clip": {1: 0.437, 2: 0.279},
+}
+
 
 def _best(function, repeats: int) -> tuple[object, float]:
     result, best = None, float("inf")
@@ -52,16 +68,17 @@ def benchmark(
     repeats: int = 3,
     batch_size: int = 64,
     device: str = "cpu",
+    threads: int = 1,
 ) -> dict:
     """Seconds per clip of the front end and the network, and × real time per core."""
     torch_device = select_device(device)
-    threads = torch.get_num_threads()
+    before = torch.get_num_threads()
     if torch_device.type == "cpu":
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads)
     try:
         return _measure(clips, model_name, repeats, batch_size, torch_device)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def _measure(
@@ -103,11 +120,14 @@ def _measure(
     audio = sum(r["audio_s"] for r in rows)
     front_total = sum(r["front_s"] for r in rows)
     network_total = sum(r["network_s"] for r in rows)
+    threads = torch.get_num_threads()
+    network_per_clip = network_total / len(rows)
+    tensorflow = TENSORFLOW["seconds_per_clip"].get(threads)
     return {
         "model": model_name,
         "layers": list(LAYERS),
         "device": str(torch_device),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": threads,
         "cpus": os.cpu_count(),
         "batch_size": batch_size,
         "repeats": repeats,
@@ -115,7 +135,20 @@ def _measure(
         "front_x_realtime": audio / front_total,
         "network_x_realtime": audio / network_total,
         "total_x_realtime": audio / (front_total + network_total),
+        "network_s_per_clip": network_per_clip,
+        "tensorflow_s_per_clip": tensorflow,
+        # throughput of this port over the original's (> 1: the port is faster)
+        "vs_tensorflow": (
+            tensorflow / network_per_clip
+            if tensorflow and torch_device.type == "cpu" and model_name == "MSD_musicnn"
+            else None
+        ),
     }
+
+
+def _patches(path: Path) -> np.ndarray:
+    y, sr = librosa.load(path, sr=None, mono=True)
+    return to_patches(log_mel(resample_for_musicnn(y, sr)))
 
 
 def render(result: dict) -> str:
@@ -142,6 +175,13 @@ def render(result: dict) -> str:
             f"together {result['total_x_realtime']:.0f}"
         ),
     ]
+    if result.get("vs_tensorflow"):
+        lines.append(
+            f"network {result['network_s_per_clip']:.3f} s per 30 s clip; the original "
+            f"TensorFlow musicnn {result['tensorflow_s_per_clip']:.3f} s on "
+            f"{result['torch_threads']} thread(s) ({TENSORFLOW['cpu']}, {TENSORFLOW['date']}): "
+            f"throughput ratio {result['vs_tensorflow']:.2f}× (valid on that CPU)"
+        )
     return "\n".join(lines)
 
 
@@ -151,15 +191,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads on the CPU")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--save-patches",
+        metavar="F.npy",
+        help="write the clips' patches (clips, patches, 187, 96) for musicnn_tensorflow.py",
+    )
     args = parser.parse_args(argv)
     clips = sorted(p for p in FIXTURES.iterdir() if p.suffix in (".au", ".wav"))
+    if args.save_patches:
+        np.save(args.save_patches, np.stack([_patches(path) for path in clips]))
     result = benchmark(
         clips,
         model_name=args.model,
         repeats=args.repeats,
         batch_size=args.batch_size,
         device=args.device,
+        threads=args.threads,
     )
     print(render(result))
     if args.json:

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from genreflow.embeddings.musicnn import MODELS, WEIGHTS_DIR, embed, load_musicnn
 from genreflow.embeddings.musicnn_input import log_mel, to_patches
@@ -36,6 +37,41 @@ def test_the_port_gives_the_original_outputs(model_and_reference):
         assert ours.shape == theirs.shape, name
         error = np.abs(ours - theirs).max() / np.abs(theirs).max()
         assert error < TOLERANCE, (name, error)
+
+
+def _literal_frontend(model, patches: torch.Tensor) -> torch.Tensor:
+    """The graph's own order per branch: conv → ReLU → batch norm on every band → max."""
+    x = model.frontend_bn(patches.unsqueeze(1))
+    branches = []
+    for name, before, after in [("timbral_f74", 3, 3), ("timbral_f77", 3, 3)] + [
+        (f"temporal_{n}", (k - 1) // 2, k // 2) for n, k in model.temporal_kernels.items()
+    ]:
+        conv, bn = getattr(model, f"{name}_conv"), getattr(model, f"{name}_bn")
+        branches.append(bn(torch.relu(conv(F.pad(x, (0, 0, before, after))))).amax(dim=3))
+    return torch.cat(branches, dim=1)
+
+
+def test_the_front_end_equals_conv_relu_batch_norm_then_max():
+    """The max taken before ReLU and batch norm (weights of a < 0 filters negated) gives
+    the literal order's numbers, for slopes of both signs and zero, batch sizes that
+    split into chunks or not."""
+    generator = torch.Generator().manual_seed(0)
+    model = load_musicnn("MSD_musicnn")
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            n = module.num_features
+            module.weight.data = torch.randn(n, generator=generator)
+            module.weight.data[::7] = 0.0
+            module.bias.data = torch.randn(n, generator=generator)
+            module.running_mean.data = torch.randn(n, generator=generator)
+            module.running_var.data = torch.rand(n, generator=generator) + 0.1
+    for batch in (1, 3):
+        patches = torch.randn(batch, PATCH_FRAMES, 96, generator=generator)
+        with torch.no_grad():
+            ours, literal = model.frontend(patches), _literal_frontend(model, patches)
+        assert ours.shape == literal.shape == (batch, 561, PATCH_FRAMES)
+        error = (ours - literal).abs().max() / literal.abs().max()
+        assert error < 1e-6, error
 
 
 def test_the_weights_match_their_recorded_checksums():

@@ -56,9 +56,17 @@ include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/final.smk"
 include: "workflow/rules/explain.smk"
 include: "workflow/rules/sweeps.smk"
+include: "workflow/rules/library.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+# `snakemake classify`: a music library classified by one model (the classify block;
+# workflow/rules/library.smk). While classify.library is null it stops, naming the key.
+rule classify:
+    input:
+        library_outputs,

@@ -31,7 +31,7 @@ import pandas as pd
 from genreflow.models.index import load_index
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "workflow" / "rules"
-_RULE = re.compile(r"^\s*(?:rule\s+(\w+)\s*:|use rule \w+ as (\w+) with\s*:)")
+_RULE = re.compile(r"^\s*(?:(?:rule|checkpoint)\s+(\w+)\s*:|use rule \w+ as (\w+) with\s*:)")
 _BENCHMARK = re.compile(r"^\s*benchmark\s*:\s*$")
 _PATH = re.compile(r"""^\s*f?["']([^"']+)["']""")
 _WILDCARD = re.compile(r"\{(\w+)\}")

@@ -31,7 +31,9 @@ def test_every_rule_with_a_benchmark_has_a_pattern():
     for path in RULES_DIR.glob("*.smk"):
         rule = None
         for line in path.read_text().splitlines():
-            if match := re.match(r"^\s*(?:rule (\w+):|use rule \w+ as (\w+) with:)", line):
+            if match := re.match(
+                r"^\s*(?:(?:rule|checkpoint) (\w+):|use rule \w+ as (\w+) with:)", line
+            ):
                 rule = match[1] or match[2]
             elif re.match(r"^\s*benchmark:", line):
                 declared.add(rule)
@@ -55,6 +57,9 @@ def test_every_rule_with_a_benchmark_has_a_pattern():
         ("features/consolidate_logmel@s3.tsv", "consolidate_features"),
         ("features/tables.tsv", "feature_tables"),
         ("publish_demo.tsv", "publish_demo"),
+        ("library/My_Music/list.tsv", "list_library"),  # a checkpoint
+        ("library/My_Music/parts/00012.tsv", "classify_shard"),
+        ("library/My_Music/summary.tsv", "summarise_library"),
         ("sweeps/stratified_kfold/cnn_seed001/0123456789/seed1/fold0.tsv", "train_sweep_torch"),
         ("sweeps/stratified_kfold/logreg/0123456789/seed0/fold1.tsv", "train_sweep_classical"),
         ("nothing/of/ours.tsv", "?"),

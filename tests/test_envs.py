@@ -85,7 +85,7 @@ def test_env_pins_the_locked_versions(env_file):
 
 def rule_envs_and_scripts() -> dict[str, set[Path]]:
     """env file name → the scripts of the rules that use it."""
-    blocks = re.split(r"^(?=rule \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
+    blocks = re.split(r"^(?=(?:rule|checkpoint) \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
     found: dict[str, set[Path]] = {}
     for block in blocks:
         env = re.search(r'conda:\s*\n\s*"\.\./\.\./envs/([^"]+)"', block)
@@ -188,7 +188,7 @@ def test_every_rule_env_exists():
         assert (PROJECT_ROOT / env).is_file(), env
     # each rule's block, from its header to the next header; `use rule … with:` blocks
     # inherit conda: from their rule but name their own log and benchmark files
-    blocks = re.split(r"^[ ]*(?=rule \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
+    blocks = re.split(r"^[ ]*(?=(?:rule|checkpoint) \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
     assert len(blocks) >= 20
     for block in blocks:
         name = block.split(":", 1)[0]

@@ -164,8 +164,10 @@ def scripts_running_librosa() -> dict[str, Path]:
 
 def test_every_rule_that_may_run_librosa_kernels_starts_from_compile_kernels():
     librosa_scripts = scripts_running_librosa()
-    assert {"extract_features", "augment", "explain", "compile_kernels"} <= set(librosa_scripts)
-    blocks = re.split(r"^(?=rule \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
+    assert {"extract_features", "augment", "explain", "compile_kernels", "classify_shard"} <= set(
+        librosa_scripts
+    )
+    blocks = re.split(r"^(?=(?:rule|checkpoint) \w+:|use rule )", RULES, flags=re.MULTILINE)[1:]
     for block in blocks:
         script = re.search(r'script:\s*\n\s*"\.\./\.\./scripts/(\w+)\.py"', block)
         if not script or script.group(1) not in librosa_scripts:

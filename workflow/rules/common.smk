@@ -1,5 +1,6 @@
 # Paths and input functions, built from the run's plan (PLAN, resolved in the Snakefile
 # by genreflow.plan, which checks the config). No validation and no config changes here.
+import math
 import re
 from pathlib import Path
 
@@ -10,6 +11,8 @@ GENERATED = PLAN.dataset.is_demo
 MODELS = PLAN.models
 # the genres a run keeps (dataset.genres), None for all
 SELECTED_GENRES = list(PLAN.dataset.selected) if PLAN.dataset.selected else None
+# the classify target (classify.library); None while it is off
+CLASSIFY = PLAN.classify
 
 
 wildcard_constraints:
@@ -21,6 +24,9 @@ wildcard_constraints:
     seed=r"\d+",
     scheme=r"[a-z_]+",
     point=r"[0-9a-f]{10}",
+    # (a pattern matching no name keeps the classify target's rules out of the DAG)
+    library=re.escape(CLASSIFY.name) if CLASSIFY else "(?!x)x",
+    part=r"\d{5}\d*",
 
 
 # ---- path patterns: one per kind of file (wildcards in braces) ----
@@ -63,6 +69,16 @@ FINAL_SPLIT = "results/final/{dataset}/split.csv"
 EXPLAIN = f"results/explain/{{dataset}}/{RUN}"
 SWEEP = "results/sweeps/{dataset}/{scheme}/{model}"
 SWEEP_POINT = f"{SWEEP}/{{point}}/seed{{seed}}/fold{{fold}}"
+# a music library classified by one model (classify:), in shards of classify.shard_files
+LIBRARY = "results/library/{dataset}/{library}"
+LIBRARY_LISTING = f"{LIBRARY}/listing"
+LIBRARY_SHARD = f"{LIBRARY_LISTING}/{{part}}.json"
+LIBRARY_COUNTS = f"{LIBRARY}/listing.json"
+LIBRARY_WALK_ERRORS = f"{LIBRARY}/walk.errors.csv"
+LIBRARY_PART_TABLE = f"{LIBRARY}/parts/{{part}}.csv"
+LIBRARY_PART_ERRORS = f"{LIBRARY}/parts/{{part}}.errors.csv"
+LIBRARY_TABLE = f"{LIBRARY}/library.csv"
+LIBRARY_ERRORS = f"{LIBRARY}/library.errors.csv"
 
 SHARDS = [f"{k:03d}" for k in range(PLAN.n_shards)]
 # what every feature, embedding and training job reads of the features block
@@ -335,6 +351,47 @@ def sweep_outputs():
         here(f"{SWEEP}/report/summary.md", scheme=PLAN.sweep_scheme, model=name)
         for name in PLAN.sweeps
     ]
+
+
+# ---- a music library (the classify target) ----
+def library_parts(pattern):
+    """An input function: ``pattern`` for every shard of the library's listing, in its
+    order (known once checkpoint list_library has walked the library)."""
+
+    def parts(wildcards):
+        listing = checkpoints.list_library.get(**wildcards).output.listing
+        found = glob_wildcards(f"{listing}/{{part}}.json").part
+        return [pattern.format(**wildcards, part=part) for part in sorted(found, key=int)]
+
+    return parts
+
+
+def library_model(wildcards):
+    """The classifying model's artifact: one of this run's final models is built first."""
+    return CLASSIFY.artifact
+
+
+def library_job_minutes():
+    """A classification job's time limit: 10 minutes and 2 s a file (a GTZAN-sized
+    model on a 30 s excerpt decodes and classifies several files a second on one core;
+    classify.whole on long songs may need --set-resources classify_shard:runtime=...)."""
+    return 10 + math.ceil(2 * CLASSIFY.shard_files / 60) if CLASSIFY else 10
+
+
+def library_outputs(wildcards):
+    """The merged table, its errors and the summary of the classify target (which
+    stops with one line while classify.library is null)."""
+    if CLASSIFY is None:
+        raise WorkflowError(
+            "Invalid configuration: classify.library is null, so there is no library to "
+            "classify; give it, e.g. snakemake classify --config classify='{library: "
+            '~/Music}\' (README, "The same on a cluster")'
+        )
+    folder = here(LIBRARY, library=CLASSIFY.name)
+    names = ("library.csv", "library.errors.csv", "summary.md", "summary.png", "summary.html")
+    # the model and the kernels the shard jobs need, named here too so that a dry run
+    # shows the jobs that build them (the shard jobs appear once the library is walked)
+    return [f"{folder}/{name}" for name in names] + [CLASSIFY.artifact, here(KERNELS)]
 
 
 def final_outputs():

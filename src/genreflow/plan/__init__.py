@@ -10,7 +10,8 @@ every block, each resolved once, by its own module:
 - :mod:`~genreflow.plan.folds`: fold schemes, their folds and holdout ratios;
 - :mod:`~genreflow.plan.models`: every model's run settings, caps applied;
 - :mod:`~genreflow.plan.sweeps`: every sweep point, resolved like a model;
-- :mod:`~genreflow.plan.outputs`: final models and explained runs.
+- :mod:`~genreflow.plan.outputs`: final models and explained runs;
+- :mod:`~genreflow.plan.library`: the ``classify`` target (a music library).
 
 It raises one :class:`ConfigProblems` listing every problem, each with its key path
 and the allowed values (the closest one for a typo). ``workflow/rules/common.smk``
@@ -49,6 +50,7 @@ from genreflow.plan.features import (
     resolve_features,
 )
 from genreflow.plan.folds import FoldsPlan, folds_problems, resolve_folds
+from genreflow.plan.library import ClassifyPlan, resolve_classify, typed_classify
 from genreflow.plan.models import (
     ModelPlan,
     TrainingPlan,
@@ -81,6 +83,8 @@ class Plan:
     explained: Mapping[str, tuple[int, ...]]
     sweep_scheme: str
     sweeps: Mapping[str, SweepPlan]
+    # the classify target (a music library by one model); None while classify.library is null
+    classify: ClassifyPlan | None = None
 
     @property
     def n_shards(self) -> int:
@@ -146,6 +150,8 @@ class Plan:
             f"tracks; fold schemes {', '.join(self.schemes)}; {len(self.models)} models "
             f"({len(self.final_models)} final)"
         )
+        if self.classify is not None:
+            line = f"{line}\n{self.classify.describe()}"
         collection = self.dataset.collection
         if collection is None:
             return line
@@ -196,6 +202,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     lacks, names in final.models, explain.schemes and sweeps.
     """
     index = load_index()
+    config = typed_classify(config)
     problems = schema_problems(dict(config), schema_path)
     if isinstance(config.get("models"), Mapping):
         problems += model_problems(config, index)
@@ -239,6 +246,12 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     disabled = [name for name in config["models"] if name not in models]
     final_models = chosen("final.models", config["final"]["models"], models, problems, disabled)
     explained = explained_folds(config["explain"], folds.schemes, problems)
+    classify = resolve_classify(
+        config["classify"],
+        dataset_block["name"],
+        {name: models[name].artifact for name in final_models},
+        problems,
+    )
     problems += explain_problems(config["explain"])
     sweep_scheme, sweeps = resolve_sweeps(
         config["sweeps"], list(folds.schemes), models, index, training, problems
@@ -268,10 +281,12 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         explained=explained,
         sweep_scheme=sweep_scheme,
         sweeps=sweeps,
+        classify=classify,
     )
 
 
 __all__ = [
+    "ClassifyPlan",
     "ConfigProblems",
     "DatasetPlan",
     "FeaturesPlan",

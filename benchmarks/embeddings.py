@@ -40,13 +40,13 @@ FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "audio"
 
 # The original: musicnn 0.1.0 (MSD_musicnn) on tensorflow-cpu 2.15.1, numpy 1.26, its own
 # venv, fed the three fixture clips' patches (``--save-patches``), fetching the taggram,
-# max_pool, mean_pool and penultimate as its extractor does; median seconds per clip over
-# 5 interleaved passes, pinned to one core (taskset -c 0; TensorFlow's oneDNN otherwise
-# runs on both cores even with intra_op_parallelism_threads=1) or to two. 2026-12-06.
+# max_pool, mean_pool and penultimate as its extractor does: median seconds per clip over
+# 8 passes interleaved with the port's, pinned to one core (taskset -c 0: TensorFlow's
+# oneDNN otherwise runs on both cores even with intra_op_parallelism_threads=1) or two.
 TENSORFLOW = {
     "cpu": "AMD EPYC (AVX-512), 2-core VM",
     "date": "2026-12-06",
-    "seconds_per_clip": {1: 0.437, 2: 0.279},
+    "seconds_per_clip": {1: 0.432, 2: 0.240},
 }
 
 

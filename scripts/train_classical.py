@@ -5,6 +5,7 @@ import _bootstrap  # noqa: F401
 import pandas as pd
 
 from genreflow.data.manifest import read_manifest
+from genreflow.embeddings.precomputed import read_records
 from genreflow.logs import script_logging
 from genreflow.training.classical_data import load_classical_data
 from genreflow.training.job import Job
@@ -27,4 +28,6 @@ with script_logging(snakemake.log[0]):
         ),
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),
+        # the import records of precomputed inputs (their source's checksum)
+        precomputed=read_records(snakemake.input.get("precomputed", [])),
     )

@@ -6,6 +6,7 @@ import pandas as pd
 import torch
 
 from genreflow.data.manifest import read_manifest
+from genreflow.embeddings.precomputed import read_records
 from genreflow.logs import script_logging
 from genreflow.training.job import Job
 from genreflow.training.run import train_torch
@@ -25,4 +26,6 @@ with script_logging(snakemake.log[0]):
         indexes=snakemake.input.indexes,
         folds=pd.read_csv(snakemake.input.folds, dtype={"track_id": str}),
         manifest=read_manifest(snakemake.input.manifest),
+        # the import records of precomputed inputs (their source's checksum)
+        precomputed=read_records(snakemake.input.get("precomputed", [])),
     )

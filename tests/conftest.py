@@ -203,6 +203,7 @@ DEMO_SHAPES = {
     "wavelet@s3": (7, 129),
     "chroma@s3": (24, 129),
     "musicnn@s3": (753, 1),
+    "musicnn@clip": (753, 3),
 }
 
 

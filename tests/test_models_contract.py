@@ -38,6 +38,7 @@ def test_the_zoo_is_complete():
         "hybrid_seed004",
         "shortchunk_resnet",
         "musicnn_mlp",
+        "marble_mlp",
     }
     assert set(TORCH) == expected_torch
     assert set(SKLEARN) == {

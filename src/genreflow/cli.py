@@ -11,6 +11,8 @@ Usage::
     genreflow explain SONG --model results/final/<dataset>/<model> [--out explain.png]
     genreflow doctor [--repair] [--cache-dir DIR] [--check NAME ...]
     genreflow pin --configfile config/my_music.yaml [--configfile ...]
+    genreflow weights fetch NAME --to DIR [--mirror URL] [--revision REV]
+    genreflow weights list
 
 predict writes to standard output and gives each file that cannot be classified one
 line on standard error naming it and the reason; classify writes its table and an
@@ -177,6 +179,39 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--check", action="append", default=[], metavar="NAME", help="run only this check"
     )
+
+    weights = commands.add_parser(
+        "weights",
+        help="fetch a pretrained checkpoint (CLAP, MERT) into a folder",
+        description=(
+            "The clap and mert feature sets read their network from a folder you name "
+            "(features.sets.<set>.weights); nothing is downloaded implicitly. `fetch` puts "
+            "a known checkpoint's files there and records their SHA-256 (DIR/SHA256SUMS), "
+            "source and licence (DIR/genreflow-weights.json); `list` shows the known ones."
+        ),
+    )
+    weights_commands = weights.add_subparsers(dest="weights_command", required=True)
+    fetch = weights_commands.add_parser(
+        "fetch",
+        help="fetch a known checkpoint's files into a folder",
+        description=(
+            "Fetch each file from <base>/<repo>/resolve/<revision>/<file> (base: "
+            "https://huggingface.co, or --mirror). MERT's folder holds its model code, "
+            "which the mert kind runs (trust_remote_code, from that folder only): fetch "
+            "it from a source you trust."
+        ),
+    )
+    fetch.add_argument("name", metavar="NAME", help="a known checkpoint (genreflow weights list)")
+    fetch.add_argument("--to", required=True, metavar="DIR", help="the folder to fill")
+    fetch.add_argument(
+        "--mirror",
+        metavar="URL",
+        help="another base URL (http(s)://, file://) or folder, laid out as the hub",
+    )
+    fetch.add_argument(
+        "--revision", metavar="REV", help="a branch, tag or commit (default: the table's)"
+    )
+    weights_commands.add_parser("list", help="the checkpoints genreflow weights fetch knows")
     return parser
 
 
@@ -392,12 +427,36 @@ def _pin(configfiles: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def weights_command(args: argparse.Namespace) -> int:
+    from genreflow.embeddings.checkpoints import KNOWN_CHECKPOINTS, RECORD_FILE, SUMS_FILE
+
+    if args.weights_command == "list":
+        for c in KNOWN_CHECKPOINTS.values():
+            print(
+                f"{c.name}: {c.repo} ({c.kind}; parameters {c.parameters}, weights "
+                f"{c.size}; licence {c.licence})"
+            )
+        return EXIT_OK
+    from genreflow.embeddings.fetch import fetch_checkpoint
+
+    record = fetch_checkpoint(args.name, args.to, mirror=args.mirror, revision=args.revision)
+    for name, entry in record["files"].items():
+        print(f"{entry['sha256']}  {name}  ({entry['bytes']:,} bytes)")
+    print(
+        f"{record['name']} ({record['repo']}@{record['revision']}, licence {record['licence']}) "
+        f"in {args.to}; SHA-256 in {SUMS_FILE}, source in {RECORD_FILE}. Use it with "
+        f"features.sets.<set>: {{kind: {record['kind']}, weights: {args.to}}}"
+    )
+    return EXIT_OK
+
+
 COMMANDS = {
     "predict": predict_command,
     "classify": classify_command,
     "explain": explain_command,
     "doctor": doctor_command,
     "pin": pin_command,
+    "weights": weights_command,
 }
 
 

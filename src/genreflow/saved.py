@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from genreflow.atomic import atomic_path
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings.precomputed import PRECOMPUTED
 from genreflow.errors import DataError
 
 if TYPE_CHECKING:
@@ -26,16 +27,20 @@ TORCH_ARTIFACT = "model.pt"
 CLASSICAL_ARTIFACT = "model.joblib"
 
 
-def input_sample_rates(features: Mapping[str, Any], inputs: Sequence[str]) -> dict[str, int]:
+def input_sample_rates(features: Mapping[str, Any], inputs: Sequence[str]) -> dict[str, int | None]:
     """The rate audio is decoded at for STFT sets (``decoded``) and each input's set is
-    computed at (an embedding network's own)."""
+    computed at (an embedding network's own; a precomputed set's: unknown, None)."""
     rates = {"decoded": features.get("sample_rate")}
     sets = features.get("sets") or {}
     for item in inputs:
         name = item.partition("@")[0]
         kind = (sets.get(name) or {}).get("kind")
         rates[name] = (
-            EMBEDDING_KINDS[kind].sample_rate if kind in EMBEDDING_KINDS else rates["decoded"]
+            EMBEDDING_KINDS[kind].sample_rate
+            if kind in EMBEDDING_KINDS
+            else None
+            if kind == PRECOMPUTED
+            else rates["decoded"]
         )
     return rates
 

@@ -56,6 +56,9 @@ TRACK_TABLE = f"{FEATURES}/tracks.csv"
 SUMMARY_TABLE = f"{FEATURES}/gtzan_summary.csv"
 SHARD_TABLE = f"{FEATURES}/shards/shard{{shard}}.csv"
 EMBEDDING_SHARD_TABLE = f"{FEATURES}/shards/{{feature}}/shard{{shard}}.csv"
+# a precomputed set's tracks (rule import_precomputed) and its record (source, checksum)
+PRECOMPUTED_TABLE = f"{FEATURES}/precomputed/{{feature}}.csv"
+PRECOMPUTED_RECORD = f"{FEATURES}/precomputed/{{feature}}.json"
 ARRAY = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.npy"
 ARRAY_INDEX = f"{FEATURES}/consolidated/{{feature}}@{{segments}}.index.csv"
 FOLDS = "results/folds/{dataset}/{scheme}.csv"
@@ -87,6 +90,7 @@ FEATURES_PLAN = PLAN.features.to_dict()
 TORCH_MODEL_PATTERN = "|".join(map(re.escape, PLAN.torch_models)) or "(?!x)x"
 CLASSICAL_MODEL_PATTERN = "|".join(map(re.escape, PLAN.classical_models)) or "(?!x)x"
 EMBEDDING_SET_PATTERN = "|".join(map(re.escape, PLAN.embedding_sets)) or "(?!x)x"
+PRECOMPUTED_SET_PATTERN = "|".join(map(re.escape, PLAN.precomputed_sets)) or "(?!x)x"
 # what each enabled model reproduces and its report's figure, for reports and cards
 MODEL_CLAIMS = {name: model.claim() for name, model in MODELS.items()}
 
@@ -165,10 +169,18 @@ def weight_file(wildcards):
 
 
 def consolidation_tracks(wildcards):
-    """The table(s) listing each track's file of a set: its embedding shards' or tracks.csv."""
+    """The table(s) listing each track's file of a set: its embedding shards', its
+    import's (a precomputed set) or tracks.csv."""
     if wildcards.feature in PLAN.embedding_sets:
         return [here(EMBEDDING_SHARD_TABLE, feature=wildcards.feature, shard=s) for s in SHARDS]
+    if wildcards.feature in PLAN.precomputed_sets:
+        return [here(PRECOMPUTED_TABLE, feature=wildcards.feature)]
     return [here(TRACK_TABLE)]
+
+
+def precomputed_source(wildcards):
+    """The folder or .npz file a precomputed set is read from (features.sets.<set>.path)."""
+    return PLAN.features.block["sets"][wildcards.feature]["path"]
 
 
 def model_inputs(wildcards):
@@ -182,6 +194,10 @@ def model_inputs(wildcards):
     }
     if any("@" not in item for item in items):
         inputs["table"] = here(SUMMARY_TABLE)
+    # the record (source, checksum) of each precomputed input, for the model's provenance
+    precomputed = [f for f, _ in pairs if f in PLAN.precomputed_sets]
+    if precomputed:
+        inputs["precomputed"] = [here(PRECOMPUTED_RECORD, feature=f) for f in precomputed]
     return inputs
 
 

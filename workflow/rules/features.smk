@@ -1,5 +1,6 @@
 # Feature stage: (augment) → extract_features (STFT sets) and extract_embeddings
-# (pretrained networks, one job per set and shard) → tables → consolidate.
+# (pretrained networks, one job per set and shard) and import_precomputed (embeddings
+# computed elsewhere, one job per set) → tables → consolidate.
 
 
 rule augment:
@@ -106,6 +107,33 @@ rule extract_embeddings:
         weights=lambda wildcards: list(embedding_weights(wildcards)),
     script:
         "../../scripts/extract_embeddings.py"
+
+
+rule import_precomputed:
+    input:
+        manifest=MANIFEST,
+        # the folder or .npz (its modification time: replacing files in a folder in
+        # place needs --forcerun import_precomputed)
+        source=precomputed_source,
+    output:
+        table=PRECOMPUTED_TABLE,
+        record=PRECOMPUTED_RECORD,
+    log:
+        "results/logs/{dataset}/features/{feature}/import.log",
+    benchmark:
+        "results/benchmarks/{dataset}/features/{feature}/import.tsv"
+    wildcard_constraints:
+        feature=PRECOMPUTED_SET_PATTERN,
+    conda:
+        "../../envs/features.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        features=FEATURES_PLAN,
+        root=here(FEATURES),
+    script:
+        "../../scripts/import_precomputed.py"
 
 
 rule feature_tables:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from genreflow.embeddings import musicnn_params, vggish_params
+from genreflow.embeddings import checkpoints, musicnn_params, vggish_params
 
 
 class Extractor(Protocol):
@@ -86,6 +86,18 @@ EMBEDDING_KINDS: dict[str, EmbeddingKind] = {
         frame_seconds=vggish_params.EXAMPLE_SECONDS,
         extractor="genreflow.embeddings.vggish:VggishExtractor",
         downloads=("weights", "pca"),
+    ),
+    # read with transformers from a folder the user names (features.sets.<set>.weights;
+    # genreflow weights fetch NAME --to DIR): see genreflow.embeddings.checkpoints
+    "clap": EmbeddingKind(
+        sample_rate=checkpoints.CLAP_SAMPLE_RATE,
+        frame_seconds=checkpoints.CLAP_CHUNK_SECONDS,
+        extractor="genreflow.embeddings.clap:ClapExtractor",
+    ),
+    "mert": EmbeddingKind(
+        sample_rate=checkpoints.MERT_SAMPLE_RATE,
+        frame_seconds=checkpoints.MERT_CHUNK_SECONDS,
+        extractor="genreflow.embeddings.mert:MertExtractor",
     ),
 }
 

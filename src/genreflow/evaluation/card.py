@@ -15,6 +15,7 @@ import pandas as pd
 
 from genreflow.atomic import write_text
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings.precomputed import PRECOMPUTED
 from genreflow.evaluation.formatting import percent, published_percent
 from genreflow.evaluation.summary import confusion_pairs
 from genreflow.excerpts import Excerpt
@@ -142,6 +143,18 @@ def render_card(
             f"- **Pretrained embedding `{name}`** (frozen, computed once per track by the "
             f"embedding stage): {block['kind']} ({settings}), at {rate} Hz; {decoding}."
         )
+        checkpoint = ((record.get("embeddings") or {}).get(name) or {}).get("checkpoint")
+        if checkpoint:
+            lines.append(checkpoint_line(name, checkpoint))
+    for name, entry in (record.get("embeddings") or {}).items():
+        if entry.get("kind") == PRECOMPUTED:
+            lines.append(
+                f"- **Precomputed embedding `{name}`** (computed by another tool, read by "
+                f"rule import_precomputed): {entry.get('format', '?')} {entry.get('path')}, "
+                f"{entry.get('dimensions', '?')} dimensions, {entry.get('n_tracks', '?')} "
+                f"tracks, checksum `{entry.get('checksum', 'not recorded')}`; `genreflow "
+                "predict` cannot featurise new audio for it."
+            )
     if record.get("adjusted"):
         lines.append(
             "- **Adjusted to the training data:** "
@@ -153,9 +166,15 @@ def render_card(
         )
     if "n_parameters" in record:
         train = record.get("train", {})
+        lr = (
+            f"lr {record['selected_lr']} (selected on the val part from "
+            f"{', '.join(f'{r:g}' for r in train.get('lr_grid') or ())})"
+            if "selected_lr" in record
+            else f"lr {train.get('lr')}"
+        )
         lines.append(
             f"- **Network:** {record['n_parameters']:,} parameters; {train.get('optimizer')} "
-            f"lr {train.get('lr')}, batch {train.get('batch_size')}; best epoch "
+            f"{lr}, batch {train.get('batch_size')}; best epoch "
             f"{history.get('best_epoch')} of {len(history.get('epochs', []))}, on "
             f"{record.get('device')} (training time: `timing.json` beside the model)."
         )
@@ -180,6 +199,24 @@ def render_card(
     lines += ["", "## Intended use", "", INTENDED_USE.rstrip()]
     if record["dataset"] == "demo":
         lines.append(DEMO_CAVEAT.rstrip())
+    precomputed = [
+        name
+        for name, entry in (record.get("embeddings") or {}).items()
+        if entry.get("kind") == PRECOMPUTED
+    ]
+    if precomputed:
+        lines += [
+            "",
+            "## Use",
+            "",
+            (
+                f"It reads embeddings another tool computed ({', '.join(precomputed)}), which "
+                "genreflow cannot compute for a new song: it scores the dataset's tracks only "
+                "(`genreflow predict` and `classify` refuse it)."
+            ),
+            "",
+        ]
+        return "\n".join(lines)
     lines += [
         "",
         "## Use",
@@ -219,6 +256,21 @@ def write_card(
     )
     write_text(text, dest)
     return text
+
+
+def checkpoint_line(name: str, checkpoint: Mapping) -> str:
+    """The card's line on a folder checkpoint (clap, mert): source, licence, SHA-256."""
+    name_of = checkpoint.get("checkpoint") or "a checkpoint"
+    source = f"from {checkpoint['source']}" if checkpoint.get("source") else "of unknown origin"
+    digests = "; ".join(
+        f"`{file}` sha256 `{digest}`" for file, digest in (checkpoint.get("sha256") or {}).items()
+    )
+    return (
+        f"  - **Weights of `{name}`:** {name_of} {source}, read from "
+        f"`{checkpoint.get('folder')}`; licence "
+        f"**{checkpoint.get('licence', 'unknown')}** (check its terms before using this "
+        f"model); {digests}."
+    )
 
 
 def _setting(value: object) -> str:

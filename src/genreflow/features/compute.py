@@ -24,6 +24,7 @@ import numpy as np
 import pywt
 
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings.precomputed import PRECOMPUTED
 from genreflow.features.spectra import Spectra
 from genreflow.features.summary import HOP_LENGTH as SUMMARY_HOP
 from genreflow.features.summary import N_FFT as SUMMARY_N_FFT
@@ -66,6 +67,11 @@ class FeatureSpec:
     def is_embedding(self) -> bool:
         """Computed by a pretrained network (rule extract_embeddings), not from the STFT."""
         return self.kind in EMBEDDING_KINDS
+
+    @property
+    def is_precomputed(self) -> bool:
+        """Read from files computed elsewhere (rule import_precomputed): no audio at all."""
+        return self.kind == PRECOMPUTED
 
 
 def logmel(spectra: Spectra, *, n_mels: int = 128) -> np.ndarray:

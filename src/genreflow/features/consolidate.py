@@ -46,7 +46,8 @@ def consolidate_feature(
         The shard tables concatenated: one row per track with the file of ``feature``.
     segmentation
         Segment length and hop in seconds (``seconds=None``: the whole clip, which needs
-        equal-length clips, i.e. ``features.clip_policy: pad_or_trim``).
+        equal-length clips, i.e. ``features.clip_policy: pad_or_trim``; of a
+        precomputed set, the mean of each track's frames: one frame per track).
 
     Returns
     -------
@@ -58,7 +59,12 @@ def consolidate_feature(
         raise DataError(f"no tracks to consolidate for {feature}: is the manifest empty?")
     first = np.load(tracks[feature].iloc[0], mmap_mode="r")
     n_rows = first.shape[0]
-    if segmentation.seconds is None:
+    # a precomputed set's whole clip is the mean of its frames (their number may differ
+    # from track to track, and its frames may have no length)
+    pooled = segmentation.seconds is None and settings.spec(feature).is_precomputed
+    if pooled:
+        segment_frames = hop_frames = 1
+    elif segmentation.seconds is None:
         lengths = tracks["n_frames"].unique()
         if len(lengths) != 1:
             raise DataError(
@@ -77,8 +83,11 @@ def consolidate_feature(
                 f"{settings.frame_seconds(feature):.3f} s frame of {feature}; use a longer "
                 "segmentation."
             )
-    frame_seconds = settings.frame_seconds(feature)
-    starts = [segment_starts(int(n), segment_frames, hop_frames) for n in tracks["n_frames"]]
+    frame_seconds = 0.0 if pooled else settings.frame_seconds(feature)
+    starts = [
+        range(1) if pooled else segment_starts(int(n), segment_frames, hop_frames)
+        for n in tracks["n_frames"]
+    ]
     short = tracks["track_id"][[len(s) == 0 for s in starts]].tolist()
     if short:
         log.warning(
@@ -99,6 +108,8 @@ def consolidate_feature(
             if not len(track_starts):
                 continue
             matrix = np.load(getattr(track, feature))
+            if pooled:
+                matrix = matrix.mean(axis=1, keepdims=True, dtype=np.float64)
             for number, start in enumerate(track_starts):
                 array[position] = matrix[:, start : start + segment_frames]
                 index_rows.append(

@@ -37,6 +37,9 @@ EMBEDDING_COLUMNS = (
     "original_sr",
     "embedding_sr",  # the extractor's rate, which the track is decoded at
     "resampler",  # from original_sr to embedding_sr ("none": already at it)
+    # the SHA-256 of every file the network was built from, where the kind reads a
+    # folder of weights (clap, mert): "file=sha256:…; …"; empty for the others
+    "weights_sha256",
     "problems",
 )
 
@@ -82,6 +85,15 @@ def extract_embedding_shard(
     if files is None:
         files = fetched_files(feature, spec.kind, spec.params)
     extractor = kind.build(spec.params, device=device, batch_size=batch_size, files=files)
+    digests = getattr(extractor, "weight_digests", None) or {}
+    weights_sha256 = "; ".join(f"{name}=sha256:{digest}" for name, digest in digests.items())
+    if digests:
+        log.info(
+            "%s: built from %s (licence %s)",
+            feature,
+            weights_sha256,
+            getattr(extractor, "licence", "unknown"),
+        )
     log.info(
         "%s: %s %s on %s, %d tracks, batches of %d examples; audio decoded at %d Hz (%s)",
         feature,
@@ -116,6 +128,7 @@ def extract_embedding_shard(
             "original_sr": loaded.original_sr,
             "embedding_sr": loaded.sr,
             "resampler": RESAMPLER if loaded.original_sr != loaded.sr else "none",
+            "weights_sha256": weights_sha256,
             "problems": "; ".join(problems),
         }
         pending.append(_Pending(row, extractor.frontend(loaded.y, loaded.sr)))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings.precomputed import PRECOMPUTED
 from genreflow.excerpts import Excerpt
 from genreflow.features.compute import FEATURE_KINDS, FeatureSpec
 
@@ -42,7 +43,8 @@ class FeatureSettings:
         specs = []
         for name, block in features["sets"].items():
             params = {k: v for k, v in block.items() if k != "kind"}
-            if block["kind"] not in FEATURE_KINDS and block["kind"] not in EMBEDDING_KINDS:
+            kind = block["kind"]
+            if kind not in FEATURE_KINDS and kind not in EMBEDDING_KINDS and kind != PRECOMPUTED:
                 raise ValueError(f"features.sets.{name}.kind: unknown kind {block['kind']!r}")
             specs.append(FeatureSpec(name, block["kind"], params))
         return cls(
@@ -66,23 +68,41 @@ class FeatureSettings:
     @property
     def stft_specs(self) -> tuple[FeatureSpec, ...]:
         """The sets rule extract_features computes from each track's STFT."""
-        return tuple(spec for spec in self.specs if not spec.is_embedding)
+        return tuple(
+            spec for spec in self.specs if not spec.is_embedding and not spec.is_precomputed
+        )
 
     @property
     def embedding_specs(self) -> tuple[FeatureSpec, ...]:
         """The sets rule extract_embeddings computes with pretrained networks."""
         return tuple(spec for spec in self.specs if spec.is_embedding)
 
+    @property
+    def precomputed_specs(self) -> tuple[FeatureSpec, ...]:
+        """The sets rule import_precomputed reads from files computed elsewhere."""
+        return tuple(spec for spec in self.specs if spec.is_precomputed)
+
     def frame_seconds(self, feature: str) -> float:
-        """The length of one frame of ``feature``: an STFT hop, or an embedding's example."""
+        """The length of one frame of ``feature``: an STFT hop, an embedding's example, or
+        a precomputed set's ``frame_seconds`` (:class:`ValueError` where it has none)."""
         spec = self.spec(feature)
+        if spec.is_precomputed:
+            if spec.params.get("frame_seconds") is None:
+                raise ValueError(
+                    f"features.sets.{feature}.frame_seconds is null: its frames have no "
+                    "length, so it is only averaged over the clip"
+                )
+            return float(spec.params["frame_seconds"])
         if spec.is_embedding:
             return EMBEDDING_KINDS[spec.kind].frame_seconds
         return self.hop_length / self.sample_rate
 
-    def sample_rate_of(self, feature: str) -> int:
-        """The rate ``feature`` is computed at: the decode's, or its network's own."""
+    def sample_rate_of(self, feature: str) -> int | None:
+        """The rate ``feature`` is computed at: the decode's, or its network's own (a
+        precomputed set's: unknown, None)."""
         spec = self.spec(feature)
+        if spec.is_precomputed:
+            return None
         if spec.is_embedding:
             return EMBEDDING_KINDS[spec.kind].sample_rate
         return self.sample_rate

@@ -162,6 +162,14 @@ class Windows:
         self.settings = settings
         names, segmentation = _split_inputs(inputs, source)
         self.specs = [settings.spec(name) for name in names]
+        precomputed = [spec for spec in self.specs if spec.is_precomputed]
+        if precomputed:
+            raise DataError(
+                f"{source}: reads precomputed embeddings ({precomputed[0].name}, from "
+                f"{precomputed[0].params.get('path')}), computed by another tool, so genreflow "
+                "cannot featurise new audio for it; classify songs with a model on audio "
+                "features or on an embedding genreflow computes (musicnn, vggish, ...)"
+            )
         segment = segmentations(segments)[segmentation]
         self.segment_frames = [int(shape[-1]) for shape in input_shapes]
         self.hop_frames = [

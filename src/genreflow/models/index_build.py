@@ -14,7 +14,6 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from genreflow.models.index import INDEX_PATH
@@ -33,7 +32,7 @@ def build_index() -> dict[str, dict[str, Any]]:
             "arch_keys": sorted(spec.arch_keys),
             "train": dict(spec.train),
             "reproduces": spec.reproduces,
-            "published": asdict(spec.published) if spec.published else None,
+            "published": spec.published.as_dict() if spec.published else None,
             "deterministic": spec.deterministic,
         }
     # JSON values throughout (tuples as lists), exactly as the file holds them

@@ -30,10 +30,24 @@ class Published:
     split: str  # "test", "validation" or "split not stated"
     dataset: str  # "GTZAN", "FMA-small"
     source: str  # "report 001"
+    # how it was measured where the source names a protocol (a benchmark's probes: the
+    # encoder and probe), e.g. "musicnn, MLP 512, lr searched on validation"
+    protocol: str | None = None
 
     def describe(self) -> str:
         """Where the figure comes from and what it was measured on, e.g. "report 001: test, GTZAN"."""
-        return f"{self.source}: {self.split}, {self.dataset}"
+        described = f"{self.source}: {self.split}, {self.dataset}"
+        return f"{described}; {self.protocol}" if self.protocol else described
+
+    def as_dict(self) -> dict[str, Any]:
+        """Its fields (``protocol`` where set), as the model index and reports hold them."""
+        values = {
+            "accuracy": self.accuracy,
+            "split": self.split,
+            "dataset": self.dataset,
+            "source": self.source,
+        }
+        return {**values, "protocol": self.protocol} if self.protocol else values
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from genreflow.embeddings import kind_downloads
+from genreflow.embeddings.checkpoints import folder_set_problems
+from genreflow.embeddings.precomputed import PRECOMPUTED
 from genreflow.embeddings.weights import WeightFile, set_weight_files
 from genreflow.errors import ConfigError
 from genreflow.models.index import load_index
@@ -38,6 +40,7 @@ from genreflow.plan.dataset import (
     DatasetPlan,
     dataset_clip_seconds,
     dataset_problems,
+    dataset_track_ids,
     registry_header,
     resolve_dataset,
     source_kind,
@@ -45,12 +48,19 @@ from genreflow.plan.dataset import (
 from genreflow.plan.estimate import Estimate, estimate
 from genreflow.plan.features import (
     FeaturesPlan,
+    augmented_input_problems,
     feature_clip_seconds,
     features_problems,
+    precomputed_problems,
     resolve_features,
 )
 from genreflow.plan.folds import FoldsPlan, folds_problems, resolve_folds
-from genreflow.plan.library import ClassifyPlan, resolve_classify, typed_classify
+from genreflow.plan.library import (
+    FINAL_FOLDER,
+    ClassifyPlan,
+    resolve_classify,
+    typed_classify,
+)
 from genreflow.plan.models import (
     ModelPlan,
     TrainingPlan,
@@ -104,6 +114,10 @@ class Plan:
         return self.features.embedding_sets
 
     @property
+    def precomputed_sets(self) -> tuple[str, ...]:
+        return self.features.precomputed_sets
+
+    @property
     def schemes(self) -> Mapping[str, tuple[int, ...]]:
         """Fold scheme → its folds."""
         return self.folds.schemes
@@ -126,11 +140,13 @@ class Plan:
     def explained_models(self) -> list[str]:
         """Torch models whose first input (the one explanations draw) is time–frequency:
         an attribution over an embedding's dimensions says nothing a listener could
-        check, so probes are not explained (the hybrid's pretrained branch comes last)."""
+        check, so probes are not explained (the hybrid's pretrained branch comes last);
+        nor is a model on a precomputed set, which no audio can be featurised into."""
+        pretrained = {*self.embedding_sets, *self.precomputed_sets}
         return [
             name
             for name in self.torch_models
-            if self.models[name].inputs[0].partition("@")[0] not in self.embedding_sets
+            if self.models[name].inputs[0].partition("@")[0] not in pretrained
         ]
 
     @property
@@ -215,6 +231,10 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
     demo = source_kind(dataset_block) == "generated"
     clip = feature_clip_seconds(features_block, dataset_clip_seconds(config))
     problems += features_problems(features_block, clip)
+    if any(block["kind"] == PRECOMPUTED for block in features_block["sets"].values()):
+        # read where the dataset's tracks are known before any job (else by the import job)
+        track_ids = None if dataset_listed else dataset_track_ids(config, collection)
+        problems += precomputed_problems(features_block, track_ids, dataset_block["name"])
     if collection is not None:
         problems += collection_problems(config, collection, clip)
     if registry_ok or collection is not None:
@@ -242,6 +262,10 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         problems += str(exc).splitlines()
         models = {}
     problems += default_input_problems(config, models, index)
+    for name, model in models.items():
+        problems += augmented_input_problems(
+            f"models.{name}.inputs", list(model.inputs), features_block, config["augment"]
+        )
     folds = resolve_folds(config["folds"])
     disabled = [name for name in config["models"] if name not in models]
     final_models = chosen("final.models", config["final"]["models"], models, problems, disabled)
@@ -253,6 +277,10 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         problems,
     )
     problems += explain_problems(config["explain"])
+    if classify is not None and classify.built:
+        problems += _precomputed_classify_problems(
+            classify, dataset_block["name"], models, features_block["sets"]
+        )
     sweep_scheme, sweeps = resolve_sweeps(
         config["sweeps"], list(folds.schemes), models, index, training, problems
     )
@@ -260,6 +288,8 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         weights = set_weight_files(features_block["sets"], kind_downloads())
     except ConfigError as exc:
         problems.append(str(exc))
+    # clap and mert sets: their weights folder holds what the network needs
+    problems += folder_set_problems(features_block["sets"])
     if problems:
         raise ConfigProblems(problems)
     dataset = resolve_dataset(config, collection)
@@ -283,6 +313,30 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         sweeps=sweeps,
         classify=classify,
     )
+
+
+def _precomputed_classify_problems(
+    classify: ClassifyPlan, dataset: str, models: Mapping[str, ModelPlan], sets: Mapping[str, Any]
+) -> list[str]:
+    """The classify target's final model reading a precomputed set: a library's songs
+    have no precomputed embedding."""
+    for name, model in models.items():
+        if classify.model_dir != FINAL_FOLDER.format(dataset=dataset, model=name):
+            continue
+        read = [
+            item
+            for item in model.inputs
+            if (sets.get(item.partition("@")[0]) or {}).get("kind") == PRECOMPUTED
+        ]
+        if read:
+            return [
+                (
+                    f"classify.model: {name} reads precomputed embeddings ({', '.join(read)}), "
+                    "which no song of a library has; classify with a model on audio features "
+                    "or on an embedding genreflow computes (classify.model)"
+                )
+            ]
+    return []
 
 
 __all__ = [

@@ -278,6 +278,58 @@ def expected_track_count(
     return len(rows)
 
 
+def demo_track_ids(genres: list[str], clips_per_genre: int) -> list[str]:
+    """The demo's track ids: ``<genre>.<number:05d>``, its GTZAN numbers spread over
+    0..99 (:func:`genreflow.demo.publish.track_numbers`, which imports pandas)."""
+    numbers = sorted({(54 + (100 * i) // clips_per_genre) % 100 for i in range(clips_per_genre)})
+    return [f"{genre}.{number:05d}" for genre in genres for number in numbers]
+
+
+def dataset_track_ids(
+    config: Mapping[str, Any], collection: CollectionPlan | None = None
+) -> list[str] | None:
+    """The run's track ids where they are known before any job, else ``None``.
+
+    The registry's tracks (dataset.subset and dataset.genres applied), the demo's
+    (computed), a collection's once pinned, FMA's once its registry is built; tracks
+    the data stage quarantined (when its manifest exists) are left out.
+    """
+    dataset = config["dataset"]
+    wanted = selected_genres(dataset)
+    kind = source_kind(dataset)
+    if kind == "generated":
+        genres = wanted if wanted is not None else list(GTZAN_GENRES)
+        rows = [
+            {"track_id": track_id}
+            for track_id in demo_track_ids(genres, int(config["demo"]["clips_per_genre"]))
+        ]
+    else:
+        if collection is not None:
+            registry = collection.registry
+        elif dataset.get("metadata"):
+            registry = f"results/data/{dataset['name']}/registry.csv"
+        else:
+            registry = dataset["registry"]
+        if not registry or not Path(registry).is_file():
+            return None
+        with open(registry, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        if dataset.get("subset") and kind != "collection":
+            lines = Path(dataset["subset"]).read_text().splitlines()
+            ids = {line.split("#", 1)[0].strip() for line in lines} - {""}
+            rows = [row for row in rows if row["track_id"] in ids]
+        if wanted is not None:
+            rows = [row for row in rows if row.get("genre") in wanted]
+    manifest = Path(f"results/data/{dataset['name']}/manifest.csv")
+    quarantined: set[str] = set()
+    if manifest.is_file():
+        with open(manifest, newline="") as fh:
+            quarantined = {
+                row["track_id"] for row in csv.DictReader(fh) if row.get("status") == "quarantined"
+            }
+    return [row["track_id"] for row in rows if row["track_id"] not in quarantined]
+
+
 def resolve_dataset(
     config: Mapping[str, Any], collection: CollectionPlan | None = None
 ) -> DatasetPlan:

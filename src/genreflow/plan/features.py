@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings.precomputed import PRECOMPUTED, source_problems
 from genreflow.errors import closest
 
 SUMMARY_KIND = "gtzan_summary"
@@ -49,6 +50,13 @@ class FeaturesPlan:
         """Feature sets computed by pretrained networks."""
         return tuple(
             name for name, block in self.block["sets"].items() if block["kind"] in EMBEDDING_KINDS
+        )
+
+    @property
+    def precomputed_sets(self) -> tuple[str, ...]:
+        """Feature sets read from files computed elsewhere (rule import_precomputed)."""
+        return tuple(
+            name for name, block in self.block["sets"].items() if block["kind"] == PRECOMPUTED
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +102,9 @@ def features_problems(features: Mapping[str, Any], clip: float | None) -> list[s
     if features["n_fft"] < features["hop_length"]:
         problems.append("features.hop_length: must not exceed features.n_fft.")
     for name, block in sets.items():
+        frame = block.get("frame_seconds")
+        if block["kind"] == PRECOMPUTED and frame is not None and frame <= 0:
+            problems.append(f"features.sets.{name}.frame_seconds: {frame!r} must be positive")
         if block["kind"] == "vggish" and block.get("postprocess") and not block.get("pca"):
             problems.append(
                 f"features.sets.{name}.postprocess: the AudioSet postprocessing needs the PCA "
@@ -103,19 +114,38 @@ def features_problems(features: Mapping[str, Any], clip: float | None) -> list[s
 
 
 def frame_problems(key: str, item: str, features: Mapping[str, Any]) -> list[str]:
-    """An embedding set's FEATURE@SEGMENTATION whose segments are shorter than one frame."""
+    """An embedding set's FEATURE@SEGMENTATION whose segments are shorter than one frame,
+    or a precomputed set without a frame length cut into segments of a length."""
     feature, _, segmentation = item.partition("@")
     block = features["sets"].get(feature) or {}
-    if block.get("kind") not in EMBEDDING_KINDS or segmentation not in features["segments"]:
+    if segmentation not in features["segments"]:
         return []
-    frame = EMBEDDING_KINDS[block["kind"]].frame_seconds
+    if block.get("kind") == PRECOMPUTED:
+        if block.get("frame_seconds") is not None:
+            frame, name = float(block["frame_seconds"]), feature
+        elif features["segments"][segmentation].get("seconds") is not None:
+            whole = [n for n, b in features["segments"].items() if b.get("seconds") is None]
+            return [
+                (
+                    f"{key}: {item!r}: features.sets.{feature}.frame_seconds is null, so its "
+                    f"frames have no length to cut {segmentation} segments from; use a whole-clip "
+                    f"segmentation ({', '.join(f'{feature}@{n}' for n in whole) or 'seconds: null'}"
+                    ": the mean of its frames) or set frame_seconds"
+                )
+            ]
+        else:
+            return []
+    elif block.get("kind") in EMBEDDING_KINDS:
+        frame, name = EMBEDDING_KINDS[block["kind"]].frame_seconds, block["kind"]
+    else:
+        return []
     problems = []
     for part in ("seconds", "hop_seconds"):
         seconds = features["segments"][segmentation].get(part)
         if seconds is not None and round(seconds / frame) < 1:
             problems.append(
                 f"{key}: {item!r}: features.segments.{segmentation}.{part} ({seconds:g} s) is "
-                f"shorter than one {frame:.3f} s frame of {block['kind']}; use a longer "
+                f"shorter than one {frame:.3f} s frame of {name}; use a longer "
                 "segmentation."
             )
     return problems
@@ -136,6 +166,39 @@ def input_problems(key: str, item: str, family: str, features: Mapping[str, Any]
     if family == "sklearn":
         allowed = f"a summary set ({', '.join(summaries) or 'none configured'}) or " + allowed
     return [f"{key}: {item!r} is not {allowed} ({', '.join(pairs)})" + closest(item, pairs)]
+
+
+def precomputed_problems(
+    features: Mapping[str, Any], track_ids: list[str] | None, dataset: str
+) -> list[str]:
+    """Every precomputed set's source checked against the dataset's tracks (``None``:
+    not known before the data stage; the import job checks them): present, one
+    dimensionality, finite values (where cheap to read). One line per set at most."""
+    problems = []
+    for name, block in features["sets"].items():
+        if block["kind"] == PRECOMPUTED:
+            problems += source_problems(f"features.sets.{name}", block, track_ids, dataset)
+    return problems
+
+
+def augmented_input_problems(
+    key: str, inputs: list[str], features: Mapping[str, Any], augment: Mapping[str, Any]
+) -> list[str]:
+    """A model mixing a precomputed set with other sets while augmentation is on: the
+    augmented copies have no precomputed embedding, so its inputs' examples differ."""
+    sets = features.get("sets") or {}
+    names = {item.partition("@")[0] for item in inputs}
+    precomputed = sorted(n for n in names if (sets.get(n) or {}).get("kind") == PRECOMPUTED)
+    if not augment.get("enabled") or not precomputed or len(names) == len(precomputed):
+        return []
+    return [
+        (
+            f"{key}: {', '.join(precomputed)} (precomputed) has no embedding of the augmented "
+            "copies (augment.enabled), so it cannot be read beside "
+            f"{', '.join(sorted(names - set(precomputed)))}; turn augmentation off or give the "
+            "model precomputed inputs only"
+        )
+    ]
 
 
 def resolved_excerpt(

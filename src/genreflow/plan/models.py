@@ -224,7 +224,8 @@ def resolve_models(
             arch_overrides=arch,
             train_overrides=train,
             reproduces=model.reproduces,
-            published=model.published,
+            # a probe on another encoder's embeddings sets that encoder's figure
+            published=block.get("published", model.published),
             deterministic=model.deterministic,
             seeds=training.repeats[:1] if model.deterministic else training.repeats,
         )

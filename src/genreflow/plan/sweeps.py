@@ -87,6 +87,14 @@ def resolve_sweeps(
         except (TypeError, ValueError) as exc:  # a range the schema cannot judge
             problems.append(f"sweeps.models.{name}: cannot draw its points ({exc})")
             continue
+        if "lr" in swept_names(sweep) and any(
+            settings.train is not None and settings.train.lr_grid for settings in points.values()
+        ):
+            problems.append(
+                f"sweeps.models.{name}: lr is swept, but {name} searches its own learning "
+                f"rate over train.lr_grid; set models.{name}.train.lr_grid: null to sweep lr"
+            )
+            continue
         sweeps[name] = SweepPlan(
             model=name,
             points=points,

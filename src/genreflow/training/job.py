@@ -74,11 +74,13 @@ def run_record(
     genres: Sequence[str],
     n_examples: Mapping[str, int],
     reproduces: str,
+    precomputed: Mapping[str, Mapping[str, Any]] | None = None,
     **facts: Any,
 ) -> dict[str, Any]:
     """What ``config.json`` records of a run, torch or scikit-learn: the job, the
     settings the plan resolved for it (as it ran them), the data and the features, and
-    ``facts`` of the family (input shapes, device, parameters, columns, ...)."""
+    ``facts`` of the family (input shapes, device, parameters, columns, ...);
+    ``precomputed``: rule import_precomputed's records of its precomputed inputs."""
     return {
         "dataset": job.dataset,
         "scheme": job.scheme,
@@ -95,7 +97,7 @@ def run_record(
         "reproduces": reproduces,
         "features": dict(features),
         "sample_rates": input_sample_rates(features, settings.inputs),
-        "embeddings": input_embeddings(features, settings.inputs),
+        "embeddings": input_embeddings(features, settings.inputs, precomputed),
     }
 
 

@@ -115,6 +115,11 @@ class TrainParams:
     normalize: str = "standardize"  # per row, training statistics; minmax maps to [0, 1]
     grad_clip: float | None = None
     augment: AugmentParams = field(default_factory=AugmentParams)
+    # learning rates tried (MARBLE's probe protocol): the model is trained at each on the
+    # fold's train part, and the one whose best epoch scores best on its val part (by
+    # ``monitor``) is kept; ``lr`` is then unused. None: train once, at ``lr``. Left out
+    # of :meth:`as_dict` while None, so no other model's record or fingerprint changes.
+    lr_grid: tuple[float, ...] | None = None
 
     @classmethod
     def resolve(cls, *layers: Mapping[str, Any], key: str = "train") -> TrainParams:
@@ -135,6 +140,13 @@ class TrainParams:
         problems = unknown_train_keys({**merged, "augment": augment}, key)
         if problems:
             raise ConfigError("\n".join(problems))
+        grid = merged.get("lr_grid")
+        if grid is not None:
+            if not isinstance(grid, (list, tuple)) or not grid:
+                raise ConfigError(
+                    f"{key}.lr_grid: {grid!r} is not a list of learning rates (or null)"
+                )
+            merged["lr_grid"] = tuple(grid)
         params = cls(**merged, augment=AugmentParams(**augment))
         params.check(key)
         return params
@@ -156,19 +168,36 @@ class TrainParams:
             for name in ("epochs", "batch_size", "lr"):
                 if getattr(self, name) <= 0:
                     problems.append(f"{key}.{name}: {getattr(self, name)!r} must be positive")
+            for rate in self.lr_grid or ():
+                if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+                    problems.append(f"{key}.lr_grid: {rate!r} is not a positive learning rate")
         if problems:
             raise ConfigError("\n".join(problems))
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        if values["lr_grid"] is None:
+            del values["lr_grid"]
+        else:
+            values["lr_grid"] = list(values["lr_grid"])
+        return values
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainParams:
-        """The params :meth:`as_dict` gave: every field, none merged or defaulted."""
+        """The params :meth:`as_dict` gave: every field (``lr_grid`` where set), none
+        merged or defaulted."""
         augment = dict(values["augment"])
         missing = sorted(
-            {*train_keys()} - set(values) | {f.name for f in fields(AugmentParams)} - set(augment)
+            {*train_keys()} - set(values) - {"lr_grid"}
+            | {f.name for f in fields(AugmentParams)} - set(augment)
         )
         if missing:
             raise ValueError(f"resolved train settings lack {', '.join(missing)}")
-        return cls(**{**values, "augment": AugmentParams(**augment)})
+        grid = values.get("lr_grid")
+        return cls(
+            **{
+                **values,
+                "augment": AugmentParams(**augment),
+                "lr_grid": tuple(grid) if grid is not None else None,
+            }
+        )

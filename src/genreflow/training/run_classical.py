@@ -38,11 +38,13 @@ def train_classical(
     data: ClassicalData,
     folds: pd.DataFrame,
     manifest: pd.DataFrame,
+    precomputed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict:
     """Fit a scikit-learn pipeline on one fold's training examples of ``data``.
 
     ``settings`` are the plan's (the estimator's keywords in ``arch``); ``features`` the
-    plan's features block, saved with the model.
+    plan's features block, saved with the model; ``precomputed`` the import records of
+    its precomputed input (provenance).
 
     ``model.joblib`` holds the estimator, its inputs (columns or array shape) and genres,
     and the feature settings, so the model can classify new audio on its own. Settings
@@ -113,6 +115,7 @@ def train_classical(
         device="cpu",
         fit_on=fit_roles,
         adjusted=history["adjusted"],
+        precomputed=precomputed,
     )
     SavedClassicalModel.of(
         job.model,

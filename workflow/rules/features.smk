@@ -115,6 +115,8 @@ rule import_precomputed:
         # the folder or .npz (its modification time: replacing files in a folder in
         # place needs --forcerun import_precomputed)
         source=precomputed_source,
+        # its modules import librosa (the feature settings), whose kernels compile on import
+        kernels=KERNELS,
     output:
         table=PRECOMPUTED_TABLE,
         record=PRECOMPUTED_RECORD,

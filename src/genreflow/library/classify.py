@@ -31,6 +31,7 @@ from genreflow.library.table import (
     errors_path,
     row_columns,
     table_format,
+    walk_problem_rows,
 )
 
 PROBABILITY_DIGITS = 4
@@ -155,12 +156,9 @@ def classify_library(
         table.append(rows)  # what was classified before a stop is kept
     if redone:
         table.drop_superseded(redone, identity)
-    for problem in problems:
-        path, _, detail = problem.partition(": ")
-        reason = "symlink loop" if "symlink loop" in detail else "unreadable"
-        reason = "broken symlink" if "broken symlink" in detail else reason
-        errors.append([{"path": path, "reason": reason, "detail": detail}])
-        summary.failed[reason] += 1
+    for row in walk_problem_rows(problems):
+        errors.append([row])
+        summary.failed[row["reason"]] += 1
     bar.close()
     summary.seconds = time.perf_counter() - started
     return summary

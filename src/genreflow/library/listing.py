@@ -25,7 +25,7 @@ from pathlib import Path
 from genreflow.atomic import atomic_directory, atomic_path, write_json
 from genreflow.collection.discover import walk_audio
 from genreflow.errors import DataError, GenreflowError
-from genreflow.library.table import ERROR_COLUMNS, AppendedTable
+from genreflow.library.table import ERROR_COLUMNS, AppendedTable, walk_problem_rows
 
 SHARD_DIGITS = 5  # at least (workflow/rules/common.smk's `part` wildcard)
 
@@ -40,18 +40,6 @@ def shards_of(paths: Sequence[str], shard_files: int) -> list[list[str]]:
     if shard_files < 1:
         raise ValueError(f"shard_files must be at least 1, not {shard_files}")
     return [list(paths[i : i + shard_files]) for i in range(0, len(paths), shard_files)]
-
-
-def walk_problem_rows(problems: Sequence[str]) -> list[dict]:
-    """Rows of the errors table for the problems of a walk, as ``genreflow classify``
-    records them: ``symlink loop``, ``broken symlink`` or ``unreadable``."""
-    rows = []
-    for problem in problems:
-        path, _, detail = problem.partition(": ")
-        reason = "symlink loop" if "symlink loop" in detail else "unreadable"
-        reason = "broken symlink" if "broken symlink" in detail else reason
-        rows.append({"path": path, "reason": reason, "detail": detail})
-    return rows
 
 
 def write_listing(

@@ -182,3 +182,16 @@ def _cut_half_written_batch(path: Path) -> None:
                 handle.truncate(position + cut + 1)
                 return
         handle.truncate(0)
+
+
+def walk_problem_rows(problems: Sequence[str]) -> list[dict]:
+    """Rows of the errors table for the problems of a walk (``"<path>: <detail>"``, from
+    :func:`~genreflow.collection.discover.walk_audio`): ``symlink loop``, ``broken
+    symlink`` or ``unreadable``."""
+    rows = []
+    for problem in problems:
+        path, _, detail = problem.partition(": ")
+        reason = "symlink loop" if "symlink loop" in detail else "unreadable"
+        reason = "broken symlink" if "broken symlink" in detail else reason
+        rows.append({"path": path, "reason": reason, "detail": detail})
+    return rows

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -39,18 +38,15 @@ from genreflow.embeddings.checkpoints import (
     CLAP_CHUNK_SECONDS,
     CLAP_SAMPLE_RATE,
     PREPROCESSOR_FILE,
-    RESAMPLER,
     folder_digests,
     licence_of,
     needed_files,
 )
 from genreflow.embeddings.hf_models import (
-    chunks,
+    ChunkEncoder,
     preprocessor_check,
-    run_batches,
     strict_pretrained,
 )
-from genreflow.embeddings.resampling import resample_mono
 from genreflow.errors import ConfigError, DataError
 
 CHUNK_SAMPLES = int(CLAP_CHUNK_SECONDS * CLAP_SAMPLE_RATE)
@@ -88,7 +84,7 @@ def load_clap(folder: str | os.PathLike):
     return features, model
 
 
-class ClapExtractor:
+class ClapExtractor(ChunkEncoder):
     """The ``clap`` kind of ``features.sets``: one vector per 10 s chunk.
 
     Parameters
@@ -110,8 +106,12 @@ class ClapExtractor:
         Where the network runs.
     """
 
+    what = "CLAP"
     sample_rate = CLAP_SAMPLE_RATE
     frame_seconds = CLAP_CHUNK_SECONDS
+    chunk_samples = CHUNK_SAMPLES
+    input_key = "input_features"  # each 10 s chunk's log-mel: (channels, 1001, 64)
+    input_axes = "(n, channels, T, mels)"
 
     def __init__(
         self,
@@ -152,12 +152,6 @@ class ClapExtractor:
         self.projection = model.audio_projection.to(self.device).eval()
         del model  # the text tower
 
-    def frontend(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
-        """The log-mel input of each 10 s chunk of mono ``y``: (chunks, channels, 1001, 64)."""
-        audio = chunks(resample_mono(y, sample_rate, CLAP_SAMPLE_RATE, RESAMPLER), CHUNK_SAMPLES)
-        inputs = self.features(list(audio), sampling_rate=CLAP_SAMPLE_RATE, return_tensors="np")
-        return np.asarray(inputs["input_features"], dtype=np.float32)
-
     def _embed(self, batch: torch.Tensor) -> torch.Tensor:
         is_longer = torch.zeros((len(batch), 1), dtype=torch.bool, device=batch.device)
         hidden = not isinstance(self.layer, str)
@@ -169,22 +163,3 @@ class ClapExtractor:
         if self.layer == "pooled":
             return out.pooler_output
         return out.hidden_states[self.layer].mean(dim=(2, 3))
-
-    def forward(self, examples: np.ndarray) -> np.ndarray:
-        """``layer`` of each chunk's log-mel input: (chunks, dimensions), float32."""
-        if examples.ndim != 4:
-            raise DataError(
-                f"CLAP inputs of shape {examples.shape}: expected (n, channels, T, mels)."
-            )
-        return run_batches(
-            self._embed,
-            examples,
-            self.dimensions,
-            batch_size=self.batch_size,
-            device=self.device,
-            fp16=self.fp16,
-        )
-
-    def __call__(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
-        """The feature matrix of mono ``y``: (dimensions × chunks), like every feature set."""
-        return self.forward(self.frontend(y, sample_rate)).T

@@ -1,5 +1,6 @@
 """What the clap and mert kinds share: chunks of a clip, strict loading of a
-``transformers`` model from a folder, and batches under a memory bound.
+``transformers`` model from a folder, batches under a memory bound, and the extractor
+steps around the network (:class:`ChunkEncoder`).
 
 Loading is strict as :func:`genreflow.embeddings.vggish.load_vggish` is: a weight the
 network lacks, a weight the files lack, or one of another shape is an error naming the
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from genreflow.embeddings.checkpoints import weight_files
+from genreflow.embeddings.checkpoints import RESAMPLER, weight_files
+from genreflow.embeddings.resampling import resample_mono
 from genreflow.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -153,3 +155,56 @@ def preprocessor_check(
             f"{Path(folder) / 'preprocessor_config.json'}: sampling_rate {actual_rate}, but "
             f"{what} is read at {sample_rate} Hz; the file is not this kind's."
         )
+
+
+class ChunkEncoder:
+    """The steps around a ``transformers`` network that the clap and mert extractors share.
+
+    A subclass sets :attr:`sample_rate`, :attr:`chunk_samples`, what its feature
+    extractor's output is called (:attr:`input_key`) and its axes (:attr:`input_axes`),
+    and in ``__init__`` :attr:`features`, :attr:`dimensions`, :attr:`batch_size`,
+    :attr:`device` and :attr:`fp16`; it computes one batch in ``_embed``.
+    """
+
+    what: str  # the kind's name in errors
+    sample_rate: int
+    chunk_samples: int
+    input_key: str
+    input_axes: str  # e.g. "(n, samples)"
+    features: Any
+    dimensions: int
+    batch_size: int
+    device: torch.device
+    fp16: bool
+
+    def _embed(self, batch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def frontend(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
+        """The network's input for each chunk of mono ``y`` (resampled to the kind's rate)."""
+        audio = resample_mono(y, sample_rate, self.sample_rate, RESAMPLER)
+        inputs = self.features(
+            list(chunks(audio, self.chunk_samples)),
+            sampling_rate=self.sample_rate,
+            return_tensors="np",
+        )
+        return np.asarray(inputs[self.input_key], dtype=np.float32)
+
+    def forward(self, examples: np.ndarray) -> np.ndarray:
+        """The chosen layer of each chunk's input: (chunks, dimensions), float32."""
+        if examples.ndim != self.input_axes.count(",") + 1:
+            raise DataError(
+                f"{self.what} inputs of shape {examples.shape}: expected {self.input_axes}."
+            )
+        return run_batches(
+            self._embed,
+            examples,
+            self.dimensions,
+            batch_size=self.batch_size,
+            device=self.device,
+            fp16=self.fp16,
+        )
+
+    def __call__(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
+        """The feature matrix of mono ``y``: (dimensions × chunks), like every feature set."""
+        return self.forward(self.frontend(y, sample_rate)).T

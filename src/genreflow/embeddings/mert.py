@@ -52,7 +52,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from genreflow.embeddings.checkpoints import (
@@ -60,18 +59,15 @@ from genreflow.embeddings.checkpoints import (
     MERT_CHUNK_SECONDS,
     MERT_CODES,
     MERT_SAMPLE_RATE,
-    RESAMPLER,
     folder_digests,
     licence_of,
     needed_files,
 )
 from genreflow.embeddings.hf_models import (
-    chunks,
+    ChunkEncoder,
     preprocessor_check,
-    run_batches,
     strict_pretrained,
 )
-from genreflow.embeddings.resampling import resample_mono
 from genreflow.errors import ConfigError, DataError
 
 CHUNK_SAMPLES = int(MERT_CHUNK_SECONDS * MERT_SAMPLE_RATE)
@@ -151,7 +147,7 @@ def load_mert(folder: str | os.PathLike, code: str = "folder"):
     )
 
 
-class MertExtractor:
+class MertExtractor(ChunkEncoder):
     """The ``mert`` kind of ``features.sets``: one vector per 5 s chunk.
 
     Parameters
@@ -176,8 +172,12 @@ class MertExtractor:
         Where the network runs.
     """
 
+    what = "MERT"
     sample_rate = MERT_SAMPLE_RATE
     frame_seconds = MERT_CHUNK_SECONDS
+    chunk_samples = CHUNK_SAMPLES
+    input_key = "input_values"  # each 5 s chunk at 24 kHz, normalised: (120000,)
+    input_axes = "(n, samples)"
 
     def __init__(
         self,
@@ -215,12 +215,6 @@ class MertExtractor:
         self.device = torch.device(device)
         self.network = network.to(self.device).eval()
 
-    def frontend(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Each 5 s chunk of mono ``y`` at 24 kHz, normalised: (chunks, 120000)."""
-        audio = chunks(resample_mono(y, sample_rate, MERT_SAMPLE_RATE, RESAMPLER), CHUNK_SAMPLES)
-        inputs = self.features(list(audio), sampling_rate=MERT_SAMPLE_RATE, return_tensors="np")
-        return np.asarray(inputs["input_values"], dtype=np.float32)
-
     def _embed(self, batch: torch.Tensor) -> torch.Tensor:
         states = self.network(batch, output_hidden_states=True, return_dict=True).hidden_states
         if states is None:
@@ -228,20 +222,3 @@ class MertExtractor:
         if self.layer == "mean":
             return torch.stack([s.float() for s in states]).mean(dim=0).mean(dim=1)
         return states[self.layer].float().mean(dim=1)
-
-    def forward(self, examples: np.ndarray) -> np.ndarray:
-        """``layer``'s time-mean of each chunk: (chunks, dimensions), float32."""
-        if examples.ndim != 2:
-            raise DataError(f"MERT inputs of shape {examples.shape}: expected (n, samples).")
-        return run_batches(
-            self._embed,
-            examples,
-            self.dimensions,
-            batch_size=self.batch_size,
-            device=self.device,
-            fp16=self.fp16,
-        )
-
-    def __call__(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
-        """The feature matrix of mono ``y``: (dimensions × chunks), like every feature set."""
-        return self.forward(self.frontend(y, sample_rate)).T

@@ -1,4 +1,4 @@
-"""CLAP and MERT networks at their published sizes, random weights: seconds per 30 s clip.
+"""CLAP, MERT and MuQ networks at their published sizes, random weights: seconds per 30 s clip.
 
 Usage::
 
@@ -8,11 +8,15 @@ No checkpoint is needed: each network is built from its published architecture w
 random weights (the time of a forward pass does not depend on the values), and a 30 s
 clip is cut into the extractor's chunks (CLAP: three 10 s chunks at 48 kHz through its
 feature extractor and audio tower; MERT: six 5 s chunks at 24 kHz, every hidden state
-returned, as ``layer: mean`` needs). Best of ``--repeats`` after one warm-up, torch on
+returned, as ``layer: mean`` needs; MuQ: one 30 s chunk at 24 kHz through genreflow's
+MuQ network, mel spectrogram included, every hidden state returned). Best of ``--repeats`` after one warm-up, torch on
 ``--threads`` threads on the CPU (or ``--device cuda``). The architectures are written
 here from the published ``config.json`` files (laion/larger_clap_music: HTSAT with
 depths 2-2-12-2, patch width 128; m-a-p/MERT-v1-95M: HuBERT base; MERT-v1-330M:
-HuBERT large); check them against your snapshot's ``config.json``.
+HuBERT large; OpenMuQ/MuQ-large-msd-iter: the muq package's defaults, convolutions of
+512 channels and a conformer of 12 layers of 1024, with 16 heads, feed-forward 4096 and
+rotary positions assumed, not read from its config.json); check them against your
+snapshot's ``config.json``.
 """
 
 from __future__ import annotations
@@ -54,7 +58,33 @@ def mert(large: bool) -> tuple[torch.nn.Module, int, float, object]:
     return HubertModel(config).eval(), 24000, 5.0, None
 
 
-ENCODERS = {"clap": clap, "mert_95m": lambda: mert(False), "mert_330m": lambda: mert(True)}
+def muq() -> tuple[torch.nn.Module, int, float, object]:
+    from transformers import Wav2Vec2ConformerConfig
+
+    from genreflow.embeddings.muq import MuqFeatures
+
+    conformer = Wav2Vec2ConformerConfig(
+        num_attention_heads=16, intermediate_size=4096, position_embeddings_type="rotary"
+    ).to_dict()
+    config = {
+        "label_rate": 25,
+        "n_mels": 128,
+        "hop_length": 240,
+        "conv_dim": 512,
+        "encoder_dim": 1024,
+        "encoder_depth": 12,
+        "stat": {"melspec_2048_mean": 6.8, "melspec_2048_std": 18.4},
+        "w2v2_config": conformer,
+    }
+    return MuqFeatures(config).eval(), 24000, 30.0, None
+
+
+ENCODERS = {
+    "clap": clap,
+    "mert_95m": lambda: mert(False),
+    "mert_330m": lambda: mert(True),
+    "muq_large": muq,
+}
 
 
 def seconds_per_clip(name: str, repeats: int, device: str) -> tuple[float, int]:
@@ -70,6 +100,8 @@ def seconds_per_clip(name: str, repeats: int, device: str) -> tuple[float, int]:
         if extractor is not None:
             features = extractor(list(chunks), sampling_rate=rate, return_tensors="pt")
             model(input_features=features["input_features"].to(device))
+        elif name == "muq_large":
+            model(torch.from_numpy(chunks).to(device))
         else:
             model(torch.from_numpy(chunks).to(device), output_hidden_states=True)
         if device.startswith("cuda"):

@@ -47,137 +47,18 @@ from genreflow.plan import ConfigProblems, resolve_plan
 from genreflow.training.provenance import input_embeddings
 
 from conftest import FIXTURES, PROJECT_ROOT
+from tiny_checkpoints import clap_folder, mert_folder
 
 transformers = pytest.importorskip("transformers")
 
 SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 CLIP = FIXTURES / "blues.00050.au"  # 30 s at 22.05 kHz
 
-# MERT-v1's configuration class as published in 2023, reduced to what the test needs:
-# its fields, with HuBERT's names, and without conv_pos_batch_norm (added to HuBERT later)
-MERT_CONFIGURATION = """
-from transformers.configuration_utils import PretrainedConfig
-
-FIELDS = dict(
-    vocab_size=32, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-    intermediate_size=3072, hidden_act="gelu", hidden_dropout=0.1, activation_dropout=0.1,
-    attention_dropout=0.1, feat_proj_layer_norm=True, feat_proj_dropout=0.0,
-    final_dropout=0.1, layerdrop=0.1, initializer_range=0.02, layer_norm_eps=1e-5,
-    feat_extract_norm="group", feat_extract_activation="gelu", conv_dim=(512,) * 7,
-    conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_kernel=(10, 3, 3, 3, 3, 2, 2), conv_bias=False,
-    num_conv_pos_embeddings=128, num_conv_pos_embedding_groups=16,
-    do_stable_layer_norm=False, apply_spec_augment=True, mask_time_prob=0.05,
-    mask_time_length=10, mask_time_min_masks=2, mask_feature_prob=0.0,
-    mask_feature_length=10, mask_feature_min_masks=0, feature_extractor_cqt=False,
-    feature_extractor_cqt_bins=336, deepnorm=False, attention_relax=-1.0, sample_rate=24000,
-)
-
-
-class MERTConfig(PretrainedConfig):
-    model_type = "mert_model"
-
-    def __init__(self, **kwargs):
-        for key, default in FIELDS.items():
-            value = kwargs.pop(key, default)
-            setattr(self, key, list(value) if isinstance(value, tuple) else value)
-        self.num_feat_extract_layers = len(self.conv_dim)
-        super().__init__(**kwargs)
-"""
-MERT_MODELING = """
-from transformers.models.hubert.modeling_hubert import HubertModel
-
-from .configuration_MERT import MERTConfig
-
-
-class MERTModel(HubertModel):
-    config_class = MERTConfig
-    base_model_prefix = "mert_model"
-"""
-
-
-def _clap_folder(folder: Path, *, safetensors: bool = True) -> Path:
-    """A random ClapModel (both towers) with tiny configs, as transformers saves one."""
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel
-
-    torch.manual_seed(0)
-    audio = {
-        "patch_embeds_hidden_size": 8,
-        "depths": [1, 1],
-        "num_attention_heads": [1, 1],
-        "hidden_size": 16,
-        "projection_dim": 8,
-        "window_size": 8,
-    }
-    text = {
-        "vocab_size": 50,
-        "hidden_size": 8,
-        "num_hidden_layers": 1,
-        "num_attention_heads": 1,
-        "intermediate_size": 8,
-        "max_position_embeddings": 20,
-        "projection_dim": 8,
-    }
-    model = ClapModel(ClapConfig(text_config=text, audio_config=audio, projection_dim=8))
-    model.save_pretrained(folder, safe_serialization=safetensors)
-    # larger_clap_music's extractor: unfused, so random truncation of longer audio
-    ClapFeatureExtractor(truncation="rand_trunc").save_pretrained(folder)
-    return folder
-
-
-def _mert_folder(folder: Path) -> Path:
-    """A random MERT-v1-95M-like network (tiny), laid out as the published snapshot."""
-    from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
-
-    torch.manual_seed(0)
-    config = HubertConfig(
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=[8] * 7,
-        conv_stride=[5, 2, 2, 2, 2, 2, 2],
-        conv_kernel=[10, 3, 3, 3, 3, 2, 2],
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        mask_time_prob=0.05,
-        layer_norm_eps=1e-5,
-    )
-    model = HubertModel(config)
-    folder.mkdir(parents=True)
-    state = {
-        key.replace("parametrizations.weight.original0", "weight_g").replace(
-            "parametrizations.weight.original1", "weight_v"
-        ): value
-        for key, value in model.state_dict().items()
-    }
-    torch.save(state, folder / "pytorch_model.bin")
-    settings = config.to_dict()
-    settings.pop("conv_pos_batch_norm", None)
-    settings.update(
-        model_type="mert_model",
-        architectures=["MERTModel"],
-        auto_map={
-            "AutoConfig": "configuration_MERT.MERTConfig",
-            "AutoModel": "modeling_MERT.MERTModel",
-        },
-        feature_extractor_cqt=False,
-        deepnorm=False,
-        attention_relax=-1.0,
-        sample_rate=24000,
-    )
-    (folder / "config.json").write_text(json.dumps(settings, indent=2))
-    (folder / "configuration_MERT.py").write_text(MERT_CONFIGURATION)
-    (folder / "modeling_MERT.py").write_text(MERT_MODELING)
-    Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=24000, do_normalize=True, return_attention_mask=True
-    ).save_pretrained(folder)
-    return folder
-
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("checkpoints")
-    return {"clap": _clap_folder(root / "clap"), "mert": _mert_folder(root / "mert")}
+    return {"clap": clap_folder(root / "clap"), "mert": mert_folder(root / "mert")}
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +289,7 @@ def server(tmp_path):
 
 def test_fetch_from_a_local_server_records_sha256_and_licence(tmp_path, server, capsys):
     base, mirror, requested = server
-    clap = _clap_folder(tmp_path / "published", safetensors=False)  # the hub has the .bin
+    clap = clap_folder(tmp_path / "published", safetensors=False)  # the hub has the .bin
     checkpoint = KNOWN_CHECKPOINTS["larger_clap_music"]
     published = ["config.json", "preprocessor_config.json", "pytorch_model.bin"]
     _hub_layout(mirror, checkpoint.repo, clap, published)
@@ -454,7 +335,7 @@ def test_fetch_from_a_file_mirror_and_its_errors(folders, tmp_path, capsys):
     assert weight_files(dest) == [dest / "pytorch_model.bin"]
     assert _build("mert", dest).licence == "CC-BY-NC-4.0"
     capsys.readouterr()
-    assert main(["weights", "fetch", "MuQ", "--to", str(tmp_path / "x")]) == 2
+    assert main(["weights", "fetch", "MusicFM", "--to", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "known: larger_clap_music" in err
     assert main(["weights", "fetch", "MERT-v1-330M", "--to", str(tmp_path / "y"),

@@ -182,9 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     weights = commands.add_parser(
         "weights",
-        help="fetch a pretrained checkpoint (CLAP, MERT) into a folder",
+        help="fetch a pretrained checkpoint (CLAP, MERT, MuQ) into a folder",
         description=(
-            "The clap and mert feature sets read their network from a folder you name "
+            "The clap, mert and muq feature sets read their network from a folder you name "
             "(features.sets.<set>.weights); nothing is downloaded implicitly. `fetch` puts "
             "a known checkpoint's files there and records their SHA-256 (DIR/SHA256SUMS), "
             "source and licence (DIR/genreflow-weights.json); `list` shows the known ones."

@@ -42,5 +42,8 @@ rule record_environment:
     resources:
         mem_mb=2000,
         runtime=5,
+    params:
+        # clap, mert and muq sets: their folder's files are recorded with their SHA-256
+        weights=PLAN.features.folder_weight_sets,
     script:
         "../../scripts/record_environment.py"

@@ -99,6 +99,11 @@ EMBEDDING_KINDS: dict[str, EmbeddingKind] = {
         frame_seconds=checkpoints.MERT_CHUNK_SECONDS,
         extractor="genreflow.embeddings.mert:MertExtractor",
     ),
+    "muq": EmbeddingKind(
+        sample_rate=checkpoints.MUQ_SAMPLE_RATE,
+        frame_seconds=checkpoints.MUQ_CHUNK_SECONDS,
+        extractor="genreflow.embeddings.muq:MuqExtractor",
+    ),
 }
 
 

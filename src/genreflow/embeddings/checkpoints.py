@@ -1,11 +1,13 @@
-"""Pretrained networks read from a folder of Hugging Face files: CLAP and MERT.
+"""Pretrained networks read from a folder of Hugging Face files: CLAP, MERT and MuQ.
 
-The ``clap`` and ``mert`` kinds of ``features.sets`` load their network with
+The ``clap``, ``mert`` and ``muq`` kinds of ``features.sets`` load their network with
 ``transformers`` from a folder the user names (``features.sets.<set>.weights: PATH``),
 laid out as a Hugging Face snapshot: ``config.json``, the weights
 (``model.safetensors`` or ``pytorch_model.bin``, or a sharded index with its shards),
-``preprocessor_config.json``, and for MERT its model code (``configuration_MERT.py``,
-``modeling_MERT.py``, named by ``config.json``'s ``auto_map``). Nothing is downloaded
+``preprocessor_config.json`` (CLAP, MERT), and for MERT its model code
+(``configuration_MERT.py``, ``modeling_MERT.py``, named by ``config.json``'s
+``auto_map``); MuQ's network is built by genreflow (:mod:`genreflow.embeddings.muq`,
+not ``transformers``' auto classes) from the same kind of folder. Nothing is downloaded
 implicitly: ``genreflow weights fetch NAME --to DIR`` fetches one of
 :data:`KNOWN_CHECKPOINTS` into a folder (see :mod:`genreflow.embeddings.fetch`) and
 records the SHA-256 of every file in ``DIR/SHA256SUMS`` and its source and licence in
@@ -35,6 +37,8 @@ CLAP_SAMPLE_RATE = 48_000
 CLAP_CHUNK_SECONDS = 10.0  # ClapFeatureExtractor's max_length_s: HTSAT's whole input
 MERT_SAMPLE_RATE = 24_000
 MERT_CHUNK_SECONDS = 5.0  # MERT-v1 was pretrained on 5 s excerpts
+MUQ_SAMPLE_RATE = 24_000
+MUQ_CHUNK_SECONDS = 30.0  # a GTZAN clip: the MuQ README feeds a whole clip
 RESAMPLER = "soxr_hq"
 
 CONFIG_FILE = "config.json"
@@ -49,8 +53,15 @@ SUMS_FILE = "SHA256SUMS"  # sha256sum's format, written by genreflow weights fet
 RECORD_FILE = "genreflow-weights.json"  # where the files came from, and their licence
 HUB = "https://huggingface.co"
 
-# what config.json's model_type is for each kind ("hubert": a MERT converted to HuBERT)
-MODEL_TYPES = {"clap": ("clap",), "mert": ("mert_model", "hubert")}
+# what config.json's model_type is for each kind ("hubert": a MERT converted to HuBERT;
+# MuQ's config.json, MuQConfig's fields, has none: see model_type_of)
+MODEL_TYPES = {"clap": ("clap",), "mert": ("mert_model", "hubert"), "muq": ("muq",)}
+# the files each kind reads besides the weights (and MERT's model code)
+KIND_FILES = {
+    "clap": (CONFIG_FILE, PREPROCESSOR_FILE),
+    "mert": (CONFIG_FILE, PREPROCESSOR_FILE),
+    "muq": (CONFIG_FILE,),
+}
 # how a mert set's network is built: the folder's own model code (trust_remote_code,
 # from that folder only), or transformers' HubertModel on the same weights
 MERT_CODES = ("folder", "hubert")
@@ -110,9 +121,22 @@ KNOWN_CHECKPOINTS: dict[str, Checkpoint] = {
             "330 M",
             "about 1.3 GB",
         ),
+        Checkpoint(
+            "MuQ-large-msd-iter",
+            "OpenMuQ/MuQ-large-msd-iter",
+            "muq",
+            (CONFIG_FILE, WEIGHT_FILES),
+            "CC-BY-NC-4.0",
+            "about 300 M",
+            "about 1.2 GB",
+        ),
     )
 }
-DEFAULT_CHECKPOINT = {"clap": "larger_clap_music", "mert": "MERT-v1-95M"}
+DEFAULT_CHECKPOINT = {
+    "clap": "larger_clap_music",
+    "mert": "MERT-v1-95M",
+    "muq": "MuQ-large-msd-iter",
+}
 
 
 def known_checkpoint(name: str) -> Checkpoint:
@@ -135,6 +159,15 @@ def read_config(folder: str | os.PathLike) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return config if isinstance(config, dict) else {}
+
+
+def model_type_of(config: Mapping[str, Any]) -> str | None:
+    """config.json's ``model_type``; ``muq`` for MuQConfig's fields, which name none."""
+    if config.get("model_type"):
+        return str(config["model_type"])
+    if "w2v2_config" in config and "encoder_dim" in config:
+        return "muq"
+    return None
 
 
 def weight_files(folder: str | os.PathLike) -> list[Path]:
@@ -177,7 +210,7 @@ def uses_folder_code(kind: str, code: str | None) -> bool:
 
 def expected_files(kind: str, code: str | None = None, config: Mapping | None = None) -> str:
     """The files a ``kind`` folder must hold, in words."""
-    names = [CONFIG_FILE, WEIGHTS_WORDS, PREPROCESSOR_FILE]
+    names = [CONFIG_FILE, WEIGHTS_WORDS, *KIND_FILES[kind][1:]]
     if uses_folder_code(kind, code):
         names += code_files(config or {})
     return ", ".join(names)
@@ -207,13 +240,13 @@ def folder_problem(
             f"{expected_files(kind, code)}: {fetch}"
         )
     config = read_config(path)
-    model_type = config.get("model_type")
+    model_type = model_type_of(config)
     if config and model_type not in MODEL_TYPES[kind]:
         return (
             f"{key}: {folder} holds a {model_type or 'unknown'} checkpoint (config.json "
             f"model_type {model_type!r}), not {kind} ({' or '.join(MODEL_TYPES[kind])}): {fetch}"
         )
-    missing = [f for f in (CONFIG_FILE, PREPROCESSOR_FILE) if not (path / f).is_file()]
+    missing = [f for f in KIND_FILES[kind] if not (path / f).is_file()]
     weights = weight_files(path)
     if not weights:
         missing.insert(1, WEIGHTS_WORDS)
@@ -245,7 +278,7 @@ def folder_problem(
 
 
 def folder_set_problems(sets: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The plan's check of every clap and mert set's weights folder: one line per set."""
+    """The plan's check of every clap, mert and muq set's weights folder: one line per set."""
     problems = []
     for name, block in sets.items():
         if block.get("kind") in MODEL_TYPES:
@@ -267,7 +300,7 @@ def needed_files(folder: str | os.PathLike, kind: str, code: str | None = None) 
     if problem is not None:
         raise ConfigError(problem)
     path = Path(folder)
-    files = [path / CONFIG_FILE, path / PREPROCESSOR_FILE]
+    files = [path / name for name in KIND_FILES[kind]]
     if uses_folder_code(kind, code):
         files += [path / name for name in code_files(read_config(path))]
     return files + weight_files(path)

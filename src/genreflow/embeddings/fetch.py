@@ -11,7 +11,7 @@ the SHA-256 of every file in ``DIR/SHA256SUMS`` and the source, revision and lic
 SHA256SUMS records is kept; any other is fetched again. The embedding stage checks the
 files against SHA256SUMS before it builds the network, and records the digests.
 
-This is the only place genreflow downloads a CLAP or MERT checkpoint: the workflow
+This is the only place genreflow downloads a CLAP, MERT or MuQ checkpoint: the workflow
 never does.
 """
 

@@ -259,7 +259,7 @@ def write_card(
 
 
 def checkpoint_line(name: str, checkpoint: Mapping) -> str:
-    """The card's line on a folder checkpoint (clap, mert): source, licence, SHA-256."""
+    """The card's line on a folder checkpoint (clap, mert, muq): source, licence, SHA-256."""
     name_of = checkpoint.get("checkpoint") or "a checkpoint"
     source = f"from {checkpoint['source']}" if checkpoint.get("source") else "of unknown origin"
     digests = "; ".join(

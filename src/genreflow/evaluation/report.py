@@ -314,6 +314,18 @@ def environment_summary(record: Mapping, link: str | None) -> str:
         f"Python {record['python'].split()[0]} on {node['cpu']}"
         + (f" with {node['gpu']}" if node.get("gpu") else "")
         + f"; {versions}; {provenance}.{where}"
+        + "".join(f"\n\n{weights_sentence(n, w)}" for n, w in (record.get("weights") or {}).items())
+    )
+
+
+def weights_sentence(name: str, weights: Mapping) -> str:
+    """The report's words on a set's weights folder: checkpoint, source, licence, SHA-256
+    (12 digits each here; in full in the environment record and the model cards)."""
+    source = f" from {weights['source']}" if weights.get("source") else " of unknown origin"
+    digests = ", ".join(f"`{f}` {d[:12]}…" for f, d in (weights.get("sha256") or {}).items())
+    return (
+        f"Weights of `{name}`: {weights.get('checkpoint') or 'a checkpoint'}{source}, "
+        f"licence **{weights.get('licence', 'unknown')}**; SHA-256 {digests}."
     )
 
 

@@ -38,7 +38,7 @@ EMBEDDING_COLUMNS = (
     "embedding_sr",  # the extractor's rate, which the track is decoded at
     "resampler",  # from original_sr to embedding_sr ("none": already at it)
     # the SHA-256 of every file the network was built from, where the kind reads a
-    # folder of weights (clap, mert): "file=sha256:…; …"; empty for the others
+    # folder of weights (clap, mert, muq): "file=sha256:…; …"; empty for the others
     "weights_sha256",
     "problems",
 )

@@ -288,7 +288,7 @@ def resolve_plan(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         weights = set_weight_files(features_block["sets"], kind_downloads())
     except ConfigError as exc:
         problems.append(str(exc))
-    # clap and mert sets: their weights folder holds what the network needs
+    # clap, mert and muq sets: their weights folder holds what the network needs
     problems += folder_set_problems(features_block["sets"])
     if problems:
         raise ConfigProblems(problems)

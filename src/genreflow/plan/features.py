@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genreflow.embeddings import EMBEDDING_KINDS
+from genreflow.embeddings.checkpoints import MODEL_TYPES
 from genreflow.embeddings.precomputed import PRECOMPUTED, source_problems
 from genreflow.errors import closest
 
@@ -51,6 +52,15 @@ class FeaturesPlan:
         return tuple(
             name for name, block in self.block["sets"].items() if block["kind"] in EMBEDDING_KINDS
         )
+
+    @property
+    def folder_weight_sets(self) -> dict[str, dict[str, Any]]:
+        """The blocks of the sets whose network is read from a folder (clap, mert, muq)."""
+        return {
+            name: dict(block)
+            for name, block in self.block["sets"].items()
+            if block["kind"] in MODEL_TYPES
+        }
 
     @property
     def precomputed_sets(self) -> tuple[str, ...]:

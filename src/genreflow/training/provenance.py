@@ -40,7 +40,7 @@ def input_embeddings(
 ) -> dict[str, dict]:
     """The pretrained embedding behind each embedding input: its set's settings (kind,
     model, layer, weights), the rate its network decodes at and the length of a frame
-    (a clap or mert set: also its ``checkpoint``, the folder's provenance: the SHA-256 of
+    (a clap, mert or muq set: also its ``checkpoint``, the folder's provenance: the SHA-256 of
     every file the network is built from, the licence, the source);
     for a precomputed set, its settings and rule import_precomputed's record of it
     (``precomputed``: format, checksum of the files, tracks, dimensions)."""
@@ -61,7 +61,7 @@ def input_embeddings(
                 "sample_rate": kind.sample_rate,
                 "frame_seconds": kind.frame_seconds,
             }
-            if block["kind"] in MODEL_TYPES:  # clap, mert: a folder of weights
+            if block["kind"] in MODEL_TYPES:  # clap, mert, muq: a folder of weights
                 embeddings[name]["checkpoint"] = provenance(
                     block["weights"], block["kind"], block.get("code"), block.get("licence")
                 )

@@ -8,7 +8,11 @@ from genreflow.errors import DataError
 from genreflow.logs import script_logging
 
 with script_logging(snakemake.log[0]) as log:
-    registry = fma_registry(read_tracks(snakemake.input.metadata), snakemake.params.subset)
+    registry = fma_registry(
+        read_tracks(snakemake.input.metadata),
+        snakemake.params.subset,
+        unlabelled=snakemake.params.unlabelled,
+    )
     wanted = snakemake.params.genres
     if wanted is not None:
         unknown = sorted(set(wanted) - set(registry["genre"]))

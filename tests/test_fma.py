@@ -91,6 +91,22 @@ def test_registry_of_the_small_subset(tmp_path):
     assert audio_member("108925") == "fma_small/108/108925.mp3"
 
 
+def test_larger_subsets_and_tracks_without_genre_top(tmp_path, caplog):
+    tracks = mini_tracks()
+    medium = fma_registry(tracks, "medium")
+    assert len(medium) == 27 and "Blues" in set(medium["genre"])  # small ⊂ medium
+    unlabelled = (300, 301)
+    for track in unlabelled:  # large-only tracks without a top genre, as most are
+        tracks.loc[track] = ["large", "training", None, 996, f"Song {track}", "An album"]
+    with pytest.raises(DataError, match=r"2 track\(s\) of the large subset have no genre_top "
+                       r"\(300, 301, \.\.\.\); set dataset\.metadata\.unlabelled: drop"):  # fmt: skip
+        fma_registry(tracks, "large")
+    with caplog.at_level("INFO"):
+        large = fma_registry(tracks, "large", unlabelled="drop")
+    assert len(large) == 27 and "000300" not in set(large["track_id"])
+    assert "2 of the 29 tracks of the large subset have no genre_top: left out" in caplog.text
+
+
 def test_registry_is_read_from_the_metadata_zip(tmp_path):
     csv_path = write_tracks_csv(tmp_path / "tracks.csv")
     archive = tmp_path / "fma_metadata.zip"

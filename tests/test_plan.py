@@ -20,7 +20,14 @@ from genreflow.schemes import SCHEMES
 from conftest import PROJECT_ROOT
 
 SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-PRESETS = ["gtzan.yaml", "gtzan_mini.yaml", "fma_small.yaml", "sweep_example.yaml"]
+PRESETS = [
+    "gtzan.yaml",
+    "gtzan_mini.yaml",
+    "fma_small.yaml",
+    "fma_medium.yaml",
+    "fma_large.yaml",
+    "sweep_example.yaml",
+]
 
 
 def load(name: str) -> dict:
@@ -103,6 +110,12 @@ def test_every_preset_resolves(preset):
     if preset == "fma_small.yaml":
         assert plan.schemes == {"official": (0,), "artist_kfold": (0, 1, 2, 3, 4)}
         assert plan.dataset.registry_built and plan.dataset.n_tracks == 8000
+    if preset in ("fma_medium.yaml", "fma_large.yaml"):
+        assert plan.dataset.metadata.subset == preset[4:-5]
+        # features.max_jobs bounds the feature jobs: 25,000 tracks at 40 a job would be 625
+        assert plan.n_shards == 64
+    if preset == "fma_large.yaml":
+        assert plan.dataset.n_tracks == 106574 and plan.dataset.metadata.unlabelled == "drop"
     if preset.startswith("gtzan"):
         # real datasets train every report's own sizes: the demo's scale is not applied
         assert plan.models["unet_parallel_seed003"].arch_overrides == {}

@@ -11,7 +11,10 @@ from workflow_runner import copy_project, snakemake, write_config
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("preset", ["gtzan.yaml", "gtzan_mini.yaml", "fma_small.yaml"])
+@pytest.mark.parametrize(
+    "preset",
+    ["gtzan.yaml", "gtzan_mini.yaml", "fma_small.yaml", "fma_medium.yaml", "fma_large.yaml"],
+)
 def test_real_presets_show_the_full_dag(tmp_path, preset):
     project = copy_project(tmp_path / "project")
     result = snakemake(project, "-n", "--configfile", f"config/{preset}")
@@ -43,6 +46,9 @@ def test_real_presets_show_the_full_dag(tmp_path, preset):
             assert f"results/models/{dataset}/{scheme}/{probe}/seed0/fold0/{artifact}" in out
             assert f"results/eval/{dataset}/{scheme}/{probe}/seed0/fold0/metrics.json" in out
     assert f"results/final/{dataset}/musicnn_svm/card.md" in out
+    if preset.startswith("fma"):
+        assert "rule download_metadata:" in out and "rule registry_from_metadata:" in out
+        assert f"results/folds/{dataset}/official.csv" in out
     if preset == "fma_small.yaml":
         assert "rule download_metadata:" in out and "rule registry_from_metadata:" in out
         assert "dataset fma_small, 8 genres (Electronic, Experimental" in result.stderr

@@ -17,7 +17,7 @@ CLASSIFY = PLAN.classify
 
 wildcard_constraints:
     dataset=re.escape(DATASET),
-    shard=r"\d{3}",
+    shard=r"\d{3}\d*",
     feature=r"[A-Za-z0-9_]+",
     segments=r"[A-Za-z0-9_]+",
     fold=r"\d+",

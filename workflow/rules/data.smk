@@ -65,6 +65,7 @@ if PLAN.dataset.registry_built:
         params:
             kind=PLAN.dataset.metadata.kind,
             subset=PLAN.dataset.metadata.subset,
+            unlabelled=PLAN.dataset.metadata.unlabelled,
             genres=SELECTED_GENRES,
         script:
             "../../scripts/registry_from_metadata.py"

@@ -11,6 +11,7 @@ validation decodes every file instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 from genreflow.errors import DataError
 from genreflow.schemes import REGISTRY_SPLITS
 
+log = logging.getLogger(__name__)
 TRACKS_MEMBER = "fma_metadata/tracks.csv"
 SUBSETS = ("small", "medium", "large")
 # the registry column of the official split, and what its values mean
@@ -64,11 +66,16 @@ def read_tracks(source: str | os.PathLike) -> pd.DataFrame:
     return tracks
 
 
-def fma_registry(tracks: pd.DataFrame, subset: str = "small") -> pd.DataFrame:
+def fma_registry(
+    tracks: pd.DataFrame, subset: str = "small", *, unlabelled: str = "error"
+) -> pd.DataFrame:
     """The registry of one FMA subset: ``track_id, genre, wav_md5, artist, title, official_split``.
 
     The ``small`` subset is the tracks whose (``set``, ``subset``) is ``small``; the
-    larger subsets contain the smaller ones, as in FMA.
+    larger subsets contain the smaller ones, as in FMA. A track without ``genre_top``
+    (FMA-small and -medium have none; most of FMA-large's tracks have several top
+    genres or none) is an error naming it, or, with ``unlabelled="drop"``, left out and
+    counted in the log.
     """
     if subset not in SUBSETS:
         raise DataError(f"dataset.metadata.subset: {subset!r} is not one of {', '.join(SUBSETS)}.")
@@ -84,9 +91,22 @@ def fma_registry(tracks: pd.DataFrame, subset: str = "small") -> pd.DataFrame:
             f"{', '.join(OFFICIAL_ROLES)}."
         )
     genre = chosen[COLUMNS["genre"]]
-    if genre.isna().any():
+    if genre.isna().any() and unlabelled == "drop":
+        log.info(
+            "%d of the %d tracks of the %s subset have no genre_top: left out "
+            "(dataset.metadata.unlabelled: drop)",
+            int(genre.isna().sum()),
+            len(chosen),
+            subset,
+        )
+        chosen, split = chosen[genre.notna()], split[genre.notna()]
+        genre = genre[genre.notna()]
+    elif genre.isna().any():
         ids = ", ".join(str(i) for i in chosen.index[genre.isna()][:5])
-        raise DataError(f"tracks.csv: track(s) {ids} of the {subset} subset have no genre_top.")
+        raise DataError(
+            f"tracks.csv: {int(genre.isna().sum())} track(s) of the {subset} subset have no "
+            f"genre_top ({ids}, ...); set dataset.metadata.unlabelled: drop to leave them out."
+        )
     artist = chosen[COLUMNS["artist"]]
     registry = pd.DataFrame(
         {

@@ -29,7 +29,7 @@ class FeaturesPlan:
     # every consolidated FEATURE@SEGMENTATION array: features.consolidate, then every
     # model's array inputs
     arrays: tuple[str, ...]
-    n_shards: int  # feature jobs: the dataset's tracks in features.tracks_per_job
+    n_shards: int  # feature jobs per set: see feature_jobs
 
     @property
     def clip_seconds(self) -> float | None:
@@ -223,6 +223,13 @@ def resolved_excerpt(
     return {**excerpt, "count": count, "seconds": round(clip_seconds / count, 6)}
 
 
+def feature_jobs(n_tracks: int, tracks_per_job: int, max_jobs: int) -> int:
+    """Jobs per feature stage: ``tracks_per_job`` tracks each, but at most ``max_jobs``
+    (larger jobs then), so a 100,000-track dataset does not put thousands of jobs per
+    set into the DAG (Snakemake spends milliseconds on each, dry runs included)."""
+    return max(1, min(-(-n_tracks // tracks_per_job), max_jobs))
+
+
 def resolve_features(
     features: Mapping[str, Any],
     dataset_clip: float | None,
@@ -248,5 +255,5 @@ def resolve_features(
             "excerpt": resolved_excerpt(features["excerpt"], clip_seconds),
         },
         arrays=tuple(arrays),
-        n_shards=max(1, -(-n_tracks // features["tracks_per_job"])),
+        n_shards=feature_jobs(n_tracks, features["tracks_per_job"], features["max_jobs"]),
     )

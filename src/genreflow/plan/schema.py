@@ -47,7 +47,9 @@ def schema_problems(config: dict[str, Any], schema_path: str | os.PathLike) -> l
     import jsonschema
     import yaml
 
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    # libyaml's loader where PyYAML has it: the schema is read at every parse
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    schema = yaml.load(Path(schema_path).read_text(), Loader=loader)
     validator = jsonschema.Draft202012Validator(schema)
     return [_replaced(line) for line in _problems(validator, config, [])]
 

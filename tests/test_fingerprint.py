@@ -165,6 +165,22 @@ def test_a_library_audit_reports_each_copy_once_and_sorted(song, song_prints):
     assert pairs.offset_s.round(1).tolist() == [2.3, 2.3, 0.0]
 
 
+def test_the_index_built_in_parts_finds_the_same_candidates(song, song_prints, monkeypatch):
+    """A 100,000-track audit builds its index a part of the values at a time: the votes,
+    and so the candidates, are the ones a single index gives."""
+    from genreflow.data import fingerprint as module
+
+    prints = [song_prints, prints_of(0.5 * song), prints_of(song[round(2.3 * SR) :])]
+    prints.append(prints_of(clip("metal", 8)))
+    whole = module._candidates(prints, 100)
+    assert whole and whole == module._candidates(prints, 100, part_postings=500)
+    library = dict(zip("abcd", prints, strict=True))
+    expected = find_duplicates(library)
+    assert len(expected) == 3
+    monkeypatch.setattr(module, "PART_POSTINGS", 700)  # several parts
+    pd.testing.assert_frame_equal(find_duplicates(library), expected)
+
+
 def test_groups_are_transitive(song):
     # a and b share 6 s, b and c share 6 s; a and c share nothing
     parts = {"a": (0, 12), "b": (6, 24), "c": (18, 30), "d": (0, 30)}

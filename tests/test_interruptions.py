@@ -197,8 +197,16 @@ def test_a_killed_writers_temporary_file_goes_with_the_next_write(tmp_path, slee
     assert dest.read_text() == "{}\n"
     assert not left.exists() and live.exists() and ok.exists()
 
-    folder = tmp_path / "shards"
-    abandoned = tmp_path / f".shards.{left.name.split('.')[3]}.{job.pid}.abc.tmp"
+    # the folder is listed once per process: a temporary file abandoned after this
+    # process's first write there waits for the next process's
+    late = tmp_path / f".late.json.{left.name.split('.')[3]}.{job.pid}.y.tmp.json"
+    late.write_text("abandoned later")
+    write_text("{}\n", tmp_path / "late.json")
+    assert late.exists()
+
+    folder = tmp_path / "sub" / "shards"
+    folder.parent.mkdir()
+    abandoned = folder.parent / f".shards.{left.name.split('.')[3]}.{job.pid}.abc.tmp"
     abandoned.mkdir()
     (abandoned / "part.csv").write_text("half")
     with atomic_directory(folder) as tmp:

@@ -14,8 +14,9 @@ from genreflow.evaluation.predict import predict_torch_fold
 from genreflow.models.registry import MODELS, ModelSpec
 from genreflow.predictions import track_table
 from genreflow.saved import SavedTorchModel
+from genreflow.training import data as data_module
 from genreflow.training import loop as loop_module
-from genreflow.training.data import Normalizer, load_fold
+from genreflow.training.data import MappedRows, Normalizer, load_fold
 from genreflow.training.device import Precision, select_device
 from genreflow.training.job import CHECKPOINT_NAME, Job
 from genreflow.training.params import TrainParams
@@ -151,6 +152,38 @@ def test_load_fold_reads_each_role_once(dataset):
     assert [len(splits[r]) for r in ("train", "val", "test")] == [36, 12, 12]
     assert splits["train"].inputs[0].shape == (36, ROWS, FRAMES)
     assert set(splits["test"].index.track_id).isdisjoint(splits["train"].index.track_id)
+
+
+def test_a_fold_over_the_memory_bound_is_read_batch_by_batch(dataset, tiny_model, monkeypatch):
+    """A 100,000-track fold does not fit a job: its rows stay memory-mapped, and every
+    batch, statistic and trained weight is what the fold held in memory gives."""
+    tmp_path, folds, manifest = dataset
+    held = load_fold(**toy_arrays(tmp_path), folds=folds, fold=0, genres=GENRES, device=CPU)
+    mapped = load_fold(
+        **toy_arrays(tmp_path), folds=folds, fold=0, genres=GENRES, device=CPU, max_bytes=1
+    )
+    assert isinstance(mapped["train"].inputs[0], MappedRows)
+    assert mapped["train"].inputs[0].shape == (36, ROWS, FRAMES)
+    positions = torch.tensor([5, 0, 11, 3, 5])
+    for role in ("train", "val", "test"):
+        (x,), labels = mapped[role].batch(positions, CPU)
+        (y,), expected = held[role].batch(positions, CPU)
+        assert torch.equal(x, y) and torch.equal(labels, expected)
+        assert mapped[role].index.equals(held[role].index)
+    monkeypatch.setattr(data_module, "STATS_CHUNK_ROWS", 5)  # several chunks
+    (mean, std), (held_mean, held_std) = (
+        Normalizer.fit("standardize", split["train"].inputs).stats[0] for split in (mapped, held)
+    )
+    torch.testing.assert_close(mean, held_mean)
+    torch.testing.assert_close(std, held_std)
+    in_memory = run_job(tmp_path, folds, manifest, out="held")
+    monkeypatch.setattr(data_module, "FOLD_MEMORY_BYTES", 1)
+    streamed = run_job(tmp_path, folds, manifest, out="mapped")
+    for a, b in zip(in_memory["epochs"], streamed["epochs"], strict=True):
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+    assert scored_test_accuracy(tmp_path, folds, out="mapped") == scored_test_accuracy(
+        tmp_path, folds, out="held"
+    )
 
 
 def test_standardize_uses_training_statistics():

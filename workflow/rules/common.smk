@@ -5,6 +5,11 @@ import re
 from pathlib import Path
 
 from genreflow.kernels.cache import kernel_versions
+from genreflow.plan.resources import (
+    consolidate_runtime,
+    embedding_runtime as embedding_minutes,
+    feature_runtime,
+)
 
 DATASET = PLAN.dataset.name
 GENERATED = PLAN.dataset.is_demo
@@ -84,6 +89,11 @@ LIBRARY_TABLE = f"{LIBRARY}/library.csv"
 LIBRARY_ERRORS = f"{LIBRARY}/library.errors.csv"
 
 SHARDS = [f"{k:03d}" for k in range(PLAN.n_shards)]
+# SLURM runtimes (minutes) of the jobs that grow with the dataset
+FEATURE_RUNTIME = feature_runtime(
+    PLAN.dataset.n_tracks, PLAN.n_shards, PLAN.features.block["clip_seconds"]
+)
+CONSOLIDATE_RUNTIME = consolidate_runtime(PLAN.dataset.n_tracks)
 # what every feature, embedding and training job reads of the features block
 FEATURES_PLAN = PLAN.features.to_dict()
 # A pattern matching no name keeps a rule out of the DAG when its family is unused.
@@ -151,6 +161,14 @@ def repair_sources():
 def augmented_shard_table(wildcards):
     """The shard's augmented copies, when augmentation is enabled."""
     return [AUGMENTED_TABLE.format(**wildcards)] if config["augment"]["enabled"] else []
+
+
+def embedding_runtime(wildcards):
+    """Minutes for an embedding job of set ``wildcards.feature`` (its kind's cost)."""
+    kind = PLAN.features.block["sets"][wildcards.feature]["kind"]
+    return embedding_minutes(
+        kind, PLAN.dataset.n_tracks, PLAN.n_shards, PLAN.features.block["clip_seconds"]
+    )
 
 
 def embedding_weights(wildcards):

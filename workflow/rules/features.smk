@@ -45,7 +45,8 @@ rule extract_features:
         "../../envs/features.yaml"
     resources:
         mem_mb=2000,
-        runtime=60,
+        # minutes from the tracks a job holds (genreflow.plan.resources)
+        runtime=FEATURE_RUNTIME,
     params:
         shard=lambda wildcards: int(wildcards.shard),
         n_shards=PLAN.n_shards,
@@ -95,7 +96,7 @@ rule extract_embeddings:
         gpu=1,
         mem_mb=4000,
         gpu_mem_mb=config["embeddings"]["gpu_mem_mb"],
-        runtime=120,
+        runtime=embedding_runtime,
     params:
         shard=lambda wildcards: int(wildcards.shard),
         n_shards=PLAN.n_shards,
@@ -174,8 +175,10 @@ rule consolidate_features:
     conda:
         "../../envs/features.yaml"
     resources:
+        # the per-track files are streamed into a memory-mapped array: memory does not
+        # grow with the dataset; time does
         mem_mb=4000,
-        runtime=20,
+        runtime=CONSOLIDATE_RUNTIME,
     params:
         features=FEATURES_PLAN,
     script:

@@ -56,6 +56,8 @@ DEFAULT_MIN_OVERLAP_S = 5.0
 DUPLICATE_COLUMNS = ("track_id_a", "track_id_b", "similarity", "offset_s", "overlap_s")
 
 _CANDIDATES_PER_PAIR = 2  # offsets verified per candidate pair (each with its neighbours)
+# postings (frames) indexed at once: the index's transient memory is about 40 bytes each
+PART_POSTINGS = 8_000_000
 
 
 def _band_edges() -> np.ndarray:
@@ -197,7 +199,10 @@ def find_duplicates(
 
     Cost, measured on 1,000 synthetic 30 s tracks on one shared CPU core: about 1 s in
     all, with about 160 kB of transient memory per track (the index and its sort)
-    besides the fingerprints themselves (10 kB per track).
+    besides the fingerprints themselves (10 kB per track); beyond
+    :data:`PART_POSTINGS` frames in all (about 3,000 tracks) the index is built a part
+    of the values at a time, so its memory stops growing
+    (``python -m benchmarks.scale --stages audit``).
     """
     ids = sorted(fingerprints)
     prints = [np.asarray(fingerprints[track], dtype=np.uint32) for track in ids]
@@ -222,38 +227,37 @@ def find_duplicates(
     return table.astype({"similarity": float, "offset_s": float, "overlap_s": float})
 
 
-def _candidates(prints: list[np.ndarray], min_frames: int) -> list[tuple[int, int, int]]:
-    """(track a, track b > a, offset in frames) worth verifying, by index votes."""
+def _candidates(
+    prints: list[np.ndarray], min_frames: int, *, part_postings: int | None = None
+) -> list[tuple[int, int, int]]:
+    """(track a, track b > a, offset in frames) worth verifying, by index votes.
+
+    The index is built and searched one part of the sub-fingerprint values at a time
+    (``value % parts``, about ``part_postings`` postings each, default
+    :data:`PART_POSTINGS`): a value's postings all
+    fall in one part, so the votes are the same, and the transient memory is one
+    part's (100,000 tracks hold some 260 million postings).
+    """
     lengths = np.array([p.size for p in prints], dtype=np.int64)
     if lengths.size < 2 or lengths.sum() == 0:
         return []
-    values = np.concatenate(prints).astype(np.uint64)
-    track = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
-    indexed = np.flatnonzero((values != 0) & (lengths[track] >= min_frames))
-    # sort the postings by value, then by place (track, position): one sort of
-    # value << 32 | posting number
-    key = np.sort((values[indexed] << np.uint64(32)) | np.arange(indexed.size, dtype=np.uint64))
-    posting = indexed[(key & np.uint64(0xFFFFFFFF)).astype(np.int64)]
-    values = key >> np.uint64(32)
-    # the inverted index: runs of one value, kept when found 2..MAX_POSTINGS times
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    counts = np.diff(np.r_[starts, values.size])
-    kept = np.repeat((counts >= 2) & (counts <= MAX_POSTINGS), counts)
-    values, posting = values[kept], posting[kept]
-    track = track[posting]
-    position = posting - (np.cumsum(lengths) - lengths)[track]
-
-    # every pair of postings of one value in two tracks: posting i with posting i + d
     span = int(lengths.max())
+    parts = max(1, -(-int(lengths.sum()) // (part_postings or PART_POSTINGS)))
     keys = []
-    for d in range(1, min(MAX_POSTINGS, values.size)):
-        same = values[d:] == values[:-d]
-        if not same.any():
-            break
-        same &= track[d:] != track[:-d]
-        a, b = track[:-d][same], track[d:][same]  # a < b: sorted by place within a value
-        offset = position[d:][same] - position[:-d][same]
-        keys.append((a * lengths.size + b) * (2 * span + 1) + offset + span)
+    for part in range(parts):
+        chosen = [
+            np.flatnonzero((p != 0) & (p % parts == part))
+            if p.size >= min_frames
+            else np.zeros(0, dtype=np.int64)
+            for p in prints
+        ]
+        counts = np.array([c.size for c in chosen], dtype=np.int64)
+        if counts.sum() < 2:
+            continue
+        values = np.concatenate([p[c] for p, c in zip(prints, chosen)]).astype(np.uint64)
+        track = np.repeat(np.arange(lengths.size, dtype=np.int64), counts)
+        position = np.concatenate(chosen).astype(np.int64)
+        keys += _votes(values, track, position, lengths.size, span)
     if not keys:
         return []
     key, votes = np.unique(np.concatenate(keys), return_counts=True)
@@ -270,6 +274,34 @@ def _candidates(prints: list[np.ndarray], min_frames: int) -> list[tuple[int, in
     top = (rank < _CANDIDATES_PER_PAIR) & (smoothed >= MIN_VOTES)
     a, b = np.divmod(pair[top], lengths.size)
     return list(zip(a.tolist(), b.tolist(), offset[top].tolist()))
+
+
+def _votes(
+    values: np.ndarray, track: np.ndarray, position: np.ndarray, n_tracks: int, span: int
+) -> list[np.ndarray]:
+    """The votes of one part of the index: ``(a * n_tracks + b) * (2 span + 1) + offset +
+    span`` for every pair of postings of one value in tracks a < b."""
+    # sort the postings by value, then by place (track, position): one sort of
+    # value << 32 | posting number
+    key = np.sort((values << np.uint64(32)) | np.arange(values.size, dtype=np.uint64))
+    posting = (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    values = key >> np.uint64(32)
+    # the inverted index: runs of one value, kept when found 2..MAX_POSTINGS times
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    counts = np.diff(np.r_[starts, values.size])
+    kept = np.repeat((counts >= 2) & (counts <= MAX_POSTINGS), counts)
+    values, track, position = values[kept], track[posting[kept]], position[posting[kept]]
+    # every pair of postings of one value in two tracks: posting i with posting i + d
+    keys = []
+    for d in range(1, min(MAX_POSTINGS, values.size)):
+        same = values[d:] == values[:-d]
+        if not same.any():
+            break
+        same &= track[d:] != track[:-d]
+        a, b = track[:-d][same], track[d:][same]  # a < b: sorted by place within a value
+        offset = position[d:][same] - position[:-d][same]
+        keys.append((a * n_tracks + b) * (2 * span + 1) + offset + span)
+    return keys
 
 
 def _similarity(a: np.ndarray, b: np.ndarray, offset: int) -> tuple[float, int, int]:

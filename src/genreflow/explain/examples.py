@@ -85,15 +85,16 @@ def explain_fold(
     split = load_fold(arrays, indexes, folds, fold, genres, torch.device("cpu"), roles=("test",))[
         "test"
     ]
-    inputs = Normalizer.from_state(saved.normalizer)(split.inputs)
+    normalizer = Normalizer.from_state(saved.normalizer)
     index = split.index.reset_index(drop=True)
     features = saved.features
-    seconds = inputs[0].shape[-1] * features["hop_length"] / features["sample_rate"]
+    seconds = split.inputs[0].shape[-1] * features["hop_length"] / features["sample_rate"]
     examples, rows = [], []
     for track_id in choose_tracks(index, genres, n_tracks):
         positions = np.flatnonzero(index["track_id"].to_numpy() == track_id)
         position = int(positions[len(positions) // 2])
-        example_inputs = [x[position : position + 1] for x in inputs]
+        # normalised one example at a time: the test part may be memory-mapped rows
+        example_inputs = normalizer([x[position : position + 1] for x in split.inputs])
         with torch.no_grad():
             probabilities = model(*example_inputs).softmax(dim=1)[0]
         predicted = int(probabilities.argmax())

@@ -99,10 +99,16 @@ def consolidate_feature(
         )
     n_examples = sum(len(s) for s in starts)
     index_rows = []
-    with atomic_path(dest_array) as tmp:
-        array = np.lib.format.open_memmap(
-            tmp, mode="w+", dtype=np.float32, shape=(n_examples, n_rows, segment_frames)
-        )
+    # written example by example with plain writes, not through a writable memmap: its
+    # dirty pages would count in the job's memory (a 100,000-track log-mel array is tens
+    # of GB), while written file pages are the kernel's to flush
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+        "fortran_order": False,
+        "shape": (n_examples, n_rows, segment_frames),
+    }
+    with atomic_path(dest_array) as tmp, open(tmp, "wb") as out:
+        np.lib.format.write_array_header_1_0(out, header)
         position = 0
         for track, track_starts in zip(tracks.itertuples(index=False), starts):
             if not len(track_starts):
@@ -111,7 +117,8 @@ def consolidate_feature(
             if pooled:
                 matrix = matrix.mean(axis=1, keepdims=True, dtype=np.float64)
             for number, start in enumerate(track_starts):
-                array[position] = matrix[:, start : start + segment_frames]
+                segment = matrix[:, start : start + segment_frames]
+                out.write(np.ascontiguousarray(segment, dtype=np.float32).tobytes())
                 index_rows.append(
                     (
                         position,
@@ -123,8 +130,6 @@ def consolidate_feature(
                     )
                 )
                 position += 1
-        array.flush()
-        del array
     index = pd.DataFrame(index_rows, columns=INDEX_COLUMNS)
     write_csv(index, dest_index)
     log.info(

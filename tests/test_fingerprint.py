@@ -177,7 +177,9 @@ def test_the_index_built_in_parts_finds_the_same_candidates(song, song_prints, m
     library = dict(zip("abcd", prints, strict=True))
     expected = find_duplicates(library)
     assert len(expected) == 3
-    monkeypatch.setattr(module, "PART_POSTINGS", 700)  # several parts
+    monkeypatch.setattr(module, "PART_POSTINGS", 700)  # in parts
+    pd.testing.assert_frame_equal(find_duplicates(library), expected)
+    monkeypatch.setattr(module, "BLOCK_POSTINGS", 3000)  # each read in several blocks
     pd.testing.assert_frame_equal(find_duplicates(library), expected)
 
 

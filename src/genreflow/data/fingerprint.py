@@ -29,6 +29,7 @@ References
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -56,8 +57,11 @@ DEFAULT_MIN_OVERLAP_S = 5.0
 DUPLICATE_COLUMNS = ("track_id_a", "track_id_b", "similarity", "offset_s", "overlap_s")
 
 _CANDIDATES_PER_PAIR = 2  # offsets verified per candidate pair (each with its neighbours)
-# postings (frames) indexed at once: the index's transient memory is about 40 bytes each
+# beyond this many postings (frames) in all, the index is built in INDEX_PARTS parts
+# (its transient memory is some 60 bytes a posting)
 PART_POSTINGS = 8_000_000
+INDEX_PARTS = 64  # a power of two: a value's part is its low bits
+BLOCK_POSTINGS = 4_000_000  # postings read at once while a part is gathered
 
 
 def _band_edges() -> np.ndarray:
@@ -201,7 +205,7 @@ def find_duplicates(
     all, with about 160 kB of transient memory per track (the index and its sort)
     besides the fingerprints themselves (10 kB per track); beyond
     :data:`PART_POSTINGS` frames in all (about 3,000 tracks) the index is built a part
-    of the values at a time, so its memory stops growing
+    of the values at a time, so its memory grows a 64th as fast
     (``python -m benchmarks.scale --stages audit``).
     """
     ids = sorted(fingerprints)
@@ -232,32 +236,50 @@ def _candidates(
 ) -> list[tuple[int, int, int]]:
     """(track a, track b > a, offset in frames) worth verifying, by index votes.
 
-    The index is built and searched one part of the sub-fingerprint values at a time
-    (``value % parts``, about ``part_postings`` postings each, default
-    :data:`PART_POSTINGS`): a value's postings all
-    fall in one part, so the votes are the same, and the transient memory is one
-    part's (100,000 tracks hold some 260 million postings).
+    Beyond ``part_postings`` postings in all (default :data:`PART_POSTINGS`), the index
+    is built and searched one of :data:`INDEX_PARTS` parts of the sub-fingerprint values
+    at a time (its low bits, ``value % INDEX_PARTS``): a value's postings all fall in one part, so the
+    votes are the same, the transient memory is a part's (100,000 tracks hold some 260
+    million postings), and the time stays linear in the postings (each part reads them
+    all, in blocks of :data:`BLOCK_POSTINGS`).
     """
     lengths = np.array([p.size for p in prints], dtype=np.int64)
     if lengths.size < 2 or lengths.sum() == 0:
         return []
     span = int(lengths.max())
-    parts = max(1, -(-int(lengths.sum()) // (part_postings or PART_POSTINGS)))
+    parts = 1 if lengths.sum() <= (part_postings or PART_POSTINGS) else INDEX_PARTS
+    # the indexed tracks (not shorter than the least overlap) in blocks of consecutive
+    # tracks of about BLOCK_POSTINGS postings; a part is the postings whose value has
+    # its number in the low bits (INDEX_PARTS is a power of two)
+    indexed = np.flatnonzero(lengths >= min_frames)
+    if indexed.size < 2:
+        return []
+    ends = np.cumsum(lengths[indexed])
+    cuts = np.searchsorted(ends, np.arange(BLOCK_POSTINGS, ends[-1], BLOCK_POSTINGS))
+    bounds = np.unique(np.r_[0, cuts + 1, indexed.size].clip(0, indexed.size))
+    low_bits = np.uint32(parts - 1)
     keys = []
     for part in range(parts):
-        chosen = [
-            np.flatnonzero((p != 0) & (p % parts == part))
-            if p.size >= min_frames
-            else np.zeros(0, dtype=np.int64)
-            for p in prints
-        ]
-        counts = np.array([c.size for c in chosen], dtype=np.int64)
-        if counts.sum() < 2:
-            continue
-        values = np.concatenate([p[c] for p, c in zip(prints, chosen)]).astype(np.uint64)
-        track = np.repeat(np.arange(lengths.size, dtype=np.int64), counts)
-        position = np.concatenate(chosen).astype(np.int64)
-        keys += _votes(values, track, position, lengths.size, span)
+        values, tracks, positions = [], [], []
+        for first, last in itertools.pairwise(bounds):
+            block = np.concatenate([prints[i] for i in indexed[first:last]])
+            keep = block != 0
+            if parts > 1:
+                keep &= (block & low_bits) == part
+            chosen = np.flatnonzero(keep)
+            block_ends = ends[first:last] - (ends[first] - lengths[indexed[first]])
+            k = np.searchsorted(block_ends, chosen, side="right")  # track in the block
+            track = indexed[first + k]
+            values.append(block[chosen].astype(np.uint64))
+            tracks.append(track)
+            positions.append(chosen - (block_ends[k] - lengths[track]))
+        keys += _votes(
+            np.concatenate(values),
+            np.concatenate(tracks),
+            np.concatenate(positions),
+            lengths.size,
+            span,
+        )
     if not keys:
         return []
     key, votes = np.unique(np.concatenate(keys), return_counts=True)

@@ -38,16 +38,14 @@ from genreflow.embeddings.checkpoints import (
     CLAP_CHUNK_SECONDS,
     CLAP_SAMPLE_RATE,
     PREPROCESSOR_FILE,
-    folder_digests,
-    licence_of,
-    needed_files,
 )
 from genreflow.embeddings.hf_models import (
     ChunkEncoder,
+    checked_layer,
     preprocessor_check,
     strict_pretrained,
 )
-from genreflow.errors import ConfigError, DataError
+from genreflow.errors import DataError
 
 CHUNK_SAMPLES = int(CLAP_CHUNK_SECONDS * CLAP_SAMPLE_RATE)
 NAMED_LAYERS = ("projection", "pooled")
@@ -123,20 +121,11 @@ class ClapExtractor(ChunkEncoder):
         batch_size: int = 64,
         device: torch.device | str = "cpu",
     ) -> None:
-        files = needed_files(weights, "clap")
-        self.weight_digests = folder_digests(weights, files, verify=True)
-        self.licence = licence_of(weights, licence)
+        self._record(weights, "clap", None, licence)
         self.features, model = load_clap(weights)
         encoder = model.audio_model.audio_encoder
         n_states = len(encoder.depths) + 1
-        if isinstance(layer, bool) or not (
-            layer in NAMED_LAYERS or (isinstance(layer, int) and -n_states <= layer < n_states)
-        ):
-            raise ConfigError(
-                f"clap layer {layer!r}: choose {' or '.join(NAMED_LAYERS)}, or a hidden state "
-                f"from {-n_states} to {n_states - 1}."
-            )
-        self.layer = layer
+        self.layer = checked_layer("clap", layer, n_states, NAMED_LAYERS)
         if layer == "projection":
             self.dimensions = int(model.config.projection_dim)
         elif layer == "pooled":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from genreflow.embeddings.checkpoints import RESAMPLER, weight_files
+from genreflow.embeddings.checkpoints import (
+    RESAMPLER,
+    folder_digests,
+    licence_of,
+    needed_files,
+    weight_files,
+)
 from genreflow.embeddings.resampling import resample_mono
-from genreflow.errors import DataError
+from genreflow.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 SHOWN_KEYS = 5  # keys named in a loading error (with the total)
@@ -105,6 +111,27 @@ def strict_pretrained(
     return model.eval()
 
 
+def checked_layer(kind: str, layer: Any, n_states: int, named: tuple[str, ...] = ("mean",)):
+    """``layer`` when it is one of ``named`` or a hidden state's index (negative from the
+    end) among ``n_states``; else the ConfigError naming the choices."""
+    if isinstance(layer, bool) or not (
+        layer in named or (isinstance(layer, int) and -n_states <= layer < n_states)
+    ):
+        raise ConfigError(
+            f"{kind} layer {layer!r}: choose {' or '.join(named)}, or a hidden state from "
+            f"{-n_states} to {n_states - 1}."
+        )
+    return layer
+
+
+def time_mean(states: Sequence[torch.Tensor], layer: str | int) -> torch.Tensor:
+    """Each example's time-mean of hidden state ``layer`` ``(batch, frames, dims)``, or
+    (``mean``) of the mean of every hidden state, as MARBLE probes: ``(batch, dims)``."""
+    if layer == "mean":
+        return torch.stack([s.float() for s in states]).mean(dim=0).mean(dim=1)
+    return states[layer].float().mean(dim=1)
+
+
 def autocast(device: torch.device, fp16: bool):
     """float16 autocast on CUDA when ``fp16``; nothing elsewhere."""
     if fp16 and device.type == "cuda":
@@ -179,6 +206,13 @@ class ChunkEncoder:
 
     def _embed(self, batch: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def _record(self, weights, kind: str, code: str | None, licence: str | None) -> None:
+        """Check the folder (SHA256SUMS when it has one) and keep the SHA-256 of every
+        file the network is built from (:attr:`weight_digests`) and the licence."""
+        files = needed_files(weights, kind, code)
+        self.weight_digests = folder_digests(weights, files, verify=True)
+        self.licence = licence_of(weights, licence)
 
     def frontend(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
         """The network's input for each chunk of mono ``y`` (resampled to the kind's rate)."""

@@ -59,14 +59,13 @@ from genreflow.embeddings.checkpoints import (
     MERT_CHUNK_SECONDS,
     MERT_CODES,
     MERT_SAMPLE_RATE,
-    folder_digests,
-    licence_of,
-    needed_files,
 )
 from genreflow.embeddings.hf_models import (
     ChunkEncoder,
+    checked_layer,
     preprocessor_check,
     strict_pretrained,
+    time_mean,
 )
 from genreflow.errors import ConfigError, DataError
 
@@ -194,21 +193,12 @@ class MertExtractor(ChunkEncoder):
 
         if code not in MERT_CODES:
             raise ConfigError(f"mert code {code!r}: choose one of {', '.join(MERT_CODES)}.")
-        files = needed_files(weights, "mert", code)
-        self.weight_digests = folder_digests(weights, files, verify=True)
-        self.licence = licence_of(weights, licence)
+        self._record(weights, "mert", code, licence)
         self.features = Wav2Vec2FeatureExtractor.from_pretrained(weights, local_files_only=True)
         preprocessor_check(weights, "MERT", MERT_SAMPLE_RATE, self.features.sampling_rate)
         network = load_mert(weights, code)
         n_states = int(network.config.num_hidden_layers) + 1
-        if isinstance(layer, bool) or not (
-            layer == "mean" or (isinstance(layer, int) and -n_states <= layer < n_states)
-        ):
-            raise ConfigError(
-                f"mert layer {layer!r}: choose mean, or a hidden state from {-n_states} to "
-                f"{n_states - 1}."
-            )
-        self.layer = layer
+        self.layer = checked_layer("mert", layer, n_states)
         self.dimensions = int(network.config.hidden_size)
         self.fp16 = fp16
         self.batch_size = batch_size
@@ -219,6 +209,4 @@ class MertExtractor(ChunkEncoder):
         states = self.network(batch, output_hidden_states=True, return_dict=True).hidden_states
         if states is None:
             raise DataError("the MERT network returned no hidden states.")
-        if self.layer == "mean":
-            return torch.stack([s.float() for s in states]).mean(dim=0).mean(dim=1)
-        return states[self.layer].float().mean(dim=1)
+        return time_mean(states, self.layer)

@@ -52,13 +52,15 @@ from genreflow.embeddings.checkpoints import (
     MUQ_CHUNK_SECONDS,
     MUQ_SAMPLE_RATE,
     RESAMPLER,
-    folder_digests,
-    licence_of,
-    needed_files,
     read_config,
     weight_files,
 )
-from genreflow.embeddings.hf_models import ChunkEncoder, chunks
+from genreflow.embeddings.hf_models import (
+    ChunkEncoder,
+    checked_layer,
+    chunks,
+    time_mean,
+)
 from genreflow.embeddings.resampling import resample_mono
 from genreflow.errors import ConfigError, DataError
 
@@ -269,19 +271,10 @@ class MuqExtractor(ChunkEncoder):
         batch_size: int = 64,
         device: torch.device | str = "cpu",
     ) -> None:
-        files = needed_files(weights, "muq")
-        self.weight_digests = folder_digests(weights, files, verify=True)
-        self.licence = licence_of(weights, licence)
+        self._record(weights, "muq", None, licence)
         network = load_muq(weights)
         n_states = len(network.conformer.layers) + 1
-        if isinstance(layer, bool) or not (
-            layer == "mean" or (isinstance(layer, int) and -n_states <= layer < n_states)
-        ):
-            raise ConfigError(
-                f"muq layer {layer!r}: choose mean, or a hidden state from {-n_states} to "
-                f"{n_states - 1}."
-            )
-        self.layer = layer
+        self.layer = checked_layer("muq", layer, n_states)
         self.dimensions = int(network.conformer.config.hidden_size)
         self.fp16 = fp16
         self.batch_size = min(int(batch_size), batch_limit(read_config(weights), memory_gb))
@@ -293,7 +286,4 @@ class MuqExtractor(ChunkEncoder):
         return chunks(resample_mono(y, sample_rate, self.sample_rate, RESAMPLER), CHUNK_SAMPLES)
 
     def _embed(self, batch: torch.Tensor) -> torch.Tensor:
-        states = self.network(batch)
-        if self.layer == "mean":
-            return torch.stack([s.float() for s in states]).mean(dim=0).mean(dim=1)
-        return states[self.layer].float().mean(dim=1)
+        return time_mean(self.network(batch), self.layer)

@@ -136,6 +136,15 @@ def stage_folds(folder: Path, n: int) -> dict:
     return {"jobs": 3}
 
 
+def _tracks(n: int):
+    """A shard table's first columns for the ``n`` tracks of :func:`write_registry`."""
+    import pandas as pd
+
+    ids = [f"{i:06d}" for i in range(n)]
+    genres = [GENRES[i % len(GENRES)] for i in range(n)]
+    return pd.DataFrame({"track_id": ids, "source_track_id": ids, "genre": genres})
+
+
 def _per_track_files(folder: Path, n: int) -> Path:
     files = folder / "musicnn"
     if not files.is_dir():
@@ -148,22 +157,13 @@ def _per_track_files(folder: Path, n: int) -> Path:
 
 
 def stage_consolidate(folder: Path, n: int) -> dict:
-    import pandas as pd
 
     from genreflow.features.compute import FeatureSpec
     from genreflow.features.consolidate import consolidate_feature
     from genreflow.features.settings import FeatureSettings, Segmentation
 
     files = folder / "musicnn"
-    tracks = pd.DataFrame(
-        {
-            "track_id": [f"{i:06d}" for i in range(n)],
-            "source_track_id": [f"{i:06d}" for i in range(n)],
-            "genre": [GENRES[i % len(GENRES)] for i in range(n)],
-            "musicnn": [str(files / f"{i:06d}.npy") for i in range(n)],
-            "n_frames": 3,
-        }
-    )
+    tracks = _tracks(n).assign(musicnn=[str(files / f"{i:06d}.npy") for i in range(n)], n_frames=3)
     settings = FeatureSettings(
         sample_rate=16000,
         n_fft=512,
@@ -252,7 +252,6 @@ def _clips(folder: Path, n: int, seconds: float) -> Path:
 
 
 def stage_features(folder: Path, n: int) -> dict:
-    import pandas as pd
     import yaml
 
     from genreflow.features.settings import FeatureSettings
@@ -265,14 +264,7 @@ def stage_features(folder: Path, n: int) -> dict:
     features["excerpt"] = resolved_excerpt(features["excerpt"], features["clip_seconds"])
     features["sets"] = {k: v for k, v in features["sets"].items() if v["kind"] != "musicnn"}
     settings = FeatureSettings.from_dict(features)
-    tracks = pd.DataFrame(
-        {
-            "track_id": [f"{i:06d}" for i in range(n)],
-            "source_track_id": [f"{i:06d}" for i in range(n)],
-            "genre": [GENRES[i % len(GENRES)] for i in range(n)],
-            "path": [str(folder / "audio" / f"{i:06d}.wav") for i in range(n)],
-        }
-    )
+    tracks = _tracks(n).assign(path=[str(folder / "audio" / f"{i:06d}.wav") for i in range(n)])
     warm = min(WARM_UP_TRACKS, n // 2)  # numba compiles librosa's kernels on first use
     extract_shard(tracks.iloc[:warm], settings, folder / "features")
     start = time.perf_counter()

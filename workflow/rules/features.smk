@@ -175,8 +175,8 @@ rule consolidate_features:
     conda:
         "../../envs/features.yaml"
     resources:
-        # the per-track files are streamed into a memory-mapped array: memory does not
-        # grow with the dataset; time does
+        # the per-track files are streamed into one .npy file: memory does not grow with
+        # the dataset; time does
         mem_mb=4000,
         runtime=CONSOLIDATE_RUNTIME,
     params:

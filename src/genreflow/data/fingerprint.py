@@ -238,10 +238,10 @@ def _candidates(
 
     Beyond ``part_postings`` postings in all (default :data:`PART_POSTINGS`), the index
     is built and searched one of :data:`INDEX_PARTS` parts of the sub-fingerprint values
-    at a time (its low bits, ``value % INDEX_PARTS``): a value's postings all fall in one part, so the
-    votes are the same, the transient memory is a part's (100,000 tracks hold some 260
-    million postings), and the time stays linear in the postings (each part reads them
-    all, in blocks of :data:`BLOCK_POSTINGS`).
+    at a time (its low bits, ``value % INDEX_PARTS``): a value's postings all fall in one
+    part, so the votes are the same, the transient memory is a part's (100,000 tracks
+    hold some 260 million postings), and the time stays linear in the postings (each
+    part reads them all, in blocks of :data:`BLOCK_POSTINGS`).
     """
     lengths = np.array([p.size for p in prints], dtype=np.int64)
     if lengths.size < 2 or lengths.sum() == 0:

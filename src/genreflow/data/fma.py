@@ -73,7 +73,7 @@ def fma_registry(
 
     The ``small`` subset is the tracks whose (``set``, ``subset``) is ``small``; the
     larger subsets contain the smaller ones, as in FMA. A track without ``genre_top``
-    (FMA-small and -medium have none; most of FMA-large's tracks have several top
+    (FMA-small and -medium have none; many of FMA-large's tracks have several top
     genres or none) is an error naming it, or, with ``unlabelled="drop"``, left out and
     counted in the log.
     """

@@ -1,4 +1,4 @@
-"""What the clap and mert kinds share: chunks of a clip, strict loading of a
+"""What the clap, mert and muq kinds share: chunks of a clip, strict loading of a
 ``transformers`` model from a folder, batches under a memory bound, and the extractor
 steps around the network (:class:`ChunkEncoder`).
 
@@ -99,16 +99,26 @@ def strict_pretrained(
         if key not in buffers and not key.endswith(("position_ids", "relative_position_index"))
     )
     mismatched = [str(item[0]) for item in info.get("mismatched_keys") or []]
-    if missing or unexpected or mismatched:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {_shown(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys {_shown(unexpected)}")
-        if mismatched:
-            parts.append(f"keys of another shape {_shown(mismatched)}")
-        raise DataError(f"{names}: {'; '.join(parts)}; expected the weights of {what}.")
+    refuse_mismatch(names, what, missing, unexpected, mismatched)
     return model.eval()
+
+
+def refuse_mismatch(
+    names: str, what: str, missing: list[str], unexpected: list[str], mismatched: list[str]
+) -> None:
+    """A DataError naming the weights files ``names`` and the keys that differ from the
+    network ``what``, when any do."""
+    parts = [
+        f"{words} {_shown(keys)}"
+        for words, keys in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("keys of another shape", mismatched),
+        )
+        if keys
+    ]
+    if parts:
+        raise DataError(f"{names}: {'; '.join(parts)}; expected the weights of {what}.")
 
 
 def checked_layer(kind: str, layer: Any, n_states: int, named: tuple[str, ...] = ("mean",)):
@@ -185,12 +195,14 @@ def preprocessor_check(
 
 
 class ChunkEncoder:
-    """The steps around a ``transformers`` network that the clap and mert extractors share.
+    """The steps around a network that the clap, mert and muq extractors share.
 
     A subclass sets :attr:`sample_rate`, :attr:`chunk_samples`, what its feature
     extractor's output is called (:attr:`input_key`) and its axes (:attr:`input_axes`),
     and in ``__init__`` :attr:`features`, :attr:`dimensions`, :attr:`batch_size`,
-    :attr:`device` and :attr:`fp16`; it computes one batch in ``_embed``.
+    :attr:`device` and :attr:`fp16`; it computes one batch in ``_embed``. (MuQ computes
+    its own spectrogram: its :meth:`frontend` only cuts chunks, and it has no
+    ``features``.)
     """
 
     what: str  # the kind's name in errors

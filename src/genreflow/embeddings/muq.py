@@ -59,6 +59,7 @@ from genreflow.embeddings.hf_models import (
     ChunkEncoder,
     checked_layer,
     chunks,
+    refuse_mismatch,
     time_mean,
 )
 from genreflow.embeddings.resampling import resample_mono
@@ -69,6 +70,7 @@ CHUNK_SAMPLES = int(MUQ_CHUNK_SECONDS * MUQ_SAMPLE_RATE)
 PRETRAINING_ONLY = ("linear.", "cls_token", "quantizer_", "rvq.", "recon_proj.")
 LIVE_COPIES = 4  # activations of the first block alive at once (conv, norm, residual, sum)
 STRIDES = {4: (2, 2), 2: (2, 1)}  # MuQModel's time strides by frames per label
+N_MELS = 128  # MuQModel's MelSTFT keeps its default whatever config.json's n_mels says
 
 
 class Res2dModule(nn.Module):
@@ -129,7 +131,7 @@ class MuqFeatures(nn.Module):
             sample_rate=MUQ_SAMPLE_RATE,
             n_fft=2048,
             hop_length=int(config["hop_length"]),
-            n_mels=128,  # MuQModel's MelSTFT keeps its default whatever n_mels says
+            n_mels=N_MELS,
         )
         self.to_db = torchaudio.transforms.AmplitudeToDB()
         stat = config.get("stat") or {}
@@ -207,17 +209,7 @@ def load_muq(folder: str | os.PathLike) -> MuqFeatures:
             stray.append(key)
     missing = sorted(k for k in own if k not in weights and not k.startswith(("mel.", "to_db.")))
     shapes = sorted(k for k, v in weights.items() if tuple(v.shape) != tuple(own[k].shape))
-    if missing or stray or shapes:
-        parts = [
-            f"{what} {sorted(keys)[:5]}{f' and {len(keys) - 5} more' if len(keys) > 5 else ''}"
-            for what, keys in (
-                ("missing keys", missing),
-                ("unexpected keys", stray),
-                ("keys of another shape", shapes),
-            )
-            if keys
-        ]
-        raise DataError(f"{names}: {'; '.join(parts)}; expected the weights of MuQ.")
+    refuse_mismatch(names, "MuQ", missing, sorted(stray), shapes)
     network.load_state_dict(weights, strict=False)
     return network.eval()
 
@@ -225,7 +217,8 @@ def load_muq(folder: str | os.PathLike) -> MuqFeatures:
 def batch_limit(config: Mapping[str, Any], memory_gb: float) -> int:
     """Chunks per forward pass within ``memory_gb`` of the first block's activations."""
     frames = CHUNK_SAMPLES // int(config["hop_length"])
-    per_chunk = LIVE_COPIES * int(config["conv_dim"]) * 64 * (frames // 2) * 4
+    # the first block's output: conv_dim channels × half the bands × half the frames
+    per_chunk = LIVE_COPIES * int(config["conv_dim"]) * (N_MELS // 2) * (frames // 2) * 4
     return max(1, int(memory_gb * 2**30 // per_chunk))
 
 

@@ -5,8 +5,8 @@ bounds the number of jobs, so at FMA-large's size each holds about 1,700): its S
 runtime is computed here from measured one-core costs per 30 s clip
 (``benchmarks/RESULTS.md``) times a margin for slower nodes, so a cluster run of any
 preset asks for what its jobs need without anyone editing ``profiles/slurm``.
-Consolidation streams the per-track files into one memory-mapped array (its memory
-does not grow); its runtime grows with the tracks. Light: no imports beyond the standard
+Consolidation streams the per-track files into one array file (its memory does not
+grow); its runtime grows with the tracks. Light: no imports beyond the standard
 library.
 """
 

@@ -15,7 +15,7 @@ log-uniform from 30 s to 8 min. It then times, in one run:
   decoded by seeking), and on the same songs cut to 30 s files (the goal: within 1.5×).
 
 It prints files/s for each step, the audit's cost as a share of the feature stage, and the
-ratios; figures measured on this project's machine are in ``benchmarks/RESULTS.md``.
+ratios; figures measured on this project's machine are in ``docs/measurements.md``.
 """
 
 from __future__ import annotations

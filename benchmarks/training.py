@@ -38,11 +38,23 @@ FRAMES = {
 }
 
 
+# pretrained embeddings (the probes' inputs): values per frame, and frames (one per
+# network example: musicnn's 2.992 s patch) per segmentation
+EMBEDDING_ROWS = {"musicnn": 753}
+EMBEDDING_FRAMES = {
+    "demo": {"s3": 1, "s6": 2, "clip": 3},
+    "gtzan": {"s3": 1, "s6": 2, "clip": 10},
+}
+
+
 def input_shapes(inputs: Sequence[str], dataset: str = "demo") -> list[tuple[int, int]]:
     shapes = []
     for item in inputs:
         feature, _, segmentation = item.partition("@")
-        shapes.append((ROWS[feature], FRAMES[dataset][segmentation]))
+        if feature in EMBEDDING_ROWS:
+            shapes.append((EMBEDDING_ROWS[feature], EMBEDDING_FRAMES[dataset][segmentation]))
+        else:
+            shapes.append((ROWS[feature], FRAMES[dataset][segmentation]))
     return shapes
 
 

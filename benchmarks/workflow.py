@@ -14,7 +14,7 @@ job time and mean per job, the CPU time and CPU share (CPU seconds per wall seco
 the rule's jobs: about 1 for a single-threaded job that computes, well below 1 for one
 that waits, above 1 for a multi-threaded one), the peak memory of its largest job, and
 each rule's share of all job time. A user with a 3-hour GTZAN run sees which rule to
-move to the GPU or the cluster. The README's timing tables are printed by it.
+move to the GPU or the cluster. The timing tables of docs/measurements.md are printed by it.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(summary: pd.DataFrame) -> str:
-    """The summary as the README's table."""
+    """The summary as docs/measurements.md's table."""
     header = (
         "| rule | jobs | job time (s) | mean per job (s) | CPU time (s) | CPU share | "
         "peak memory (MB) | share of job time |"

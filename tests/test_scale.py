@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,18 @@ import pytest
 from genreflow.plan.dataset import registry_columns
 from genreflow.plan.features import feature_jobs
 from genreflow.plan.resources import (
+    MAX_TRAINING_RUNTIME,
     MIN_RUNTIME,
+    UNMEASURED_TRAINING_RUNTIME,
     consolidate_runtime,
     embedding_runtime,
     feature_runtime,
+    segments_per_clip,
+    training_runtime,
 )
+
+from conftest import PROJECT_ROOT
+from workflow_runner import SNAKEMAKE
 
 
 def test_feature_jobs_are_bounded_by_max_jobs():
@@ -35,6 +44,35 @@ def test_runtimes_grow_with_the_tracks_a_job_holds():
     )
     assert feature_runtime(106_574, 64, 10.0) < large  # shorter clips, less work
     assert consolidate_runtime(1000) == MIN_RUNTIME < consolidate_runtime(1_000_000)
+
+
+def test_training_jobs_ask_for_time_in_proportion_to_their_examples_and_epochs():
+    assert segments_per_clip(30.0, 3.0, 3.0) == 10 and segments_per_clip(30.0, 3.0, 1.5) == 19
+    assert segments_per_clip(None, None, None) == 1  # a whole-clip input
+    gtzan = training_runtime("cnn_seed001", 1000 * 10, 30)
+    fma_medium = training_runtime("cnn_seed001", 25_000 * 10, 30)
+    assert MIN_RUNTIME < gtzan and 20 * gtzan < fma_medium < 30 * gtzan
+    assert training_runtime("cnn_seed001", 1000 * 10, 60) > 1.8 * gtzan  # twice the epochs
+    assert training_runtime("unet_parallel_seed003", 106_574 * 10, 30) == MAX_TRAINING_RUNTIME
+    assert training_runtime("a_new_model", 10**9, 100) == UNMEASURED_TRAINING_RUNTIME
+
+
+def test_the_plan_gives_each_training_job_its_own_runtime():
+    def runtimes(*configfile: str) -> dict[str, int]:
+        dry = subprocess.run(
+            [*SNAKEMAKE, "-n", "--forceall", *configfile],
+            capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
+        )  # fmt: skip
+        found = {}
+        for job in (dry.stdout + dry.stderr).split("\nrule ")[1:]:
+            if job.startswith("train_torch:"):
+                model = re.search(r"model=(\w+)", job).group(1)
+                found[model] = int(re.search(r"runtime=(\d+)", job).group(1))
+        return found
+
+    demo, gtzan = runtimes(), runtimes("--configfile", "config/gtzan.yaml")
+    assert gtzan["cnn_seed001"] > demo["cnn_seed001"]
+    assert gtzan["unet_parallel_seed003"] > gtzan["cnn_seed001"]
 
 
 def _registry(path: Path, n: int) -> Path:
@@ -89,3 +127,11 @@ def test_shards_past_999_are_planned(tmp_path):
         str(write_config(project, config)),
     )
     assert "results/features/many/shards/shard1100.csv" in result.stdout
+
+
+def test_the_slurm_profile_leaves_training_runtimes_to_the_plan():
+    import yaml
+
+    profile = yaml.safe_load((PROJECT_ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    for rule in ("train_torch", "train_final_torch", "train_sweep_torch"):
+        assert "runtime" not in profile["set-resources"][rule], rule

@@ -52,7 +52,7 @@ def setup(tmp_path_factory):
 
 
 def classify_config(library: Path, model: Path) -> str:
-    """The README's one-line override (Snakemake reads every nested value as text)."""
+    """docs/classify.md's one-line override (Snakemake reads every nested value as text)."""
     return f"classify={{library: {library}, model: {model}, shard_files: 2, least_confident: 2}}"
 
 

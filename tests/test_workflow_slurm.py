@@ -7,9 +7,14 @@ the same outputs as a local run of the same config.
 
 import json
 import re
+import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
+
+from genreflow.library.classify import Options, classify_library
 
 from conftest import only_models
 from slurm_cluster import LocalSlurm
@@ -45,6 +50,20 @@ FIT_TWO_CPUS = [
     "extract_features:mem_mb=4000",
     "extract_embeddings:cpus_per_gpu=1", "extract_embeddings:mem_mb=4000",
 ]  # fmt: skip
+# the profile, with the flags a site without accounting needs
+THROUGH_SLURM = [
+    "--workflow-profile", "profiles/slurm",
+    "--slurm-status-command", "squeue",
+    "--slurm-no-account",
+    "--slurm-init-seconds-before-status-checks", "1",
+    "--slurm-keep-successful-logs",
+    "--jobs", "4",
+    "--latency-wait", "5",
+    "--retries", "0",
+    "--verbose",
+    *FIT_TWO_CPUS,
+]  # fmt: skip
+KERNELS = "results/kernels"
 # rules whose jobs train a torch model, each asking SLURM for a GPU
 TORCH_TRAINING = ("rule_train_torch", "rule_train_final_torch")
 # pretrained embeddings (musicnn), one job per set and shard, on a GPU too
@@ -70,27 +89,17 @@ def runs(cluster, tmp_path_factory):
         args = ["--configfile", str(config)]
         if kind == "local":
             args = [*COMPARED_TABLES, *COMPARED_METRICS, *args]
+            # the SLURM run's compiled kernels (a build cache, not compared): a minute saved
+            shutil.copytree(projects["slurm"][0] / KERNELS, project / KERNELS)
         if kind == "slurm":
-            args = [
-                "--workflow-profile", "profiles/slurm",
-                "--slurm-status-command", "squeue",
-                "--slurm-no-account",
-                "--slurm-init-seconds-before-status-checks", "1",
-                "--slurm-keep-successful-logs",
-                "--jobs", "4",
-                "--latency-wait", "5",
-                "--retries", "0",
-                "--verbose",
-                *FIT_TWO_CPUS,
-                *args,
-            ]  # fmt: skip
+            args = [*THROUGH_SLURM, *args]
         result = snakemake(project, *args, env=cluster.env)
-        projects[kind] = (project, result)
+        projects[kind] = (project, result, config)
     return projects
 
 
 def test_every_job_went_through_slurm(runs):
-    project, result = runs["slurm"]
+    project, result, _ = runs["slurm"]
     log = result.stdout + result.stderr
     jobs = re.findall(r"^rule (\w+):", log, flags=re.MULTILINE)
     submitted = re.findall(r"SLURM jobid (\d+)", log)
@@ -102,7 +111,7 @@ def test_every_job_went_through_slurm(runs):
 
 
 def test_training_and_embedding_jobs_asked_slurm_for_a_gpu(runs):
-    _, result = runs["slurm"]
+    _, result, _ = runs["slurm"]
     calls = re.findall(r"^sbatch call: (.*)$", result.stdout + result.stderr, flags=re.MULTILINE)
     training = [call for call in calls if any(rule in call for rule in TORCH_TRAINING)]
     embedding = [call for call in calls if any(rule in call for rule in EMBEDDINGS)]
@@ -115,8 +124,8 @@ def test_training_and_embedding_jobs_asked_slurm_for_a_gpu(runs):
 
 
 def test_slurm_and_local_runs_give_the_same_outputs(runs):
-    slurm_project, _ = runs["slurm"]
-    local_project, _ = runs["local"]
+    slurm_project, _, _ = runs["slurm"]
+    local_project, _, _ = runs["local"]
     for table in COMPARED_TABLES:
         assert pd.read_csv(slurm_project / table).equals(pd.read_csv(local_project / table)), table
     for part in COMPARED_METRICS:
@@ -124,3 +133,40 @@ def test_slurm_and_local_runs_give_the_same_outputs(runs):
         local = json.loads((local_project / part).read_text())
         assert slurm["confusion"] == local["confusion"]
         assert slurm["log_loss"] == pytest.approx(local["log_loss"])
+
+
+def test_a_library_classified_through_slurm_equals_the_single_machine_table(
+    runs, cluster, tmp_path
+):
+    """`snakemake classify` on the cluster: one SLURM job per shard of 2 files, merged
+    into the table `genreflow classify` writes on one machine for the same files."""
+    project, _, config = runs["slurm"]
+    model = project / "results" / "final" / "demo" / "cnn_seed001"
+    library = tmp_path / "My Music"
+    for i, relpath in enumerate(("Jazz/01.wav", "Rock/02.flac", "Rock/04.wav")):
+        path = library / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        t = np.arange(7 * 22050) / 22050
+        sf.write(path, 0.3 * np.sin(2 * np.pi * (150 + 80 * i) * t), 22050)
+    (library / "Rock" / "03 broken.wav").write_text("not a song\n")
+    classify = f"classify={{library: {library}, model: {model}, shard_files: 2}}"
+    result = snakemake(
+        project, "classify", *THROUGH_SLURM, "--configfile", str(config), "--config", classify,
+        env=cluster.env,
+    )  # fmt: skip
+    calls = re.findall(r"^sbatch call: (.*)$", result.stdout + result.stderr, flags=re.MULTILINE)
+    assert sum("rule_classify_shard" in call for call in calls) == 2
+    out = project / "results" / "library" / "demo" / "My_Music"
+    table = pd.read_csv(out / "library.csv")
+    alone = tmp_path / "alone.csv"
+    classify_library(library, alone, Options(str(model)), progress=False)
+    expected = pd.read_csv(alone)
+    assert len(table) == 3
+    probabilities = [c for c in table.columns if c.startswith("probability")]
+    others = [c for c in table.columns if c not in probabilities]
+    assert table[others].equals(expected[others])
+    assert np.allclose(table[probabilities], expected[probabilities], atol=2e-4)
+    errors = pd.read_csv(out / "library.errors.csv")
+    assert errors[["path", "reason"]].values.tolist() == [
+        [str(library / "Rock" / "03 broken.wav"), "not audio"]
+    ]

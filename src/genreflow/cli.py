@@ -390,8 +390,6 @@ def pin_command(args: argparse.Namespace) -> int:
 
 
 def _pin(configfiles: Sequence[str]) -> int:
-    import yaml
-    from snakemake.utils import update_config
 
     from genreflow.atomic import write_csv
     from genreflow.collection.aliases import load_aliases
@@ -399,13 +397,9 @@ def _pin(configfiles: Sequence[str]) -> int:
     from genreflow.collection.pin import pin_collection
     from genreflow.plan.collection import default_registry, is_collection
     from genreflow.plan.schema import SCHEMA_PATH, schema_problems
+    from genreflow.plan.workflow_files import read_config
 
-    config: dict = {}
-    for path in ["config/config.yaml", *configfiles]:
-        try:
-            update_config(config, yaml.safe_load(Path(path).read_text()) or {})
-        except (OSError, yaml.YAMLError) as error:
-            raise GenreflowError(f"{path}: cannot be read as YAML ({error}).") from None
+    config = read_config(list(configfiles), Path.cwd())
     problems = schema_problems(config, SCHEMA_PATH)
     dataset = config.get("dataset", {})
     # a registry still to be written (never over a published dataset's registry)

@@ -15,7 +15,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-LOCK_FILE = Path(__file__).resolve().parents[2] / "requirements" / "lock.txt"
+from genreflow.checkout import CHECKOUT
+
+LOCK_FILE = CHECKOUT / "requirements" / "lock.txt"
 
 
 def cpu_model() -> str:

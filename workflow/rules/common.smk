@@ -9,6 +9,8 @@ from genreflow.plan.resources import (
     consolidate_runtime,
     embedding_runtime as embedding_minutes,
     feature_runtime,
+    segments_per_clip,
+    training_runtime,
 )
 
 DATASET = PLAN.dataset.name
@@ -169,6 +171,24 @@ def embedding_runtime(wildcards):
     return embedding_minutes(
         kind, PLAN.dataset.n_tracks, PLAN.n_shards, PLAN.features.block["clip_seconds"]
     )
+
+
+def training_minutes(wildcards):
+    """Minutes for a torch training job of ``wildcards.model`` (or of its sweep point):
+    every track (an upper bound on a fold's train part), its segments and augmented
+    copies, times its epochs and learning rates (plan.resources: at the model's CPU rate)."""
+    if hasattr(wildcards, "point"):
+        run = PLAN.sweeps[wildcards.model].points[wildcards.point]
+    else:
+        run = MODELS[wildcards.model].run
+    segmentation = run.inputs[0].partition("@")[2]
+    block = PLAN.features.block["segments"][segmentation]
+    examples = PLAN.dataset.n_tracks * segments_per_clip(
+        PLAN.features.block["clip_seconds"], block.get("seconds"), block.get("hop_seconds")
+    )
+    examples *= 1 + len(PLAN.augmentations)
+    passes = run.train.epochs * len(run.train.lr_grid or [None])
+    return training_runtime(wildcards.model, examples, passes)
 
 
 def embedding_weights(wildcards):
@@ -419,7 +439,7 @@ def library_outputs(wildcards):
         raise WorkflowError(
             "Invalid configuration: classify.library is null, so there is no library to "
             "classify; give it, e.g. snakemake classify --config classify='{library: "
-            '~/Music}\' (README, "The same on a cluster")'
+            '~/Music}\' (docs/classify.md, "The same on a cluster")'
         )
     folder = here(LIBRARY, library=CLASSIFY.name)
     names = ("library.csv", "library.errors.csv", "summary.md", "summary.png", "summary.html")

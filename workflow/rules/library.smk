@@ -1,7 +1,8 @@
 # A whole music library classified by one model (the classify block; `snakemake classify`):
 # walked once into shards of classify.shard_files files, one job per shard (one SLURM job
 # each with --workflow-profile profiles/slurm), the shard tables merged in the listing's
-# order, and a one-page summary. Rows are genreflow classify's (README, "A whole library").
+# order, and a one-page summary. Rows are genreflow classify's (docs/classify.md, "A whole
+# library").
 
 
 checkpoint list_library:

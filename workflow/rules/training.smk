@@ -28,7 +28,8 @@ rule train_torch:
         gpu=1,
         mem_mb=8000,
         gpu_mem_mb=PLAN.training.gpu_mem_mb,
-        runtime=240,
+        # grows with the tracks, segments and epochs (common.smk); memory does not
+        runtime=training_minutes,
     params:
         # the plan's resolved settings: the job merges and defaults nothing
         run=run_settings,

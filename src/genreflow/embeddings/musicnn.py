@@ -69,6 +69,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genreflow.checkout import CHECKOUT
 from genreflow.embeddings.musicnn_input import musicnn_patches
 from genreflow.embeddings.musicnn_params import N_MELS, PATCH_SECONDS, SAMPLE_RATE
 from genreflow.errors import ConfigError, DataError
@@ -80,7 +81,7 @@ GEMM_COLUMNS = 16  # MKL's single-precision GEMM runs fastest on filter counts o
 UNFOLDED_BYTES = {"cpu": 16 * 2**20}
 LAYERS = ("max_pool", "mean_pool", "penultimate", "taggram")
 MODELS = ("MSD_musicnn", "MTT_musicnn")
-WEIGHTS_DIR = Path(__file__).resolve().parents[3] / "resources" / "musicnn"
+WEIGHTS_DIR = CHECKOUT / "resources" / "musicnn"
 
 
 def _tf_same(kernel: int) -> tuple[int, int]:

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from genreflow.checkout import CHECKOUT
 from genreflow.checksums import parse_checksum
 from genreflow.errors import ConfigError
 
 # relative to the workflow's directory (the project root): rule fetch_weights' output
 WEIGHTS_CACHE = "resources/downloads/weights"
 # the same folder found from the installed package, for genreflow predict run elsewhere
-PROJECT_WEIGHTS_CACHE = Path(__file__).resolve().parents[3] / WEIGHTS_CACHE
+PROJECT_WEIGHTS_CACHE = CHECKOUT / WEIGHTS_CACHE
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Published: 73.5% test accuracy on GTZAN's fault-filtered split for musicnn in MARBLE
 v1 (Yuan et al., 2023), with this protocol; MARBLE's figure for another encoder goes
-beside a run on its embeddings through ``models.marble_mlp.published`` (README,
-"Pretrained embeddings").
+beside a run on its embeddings through ``models.marble_mlp.published`` (docs/features.md,
+"MARBLE's probe protocol").
 
 Model as described
 ------------------

@@ -3,7 +3,7 @@
 The costs are the job CPU seconds of the ``config/my_music.yaml`` preset on a generated
 collection of 46 usable songs (30 s – 6 min, mixed formats) on a 2-core VM
 (2026-12-06; ``python -m benchmarks.workflow results/benchmarks/my_music``, see
-benchmarks/RESULTS.md). A run is estimated by scaling each stage's and model's cost with
+docs/measurements.md). A run is estimated by scaling each stage's and model's cost with
 the number of songs (never below the measured size: small runs pay the jobs' start-up)
 and the folds and seeds, over 2 cores kept 80% busy.
 """
@@ -42,7 +42,7 @@ class Estimate:
     def describe(self) -> str:
         line = (
             f"about {self.minutes:.0f} min on a 2-core CPU machine (costs measured on "
-            f"{MEASURED_SONGS} songs, benchmarks/RESULTS.md)"
+            f"{MEASURED_SONGS} songs, docs/measurements.md)"
         )
         if self.unmeasured:
             line += (

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from genreflow.checkout import CHECKOUT
 from genreflow.errors import ConfigError, closest, unknown_key
 
 # the schema of a checkout (the Snakefile passes its own)
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = CHECKOUT / "workflow" / "schemas" / "config.schema.yaml"
 
 # keys of earlier configs, with what replaced them
 REPLACED_KEYS = {

@@ -28,7 +28,8 @@ from conftest import FIXTURES, PROJECT_ROOT
 REFERENCES = PROJECT_ROOT / "tests" / "fixtures" / "muq"
 SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 CLIP = FIXTURES / "blues.00050.au"  # 30 s at 22.05 kHz
-# measured: 0.0 (bit for bit) against muq 0.1.0 under transformers 4.45.2
+# measured against muq 0.1.0 under transformers 4.45.2: 0.0 (bit for bit) on the CPU that
+# wrote the references, up to 4.2e-7 (3.4e-7 of the largest value) on an AVX-512 EPYC
 TOLERANCE = 1e-5
 
 
@@ -65,9 +66,9 @@ def test_loading_is_strict_but_takes_old_weight_norm_keys(tmp_path):
     renamed[prefix + "weight_v"] = renamed.pop(prefix + "parametrizations.weight.original1")
     weights.unlink()
     torch.save(renamed, folder / "pytorch_model.bin")
-    np.testing.assert_array_equal(
-        _states(folder, reference["waveform"]), reference["hidden_states"]
-    )
+    expected = reference["hidden_states"]  # within the tolerance: the exact bits vary by CPU
+    states = _states(folder, reference["waveform"])
+    assert np.abs(states - expected).max() <= TOLERANCE * np.abs(expected).max()
     (folder / "pytorch_model.bin").unlink()
     broken = dict(state)
     del broken["model.conformer.layers.1.ffn2.output_dense.bias"]

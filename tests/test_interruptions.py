@@ -142,7 +142,8 @@ JOB = textwrap.dedent(
     with atomic_path({dest!r}) as tmp:
         tmp.write_text("half")
         print("writing", flush=True)
-        time.sleep(120)
+        for _ in range(1200):  # 120 s, in steps: a signal handled just before a step's
+            time.sleep(0.1)  # sleep began waits one step, not the whole (see the watchdog)
     """
 )
 

@@ -390,7 +390,6 @@ def pin_command(args: argparse.Namespace) -> int:
 
 
 def _pin(configfiles: Sequence[str]) -> int:
-
     from genreflow.atomic import write_csv
     from genreflow.collection.aliases import load_aliases
     from genreflow.collection.discover import discover

@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from genreflow.atomic import write_text
+from genreflow.checkout import CHECKOUT
 from genreflow.docs_pages.pages import expected_pages, stale_pages
-from genreflow.plan.workflow_files import CHECKOUT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,9 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if stale else 0
     for path, text in expected_pages(args.root).items():
         target = args.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists() or target.read_text() != text:
-            target.write_text(text)
+            write_text(text, target)
             print(f"wrote {path}")
     return 0
 

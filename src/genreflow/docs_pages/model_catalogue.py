@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from genreflow.checkout import CHECKOUT
 from genreflow.models.index import INDEX_PATH, IndexedModel, load_index
-from genreflow.plan.workflow_files import CHECKOUT
 
 PAGE = Path("docs/reference/models.md")
 GENERATED_NOTE = (

@@ -38,6 +38,14 @@ def caught(function: Any, *args: Any, **kwargs: Any) -> list[str]:
     return []
 
 
+def read_yaml(path: str | os.PathLike) -> Any:
+    """A YAML file's content, read with libyaml's loader where PyYAML has it (the schema
+    and the default config are read at every parse)."""
+    import yaml
+
+    return yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def schema_problems(config: dict[str, Any], schema_path: str | os.PathLike) -> list[str]:
     """One line per schema violation, each starting with the dotted config key.
 
@@ -46,11 +54,8 @@ def schema_problems(config: dict[str, Any], schema_path: str | os.PathLike) -> l
     says what replaced a key of an earlier config.
     """
     import jsonschema
-    import yaml
 
-    # libyaml's loader where PyYAML has it: the schema is read at every parse
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    schema = yaml.load(Path(schema_path).read_text(), Loader=loader)
+    schema = read_yaml(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     return [_replaced(line) for line in _problems(validator, config, [])]
 

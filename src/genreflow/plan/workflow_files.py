@@ -25,9 +25,9 @@ from snakemake.utils import update_config
 
 from genreflow.checkout import CHECKOUT
 from genreflow.errors import ConfigError
+from genreflow.plan.schema import read_yaml
 
 DEFAULT_CONFIG = Path("config/config.yaml")
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when installed
 BUNDLED = "resources/"  # where the files the workflow ships with live, in the clone
 
 # the config keys that may name a bundled file (dotted paths)
@@ -80,7 +80,7 @@ def fill_defaults(config: MutableMapping[str, Any], workflow_root: Path) -> None
     ``config: config``, the host project's config gains the defaults too (a host that
     sets keys of its own keeps them). Under ``--replace-workflow-config`` the defaults
     come back, since no genreflow run is possible without them."""
-    merged = yaml.load((workflow_root / DEFAULT_CONFIG).read_text(), Loader=YAML_LOADER)
+    merged = read_yaml(workflow_root / DEFAULT_CONFIG)
     update_config(merged, copy.deepcopy(dict(config)))  # as Snakemake merges --configfile
     config.clear()
     config.update(merged)
@@ -95,7 +95,7 @@ def read_config(configfiles: list[str] | tuple[str, ...], workdir: Path) -> dict
     own = [str(workdir / DEFAULT_CONFIG)] if (workdir / DEFAULT_CONFIG).is_file() else []
     for path in [*own, *configfiles]:
         try:
-            update_config(config, yaml.load(Path(path).read_text(), Loader=YAML_LOADER) or {})
+            update_config(config, read_yaml(path) or {})
         except (OSError, yaml.YAMLError) as error:
             raise ConfigError(f"{path}: cannot be read as YAML ({error}).") from None
     fill_defaults(config, CHECKOUT)

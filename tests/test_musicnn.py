@@ -9,7 +9,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genreflow.embeddings.musicnn import MODELS, WEIGHTS_DIR, embed, load_musicnn
+from genreflow.embeddings import cpu_matmul
+from genreflow.embeddings.musicnn import (
+    MODELS,
+    UNFOLDED_BYTES,
+    WEIGHTS_DIR,
+    _blocks,
+    embed,
+    load_musicnn,
+)
 from genreflow.embeddings.musicnn_input import log_mel, to_patches
 from genreflow.embeddings.musicnn_params import PATCH_FRAMES, SAMPLE_RATE
 from genreflow.errors import DataError
@@ -51,10 +59,17 @@ def _literal_frontend(model, patches: torch.Tensor) -> torch.Tensor:
     return torch.cat(branches, dim=1)
 
 
-def test_the_front_end_equals_conv_relu_batch_norm_then_max():
+@pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "f_linear"])
+@pytest.mark.parametrize("block_bytes", [1, 2**21, 2**30], ids=["frame", "default", "batch"])
+def test_the_front_end_equals_conv_relu_batch_norm_then_max(monkeypatch, onednn, block_bytes):
     """The max taken before ReLU and batch norm (weights of a < 0 filters negated) gives
-    the literal order's numbers, for slopes of both signs and zero, batch sizes that
-    split into chunks or not."""
+    the literal order's numbers, for slopes of both signs and zero, through oneDNN's
+    matmul or torch's own, in blocks of one frame, of the default size or of the whole
+    batch, for batch sizes that split into blocks or not."""
+    if onednn and not cpu_matmul.onednn_available():
+        pytest.skip("this torch has no oneDNN matmul")
+    monkeypatch.setattr(cpu_matmul, "onednn_available", lambda: onednn)
+    monkeypatch.setitem(UNFOLDED_BYTES, "cpu", block_bytes)
     generator = torch.Generator().manual_seed(0)
     model = load_musicnn("MSD_musicnn")
     for module in model.modules():
@@ -72,6 +87,16 @@ def test_the_front_end_equals_conv_relu_batch_norm_then_max():
         assert ours.shape == literal.shape == (batch, 561, PATCH_FRAMES)
         error = (ours - literal).abs().max() / literal.abs().max()
         assert error < 1e-6, error
+
+
+@pytest.mark.parametrize("budget", [1, 5_000, 10**6, 10**9])
+def test_blocks_cover_every_frame_of_every_patch_once(budget):
+    covered = np.zeros((7, 187), dtype=int)
+    for patches, frames in _blocks(7, 187, frame_bytes=1_000, budget=budget):
+        covered[patches, frames] += 1
+        rows = len(range(*patches.indices(7))) * len(range(*frames.indices(187)))
+        assert rows == 1 or rows * 1_000 <= budget
+    assert (covered == 1).all()
 
 
 def test_the_weights_match_their_recorded_checksums():
@@ -140,4 +165,5 @@ def test_the_throughput_benchmark_reports_both_stages():
     assert row["sample_rate"] == 16000 and row["patches"] == 10
     assert result["device"] == "cpu" and result["torch_threads"] == 1
     assert result["network_x_realtime"] > 0 and result["front_x_realtime"] > 0
-    assert "× real time per core" in render(result)
+    assert result["gemm_gflops"]["torch"] > 0
+    assert "× real time per core" in render(result) and "float32 GEMM" in render(result)

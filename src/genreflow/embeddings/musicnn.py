@@ -50,12 +50,15 @@ float32 (increasing for ``a > 0``, decreasing for ``a < 0``), so the max over ba
 ``bn(relu(conv))`` is ``bn(relu(max conv))`` where ``a ≥ 0`` and ``bn(relu(min conv))``
 where ``a < 0``, equal bit for bit. The port negates the weights and bias of every
 ``a < 0`` filter (exact), takes one max over bands, and negates back, so ReLU and batch
-norm touch ``1 / bands`` of the elements. Each convolution runs as one matrix product
-of unfolded windows (im2col) with the filter count padded to a multiple of 16 (zero
-filters, sliced off), which Intel MKL's single-precision GEMM runs at ~80% of a core's
-peak where oneDNN's convolution of one input channel reached ~60% (measured in
-``benchmarks/embeddings.py``). Sums are formed in another order than TensorFlow's, as
-any two convolution implementations do; ``tests/test_musicnn.py`` holds the outputs to
+norm touch ``1 / bands`` of the elements. Each convolution runs as matrix products of
+unfolded windows (im2col) with the filter count padded to a multiple of 16 (zero
+filters, sliced off), in blocks of frames small enough for a core's cache, through
+oneDNN's float32 matmul on the CPU (:mod:`genreflow.embeddings.cpu_matmul`: AVX-512 where
+the CPU has it, where torch's default GEMM runs AVX2 on AMD CPUs). The temporal branches
+unfold a time-major copy, so that every window is a contiguous run. Measured in
+``benchmarks/embeddings.py`` against the original in ``benchmarks/musicnn_tensorflow.py``.
+Sums are formed in another order than TensorFlow's, as any two convolution
+implementations do; ``tests/test_musicnn.py`` holds the outputs to
 TensorFlow's and the front end to the literal conv → ReLU → batch norm → max.
 """
 
@@ -70,18 +73,36 @@ import torch.nn.functional as F
 from torch import nn
 
 from genreflow.checkout import CHECKOUT
+from genreflow.embeddings import cpu_matmul
 from genreflow.embeddings.musicnn_input import musicnn_patches
 from genreflow.embeddings.musicnn_params import N_MELS, PATCH_SECONDS, SAMPLE_RATE
 from genreflow.errors import ConfigError, DataError
 
 BN_EPS = 1e-3  # tf.compat.v1.layers.batch_normalization's default
-GEMM_COLUMNS = 16  # MKL's single-precision GEMM runs fastest on filter counts of multiples of 16
-# patches per unfolded-window product: on the CPU one patch's windows (12 MB for the 7 × 38
-# branch) already fill the GEMM; a GPU takes the whole batch at once
-UNFOLDED_BYTES = {"cpu": 16 * 2**20}
+GEMM_COLUMNS = 16  # float32 GEMMs run fastest on filter counts of multiples of 16
+# bytes of unfolded windows per product: on the CPU a block of frames that stays in a core's
+# cache with its product (2 MiB: the fastest of 0.5-4 MiB, docs/measurements.md);
+# elsewhere up to 1 GiB (a GPU's batch at once)
+UNFOLDED_BYTES = {"cpu": 2**21}
 LAYERS = ("max_pool", "mean_pool", "penultimate", "taggram")
 MODELS = ("MSD_musicnn", "MTT_musicnn")
 WEIGHTS_DIR = CHECKOUT / "resources" / "musicnn"
+
+
+def _blocks(batch: int, frames: int, frame_bytes: int, budget: int) -> list[tuple[slice, slice]]:
+    """(patches, frames) slices of blocks of unfolded windows of about ``budget`` bytes.
+
+    Whole patches where one fits, else runs of frames of one patch (at least one frame).
+    """
+    if frames * frame_bytes <= budget:
+        step = budget // (frames * frame_bytes)
+        return [(slice(start, start + step), slice(None)) for start in range(0, batch, step)]
+    step = max(1, budget // frame_bytes)
+    return [
+        (slice(patch, patch + 1), slice(start, start + step))
+        for patch in range(batch)
+        for start in range(0, frames, step)
+    ]
 
 
 def _tf_same(kernel: int) -> tuple[int, int]:
@@ -153,23 +174,28 @@ class Musicnn(nn.Module):
         # the sign of batch norm's slope a = weight / sqrt(var + eps) per filter
         sign = torch.where(bn.weight < 0, -1.0, 1.0).to(x.dtype)
         columns = -(-filters // GEMM_COLUMNS) * GEMM_COLUMNS
-        weight = x.new_zeros(kernel_time * kernel_mel, columns)
-        weight[:, :filters] = (conv.weight.reshape(filters, -1) * sign[:, None]).T
+        window = kernel_time * kernel_mel  # values in one window
+        weight = x.new_zeros(columns, window)  # (out, in), as F.linear's
+        weight[:filters] = conv.weight.reshape(filters, window) * sign[:, None]
         before, after = _tf_same(kernel_time)
         padded = F.pad(x, (0, 0, before, after))
         batch, frames, mel = x.shape
         bands = mel - kernel_mel + 1
-        # (batch, time, bands, kernel_time, kernel_mel) windows, as a view
-        windows = padded.unfold(1, kernel_time, 1).unfold(2, kernel_mel, 1)
-        per_patch = frames * bands * kernel_time * kernel_mel * x.element_size()
-        chunk = max(1, UNFOLDED_BYTES.get(x.device.type, 2**30) // per_patch)
-        peaks = []
-        for start in range(0, batch, chunk):
-            part = windows[start : start + chunk].reshape(-1, kernel_time * kernel_mel)
-            product = torch.mm(part, weight).view(-1, frames, bands, columns)
-            peaks.append(product.amax(dim=2)[..., :filters])
+        if kernel_mel == 1:  # temporal: a time-major copy makes each window contiguous
+            windows = padded.transpose(1, 2).contiguous().unfold(2, kernel_time, 1)
+            windows = windows.permute(0, 2, 1, 3)  # (batch, time, bands, kernel_time)
+        else:  # (batch, time, bands, kernel_time, kernel_mel), each a run of rows
+            windows = padded.unfold(1, kernel_time, 1).unfold(2, kernel_mel, 1)
+        frame_bytes = bands * window * x.element_size()
+        blocks = _blocks(batch, frames, frame_bytes, UNFOLDED_BYTES.get(x.device.type, 2**30))
+        weight = cpu_matmul.pack(weight, rows=windows[blocks[0]].shape[:3].numel())
+        peak = x.new_empty(batch, frames, columns)
+        for block in blocks:
+            out = peak[block]  # (patches, frames, columns)
+            product = cpu_matmul.linear(windows[block].reshape(-1, window), weight)
+            torch.amax(product.view(*out.shape[:2], bands, columns), 2, out=out)
         # the bias after the max: x + b is monotone in x too
-        peak = (torch.cat(peaks) + conv.bias * sign).transpose(1, 2) * sign[:, None]
+        peak = (peak[..., :filters] + conv.bias * sign).transpose(1, 2) * sign[:, None]
         return bn(F.relu(peak).unsqueeze(3))[..., 0]
 
     def _midend(self, x: torch.Tensor, name: str) -> torch.Tensor:

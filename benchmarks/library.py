@@ -4,6 +4,7 @@ Usage::
 
     python -m benchmarks.library --model results/final/demo/musicnn_svm
                                  [--songs 2000] [--unique 2000] [--dir /tmp/genreflow_library]
+                                 [--hard-links] [--subset 1000]
                                  [--jobs 2] [--sample 100] [--json F]
 
 The library is the one ``benchmarks/collection.py`` writes (genre folders of songs of
@@ -11,11 +12,14 @@ The library is the one ``benchmarks/collection.py`` writes (genre folders of son
 collection holds (empty, truncated, not audio). Rendering it takes about as long as
 classifying it; ``--unique N`` renders the first N songs and fills the library to
 ``--songs`` with byte copies of them under new names in the same genre folders (each
-copy is read, hashed and classified like any file). Measured, each as its own process:
+copy is read, hashed and classified like any file; ``--hard-links`` makes them hard
+links, which take no disk). Measured, each as its own process:
 
 * ``classify`` of the whole library with ``--jobs``: wall time, files/min, the largest
   process's peak RSS (workers included), and the rows and errors it wrote;
 * the same command again: everything skipped as done (what resuming costs);
+* with ``--subset N``: ``classify`` of N of the songs alone, whose peak RSS set against
+  the whole library's says whether memory grows with the library;
 * on ``--sample`` songs drawn at random: ``genreflow predict`` with every file on its
   command line against ``classify --jobs 1`` and ``--jobs N`` (files/min ratios);
 * on the same sample: the genre folder against the verdict of the default excerpt and
@@ -62,8 +66,12 @@ def add_broken_files(root: Path, donor: Path, count: int = 20) -> int:
     return count
 
 
-def fill_with_copies(root: Path, unique: int, songs: int) -> int:
-    """Copies of the first ``unique`` songs' files until the library holds ``songs``."""
+def fill_with_copies(root: Path, unique: int, songs: int, *, hard_links: bool = False) -> int:
+    """Copies of the first ``unique`` songs' files until the library holds ``songs``.
+
+    ``hard_links``: new names for the same bytes, not new bytes (no disk used; each is
+    still walked, read, hashed and classified as its own file).
+    """
     originals = sorted(p for p in root.rglob("*") if p.is_file() and p.parent.name != "Unsorted")
     originals = originals[:unique]
     made = 0
@@ -71,7 +79,10 @@ def fill_with_copies(root: Path, unique: int, songs: int) -> int:
         source = originals[i % len(originals)]
         copy = source.with_name(f"copy {i:05d} {source.name}")
         if not copy.exists():
-            shutil.copyfile(source, copy)
+            if hard_links:
+                os.link(source, copy)
+            else:
+                shutil.copyfile(source, copy)
         made += 1
     return made
 
@@ -96,6 +107,14 @@ def classify(library: Path, model: Path, out: Path, *options: str) -> dict:
     return timed([*command, "--out", str(out), *options])
 
 
+def _linked(paths: list[Path], folder: Path) -> Path:
+    """``folder`` of numbered symbolic links to ``paths`` (classify follows links)."""
+    folder.mkdir()
+    for i, path in enumerate(paths):
+        (folder / f"{i:05d}{path.suffix}").symlink_to(path)
+    return folder
+
+
 def read_rows(table: Path) -> list[dict]:
     with table.open(newline="") as handle:
         return list(csv.DictReader(handle))
@@ -115,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/genreflow_library"))
     parser.add_argument("--library", type=Path, help="a labelled library of your own instead")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--hard-links", action="store_true", help="copies as hard links")
+    parser.add_argument(
+        "--subset",
+        type=int,
+        help="also classify this many of the songs alone: peak RSS against the whole library's",
+    )
     parser.add_argument("--sample", type=int, default=100)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args(argv)
@@ -125,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         root = (args.dir / "music").resolve()
         unique = min(args.unique or args.songs, args.songs)
         written = make_library(root, unique, args.jobs)
-        copies = fill_with_copies(root, unique, args.songs)
+        copies = fill_with_copies(root, unique, args.songs, hard_links=args.hard_links)
         print(
             f"library: {args.songs} songs under {root} ({unique} rendered in {written:.0f} s, "
             f"{copies} copies of them)"
@@ -151,11 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     results["resume"] = again
 
     songs = sorted(Path(r["path"]) for r in rows)
+    if args.subset:
+        subset = _linked(
+            random.Random(1).sample(songs, min(args.subset, len(songs))), work / "subset"
+        )
+        alone = classify(subset, args.model, work / "subset.csv", "--jobs", str(args.jobs))
+        alone |= {"files": len(read_rows(work / "subset.csv"))}
+        alone["files_per_min"] = 60 * alone["files"] / alone["seconds"]
+        results["subset"] = alone
     chosen = random.Random(0).sample(songs, min(args.sample, len(songs)))
-    sample = work / "sample"
-    sample.mkdir()
-    for i, path in enumerate(chosen):
-        (sample / f"{i:04d}{path.suffix}").symlink_to(path)
+    sample = _linked(chosen, work / "sample")
     predict = timed(
         [
             str(GENREFLOW),
@@ -193,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
         f"peak RSS {first['peak_rss_mib']:.0f} MiB (largest process)"
     )
     print(f"rerun, everything already in the table: {again['seconds']:.1f} s")
+    if args.subset:
+        alone = results["subset"]
+        print(
+            f"{alone['files']} of the songs alone, --jobs {args.jobs}: "
+            f"{alone['files_per_min']:.0f} files/min, peak RSS {alone['peak_rss_mib']:.0f} MiB; "
+            f"the whole library's / theirs: {first['peak_rss_mib'] / alone['peak_rss_mib']:.3f}"
+        )
     s = results["sample"]
     print(f"\n{n} songs drawn at random        files/min   peak RSS MiB")
     for label, record in (

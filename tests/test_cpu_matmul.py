@@ -41,6 +41,12 @@ def test_a_weight_autograd_records_stays_as_it_is():
     assert torch.equal(weight.grad, x.sum(0).expand(4, 3))
 
 
+def test_float64_stays_float64():
+    weight, x = torch.randn(4, 3, dtype=torch.float64), torch.randn(2, 3, dtype=torch.float64)
+    assert cpu_matmul.pack(weight, 2) is weight
+    assert cpu_matmul.linear(x, cpu_matmul.pack(weight, 2)).dtype == torch.float64
+
+
 def test_without_onednn_every_product_is_f_linear(monkeypatch):
     monkeypatch.setattr(cpu_matmul, "onednn_available", lambda: False)
     weight, x = torch.randn(4, 3), torch.randn(2, 3)

@@ -89,6 +89,19 @@ def test_the_front_end_equals_conv_relu_batch_norm_then_max(monkeypatch, onednn,
         assert error < 1e-6, error
 
 
+def test_gradients_flow_through_the_front_end():
+    """With autograd on, the products skip oneDNN (no gradient there) and still agree."""
+    model = load_musicnn("MSD_musicnn")
+    patches = torch.randn(1, PATCH_FRAMES, 96, generator=torch.Generator().manual_seed(1))
+    front = model.frontend(patches)
+    front.sum().backward()
+    gradient = model.timbral_f74_conv.weight.grad
+    assert gradient is not None and torch.isfinite(gradient).all() and gradient.abs().sum() > 0
+    with torch.no_grad():
+        reference = model.frontend(patches)
+        assert (front - reference).abs().max() / reference.abs().max() < TOLERANCE
+
+
 @pytest.mark.parametrize("budget", [1, 5_000, 10**6, 10**9])
 def test_blocks_cover_every_frame_of_every_patch_once(budget):
     covered = np.zeros((7, 187), dtype=int)

@@ -38,11 +38,13 @@ def onednn_available() -> bool:
 def pack(weight: torch.Tensor, rows: int) -> torch.Tensor:
     """``weight`` (out, in) laid out for :func:`linear` of ``rows`` rows at a time.
 
-    oneDNN's blocked layout on a CPU that has it (the same values), else ``weight``
-    itself; also ``weight`` itself when autograd records it (oneDNN's op has no gradient).
+    oneDNN's blocked layout for float32 on a CPU that has it (the same values), else
+    ``weight`` itself; also ``weight`` itself when autograd records it (oneDNN's op has
+    no gradient).
     """
     if (
         weight.device.type != "cpu"
+        or weight.dtype != torch.float32
         or (weight.requires_grad and torch.is_grad_enabled())
         or not onednn_available()
     ):

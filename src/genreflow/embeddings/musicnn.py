@@ -184,16 +184,15 @@ class Musicnn(nn.Module):
         if kernel_mel == 1:  # temporal: a time-major copy makes each window contiguous
             windows = padded.transpose(1, 2).contiguous().unfold(2, kernel_time, 1)
             windows = windows.permute(0, 2, 1, 3)  # (batch, time, bands, kernel_time)
-        else:  # (batch, time, bands, kernel_time, kernel_mel), each a run of rows
+        else:  # (batch, time, bands, kernel_time, kernel_mel): runs of kernel_mel values
             windows = padded.unfold(1, kernel_time, 1).unfold(2, kernel_mel, 1)
         frame_bytes = bands * window * x.element_size()
         blocks = _blocks(batch, frames, frame_bytes, UNFOLDED_BYTES.get(x.device.type, 2**30))
         weight = cpu_matmul.pack(weight, rows=windows[blocks[0]].shape[:3].numel())
         peak = x.new_empty(batch, frames, columns)
         for block in blocks:
-            out = peak[block]  # (patches, frames, columns)
             product = cpu_matmul.linear(windows[block].reshape(-1, window), weight)
-            torch.amax(product.view(*out.shape[:2], bands, columns), 2, out=out)
+            peak[block] = product.view(*peak[block].shape[:2], bands, columns).amax(2)
         # the bias after the max: x + b is monotone in x too
         peak = (peak[..., :filters] + conv.bias * sign).transpose(1, 2) * sign[:, None]
         return bn(F.relu(peak).unsqueeze(3))[..., 0]

@@ -46,6 +46,7 @@ from pathlib import Path
 from benchmarks.collection import make_library
 
 GENREFLOW = Path(sys.executable).with_name("genreflow")
+COPY = "copy "  # the name prefix of a copy: a rerun counts only the songs without it
 
 
 def add_broken_files(root: Path, donor: Path, count: int = 20) -> int:
@@ -72,12 +73,15 @@ def fill_with_copies(root: Path, unique: int, songs: int, *, hard_links: bool = 
     ``hard_links``: new names for the same bytes, not new bytes (no disk used; each is
     still walked, read, hashed and classified as its own file).
     """
-    originals = sorted(p for p in root.rglob("*") if p.is_file() and p.parent.name != "Unsorted")
-    originals = originals[:unique]
+    originals = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.parent.name != "Unsorted" and not p.name.startswith(COPY)
+    )[:unique]
     made = 0
     for i in range(songs - len(originals)):
         source = originals[i % len(originals)]
-        copy = source.with_name(f"copy {i:05d} {source.name}")
+        copy = source.with_name(f"{COPY}{i:05d} {source.name}")
         if not copy.exists():
             if hard_links:
                 os.link(source, copy)

@@ -20,9 +20,11 @@ from genreflow.cli import main
 from genreflow.library.table import AppendedTable, row_columns
 from genreflow.library.tags import (
     KEYS,
+    changed_run,
     provenance,
     read_undo,
     read_values,
+    splice_run,
     tag_kind,
     tag_library,
     undo_tags,
@@ -157,6 +159,7 @@ def assert_rows_match_files(table: AppendedTable) -> None:
 
 def test_tags_are_written_then_undone_and_the_audio_never_changes(library, tmp_path):
     paths = [library / name for name in SONGS]
+    original = {p: p.read_bytes() for p in paths}
     audio = {p: audio_bytes(p) for p in paths}
     samples = {p: decoded(p) for p in paths}
     before = {p: all_tags(p) for p in paths}
@@ -196,8 +199,8 @@ def test_tags_are_written_then_undone_and_the_audio_never_changes(library, tmp_p
     restored = undo_tags(undo_file, show=lambda line: None)
     assert (restored.changed, restored.skipped) == (4, [])
     for path in paths:
+        assert path.read_bytes() == original[path], path  # the very bytes, not just values
         assert all_tags(path) == before[path], path  # "Old Genre" back, the rest removed
-        assert audio_bytes(path) == audio[path], path
         assert np.array_equal(decoded(path), samples[path]), path
     assert_rows_match_files(table)
     assert undo_tags(undo_file, show=lambda line: None).unchanged == 4  # already undone
@@ -268,12 +271,77 @@ def test_a_copy_is_tagged_with_the_mode_a_link_names_and_hard_links_see_it(tmp_p
     assert (tmp_path / "alias.flac").is_symlink() and song.stat().st_mode & 0o777 == 0o640
     assert read_values(song, "flac")["GENRE"] == ["rock"]
     assert read_values(tmp_path / "elsewhere.flac", "flac")["GENRE"] == ["rock"]
+    size, inode = linked.stat().st_size, linked.stat().st_ino
+    write_values(linked, "flac", {"GENRE": ["x" * 20_000]})  # past the padding: it grows
+    assert linked.stat().st_size > size and linked.stat().st_ino == inode
+    assert read_values(tmp_path / "elsewhere.flac", "flac")["GENRE"] == ["x" * 20_000]
     assert sorted(p.name for p in tmp_path.iterdir()) == [  # no temporary file left
         "alias.flac",
         "elsewhere.flac",
         "linked.flac",
         "song.flac",
     ]
+
+
+def test_after_a_stop_mid_tagging_the_undo_file_gives_back_the_very_bytes(library, tmp_path):
+    """Ctrl-C after two files: the undo file still holds their changed runs (logged
+    before each file changed), even with a half-written line after them; a hard-linked
+    file, tagged in place, comes back byte for byte under both names."""
+    os.link(library / "a" / "two.flac", tmp_path / "two again.flac")
+    paths = [library / name for name in SONGS]
+    original = {p: p.read_bytes() for p in paths}
+    table = write_table(library, tmp_path / "library.csv", SONGS)
+    shown = []
+
+    def stop_after_two(line: str) -> None:
+        shown.append(line)
+        if len(shown) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        tag_library(table, MODEL, library, show=stop_after_two)
+    [undo_file] = tmp_path.glob("library.tags-undo-*.jsonl")
+    tagged = [p for p in paths if p.read_bytes() != original[p]]
+    assert len(tagged) == 2 and (tmp_path / "two again.flac").read_bytes() == paths[1].read_bytes()
+    with undo_file.open("a") as handle:
+        handle.write('{"path": "cut short by a sto')
+    _, changes = read_undo(undo_file)
+    assert len(changes) == 4 and sum(c.run is not None for c in changes) == 2
+
+    restored = undo_tags(undo_file, show=lambda line: None)
+    assert (restored.changed, restored.unchanged, restored.skipped) == (2, 2, [])
+    assert {p: p.read_bytes() for p in paths} == original
+    assert (tmp_path / "two again.flac").read_bytes() == original[paths[1]]
+    assert_rows_match_files(table)
+
+
+def test_a_file_changed_since_its_tagging_gets_its_old_values_back(library, tmp_path):
+    """Bytes changed since (here: a title added by hand), genre values still genreflow's:
+    the old values come back, the title stays."""
+    song = library / "a" / "two.flac"
+    table = write_table(library, tmp_path / "library.csv", {"a/two.flac": "jazz"})
+    undo_file = tag_library(table, MODEL, library, show=lambda line: None).undo_file
+    write_values(song, "flac", {"TITLE": ["My title"]})
+    assert undo_tags(undo_file, show=lambda line: None).changed == 1
+    assert read_values(song, "flac") == {"GENRE": None, "GENREFLOW": None}
+    assert MutagenFile(song).tags["TITLE"] == ["My title"]
+
+
+def test_the_changed_run_puts_back_any_one_region(tmp_path):
+    before, after, back = tmp_path / "before", tmp_path / "after", tmp_path / "back"
+    for old, new in [
+        (b"abcdef", b"abXYZcdef"),  # grown
+        (b"abcdef", b"af"),  # shrunk
+        (b"abcdef", b"abcdef"),  # the same
+        (b"", b"new"),  # from nothing
+        (b"aaaa", b"aaaaaa"),  # a run inside repeats
+    ]:
+        before.write_bytes(old)
+        after.write_bytes(new)
+        run = changed_run(before, after)
+        assert run["length"] <= len(new) and run["md5"] == file_digest(after)
+        splice_run(after, back, run)
+        assert back.read_bytes() == old, (old, new)
 
 
 def test_without_mutagen_write_tags_stops_with_the_install_line(

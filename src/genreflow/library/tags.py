@@ -16,28 +16,37 @@ m4a, mp4 (iTunes atoms)   ``©gen``   ``----:com.apple.iTunes:genreflow``
 
 mutagen writes them (GPL-2.0-or-later, so an optional extra: ``pip install
 "genreflow[tags]"``; imported here only), into a copy of the file that is then renamed
-over it (:func:`genreflow.atomic.atomic_path`; a hard-linked file in place, so that every
-name sees the tags): a stop at any moment leaves each file old or new, never half-written.
-Only tag blocks change; the audio bytes are copied as they are.
+over it (:func:`genreflow.atomic.atomic_path`; a hard-linked file is overwritten in place,
+so that every name sees the tags): a stop at any moment leaves each file old or new, never
+half-written. Only tag blocks change; the audio bytes are copied as they are.
 
 Before any file is touched, the old values of every key to change (``null``: absent) go
 to an undo file (JSON Lines, written atomically, and again at the end with only the files
-changed); ``--undo FILE`` puts them back, removing the keys that were absent, in every
-file whose tags were not changed since. New tags change a file's bytes but not its audio,
-so the table's rows of the old bytes get the new checksum, size and modification time
-(:meth:`~genreflow.library.table.AppendedTable.update_rows`): a later ``classify`` skips
-the tagged files instead of classifying them again. ``--undo`` does the same.
+changed). Before each file is replaced, the one run of bytes its new tags change (a few
+hundred bytes: :func:`changed_run`) is appended to it and flushed to disk. ``--undo FILE``
+puts each file's very bytes back (its MD5 checked against the one it had), or, for a file
+changed since its tagging, the old values, removing the keys that were absent; a file
+whose genre tags were changed since is left alone. New tags change a file's bytes but
+not its audio, so the table's rows of the old bytes get the new checksum, size and
+modification time (:meth:`~genreflow.library.table.AppendedTable.update_rows`): a later
+``classify`` skips the tagged files instead of classifying them again. ``--undo`` does
+the same.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import functools
 import json
+import mmap
 import os
 import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from genreflow.atomic import atomic_path, write_text
@@ -65,6 +74,7 @@ KEYS = {
     "mp4": ("©gen", "----:com.apple.iTunes:genreflow"),
 }
 NOT_TAGGED = "no tags written into"  # the start of an unsupported format's reason
+BLOCK = 1 << 16  # bytes compared at a time when looking for the run tags changed
 
 Values = dict[str, list[str] | None]
 
@@ -80,13 +90,15 @@ class TagProblem(Exception):
 @dataclass(frozen=True)
 class Change:
     """One file's tag change: each changed key's values before and after (``None``:
-    absent), and the file's MD5 when the change was planned."""
+    absent), the file's MD5 when the change was planned, and, once written, the run of
+    bytes it changed (:func:`changed_run`: what puts back the very bytes)."""
 
     path: str
     kind: str
     old: Values
     new: Values
     checksum: str = ""
+    run: dict | None = None
 
     def describe(self) -> str:
         """``path: KEY old → new; …``, one line."""
@@ -96,7 +108,11 @@ class Change:
         return f"{self.path}: " + "; ".join(parts)
 
     def record(self) -> dict:
-        return {"path": self.path, "kind": self.kind, "old": self.old, "new": self.new}
+        record = {"path": self.path, "kind": self.kind, "old": self.old, "new": self.new}
+        record["checksum"] = self.checksum
+        if self.run is not None:
+            record["run"] = self.run
+        return record
 
 
 @dataclass
@@ -158,26 +174,136 @@ def read_values(path: str | os.PathLike, kind: str) -> Values:
     return {key: _get(tags, kind, key) for key in KEYS[kind]}
 
 
-def write_values(path: str | os.PathLike, kind: str, values: Values) -> None:
+def write_values(
+    path: str | os.PathLike,
+    kind: str,
+    values: Values,
+    *,
+    keep: Callable[[dict], object] | None = None,
+) -> None:
     """Set (``None``: remove) ``values`` in ``path``'s tags; a read-only file (no write
     permission bit, or not writable by this user) is a :class:`TagProblem`.
 
-    A copy is tagged and renamed over the file, its mode and owner kept; a file with
-    other hard links is tagged in place; a symbolic link's target is tagged.
+    A copy is tagged, then put in place (:func:`_rewrite`). ``keep`` is given the run of
+    bytes the tags changed (:func:`changed_run`) before the file is touched.
     """
+
+    def tag(real: Path, tmp: Path) -> None:
+        shutil.copyfile(real, tmp)
+        _store(tmp, kind, values)
+        if keep is not None:
+            keep(changed_run(real, tmp))
+
+    _rewrite(path, tag)
+
+
+def _rewrite(path: str | os.PathLike, fill: Callable[[Path, Path], object]) -> None:
+    """Give ``path`` the bytes ``fill(file, tmp)`` writes into a temporary file: renamed
+    over it with its mode and owner kept (a stop at any moment leaves it old or new); a
+    file with other hard links is overwritten in place, so that every name sees them; a
+    symbolic link's target is rewritten."""
     real = Path(os.path.realpath(path))
     status = _writable(real)
     if status.st_nlink > 1:
-        _store(real, kind, values)
+        with tempfile.TemporaryDirectory(prefix="genreflow-tags-") as folder:
+            tmp = Path(folder) / real.name
+            fill(real, tmp)
+            _overwrite(real, tmp)
         return
     with atomic_path(real) as tmp:
-        shutil.copyfile(real, tmp)
+        fill(real, tmp)
         shutil.copymode(real, tmp)
-        _store(tmp, kind, values)
         try:
             os.chown(tmp, status.st_uid, status.st_gid)
         except OSError:
             pass  # another user's file in a folder of ours: it becomes ours
+
+
+def changed_run(original: Path, changed: Path) -> dict:
+    """Where ``changed`` differs from ``original``, as one run of bytes: its start
+    (``at``), the original's bytes there (``original``, base64), the changed run's length
+    (``length``) and the changed file's MD5 (``md5``).
+
+    New tags change one region of a file (mutagen keeps the audio bytes and fills a tag's
+    padding), so the run is a few hundred bytes; a format that moves the audio makes it
+    longer, never wrong. :func:`splice_run` puts the original bytes back.
+    """
+    start, end = _differing(original, changed)
+    with original.open("rb") as handle:
+        handle.seek(start)
+        middle = handle.read(original.stat().st_size - end - start)
+    return {
+        "at": start,
+        "original": base64.b64encode(middle).decode("ascii"),
+        "length": changed.stat().st_size - start - end,
+        "md5": file_digest(changed),
+    }
+
+
+def _overwrite(real: Path, new: Path) -> None:
+    """Give ``real`` (a file with other hard links: no new inode) ``new``'s bytes: where
+    the size stays, one write of the run that differs; else the whole file."""
+    if real.stat().st_size != new.stat().st_size:
+        shutil.copyfile(new, real)
+        return
+    start, end = _differing(real, new)
+    with new.open("rb") as source, real.open("r+b") as dest:
+        source.seek(start)
+        dest.seek(start)
+        dest.write(source.read(real.stat().st_size - end - start))
+        dest.flush()
+        os.fsync(dest.fileno())
+
+
+def _differing(a: Path, b: Path) -> tuple[int, int]:
+    """The bytes ``a`` and ``b`` share at their start and at their end (not overlapping)."""
+    with a.open("rb") as first, b.open("rb") as second, contextlib.ExitStack() as maps:
+        x, y = (_mapped(handle, maps) for handle in (first, second))
+        shorter = min(len(x), len(y))
+        start = _shared(x, y, shorter)
+        return start, _shared(x, y, shorter - start, from_end=True)
+
+
+def _mapped(handle, maps: contextlib.ExitStack) -> bytes | mmap.mmap:
+    """The file's bytes, mapped until ``maps`` closes (an empty file cannot be)."""
+    if os.fstat(handle.fileno()).st_size == 0:
+        return b""
+    return maps.enter_context(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _shared(a, b, limit: int, *, from_end: bool = False) -> int:
+    """How many bytes ``a`` and ``b`` share at their start (or end), at most ``limit``."""
+    done = 0
+    while done < limit:
+        size = min(BLOCK, limit - done)
+        if from_end:
+            x, y = a[len(a) - done - size : len(a) - done], b[len(b) - done - size : len(b) - done]
+            x, y = x[::-1], y[::-1]
+        else:
+            x, y = a[done : done + size], b[done : done + size]
+        if x != y:
+            return done + next(i for i, (p, q) in enumerate(zip(x, y)) if p != q)
+        done += size
+    return limit
+
+
+def splice_run(source: Path, dest: Path, run: Mapping) -> None:
+    """Write ``source`` into ``dest`` with its run of ``run["length"]`` bytes at
+    ``run["at"]`` replaced by ``run["original"]``: the file before :func:`changed_run`."""
+    with source.open("rb") as old, dest.open("wb") as new:
+        _copy(old, new, run["at"])
+        new.write(base64.b64decode(run["original"]))
+        old.seek(run["at"] + run["length"])
+        shutil.copyfileobj(old, new)
+
+
+def _copy(source, dest, count: int) -> None:
+    while count:
+        chunk = source.read(min(BLOCK, count))
+        if not chunk:
+            raise TagProblem("shorter than the run of bytes its tags changed")
+        dest.write(chunk)
+        count -= len(chunk)
 
 
 def _writable(path: str | os.PathLike) -> os.stat_result:
@@ -279,13 +405,24 @@ def _reason(error: Exception) -> str:
     return f"failed ({type(error).__name__}: {error})"
 
 
-def _changed(path: str, kind: str, expected: Values, values: Values) -> dict:
-    """Write ``values`` into ``path`` if its values are still ``expected``; the row
-    columns of its new bytes."""
+def _changed(
+    path: str,
+    kind: str,
+    expected: Values,
+    values: Values,
+    keep: Callable[[dict], object] | None = None,
+) -> dict:
+    """Write ``values`` into ``path`` if its values are still ``expected`` (``keep``: as
+    :func:`write_values`'s); the row columns of its new bytes."""
     current = read_values(path, kind)
     if any(current[key] != value for key, value in expected.items()):
         raise TagProblem("its tags changed while genreflow ran")
-    write_values(path, kind, values)
+    write_values(path, kind, values, keep=keep)
+    return _columns(path)
+
+
+def _columns(path: str) -> dict:
+    """The table's columns of ``path``'s bytes now."""
     status = os.stat(path)
     return {"checksum": file_digest(path), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
 
@@ -358,16 +495,19 @@ def tag_library(
     _write_undo(undo, table, model_id, changes)  # before any file is touched
     written, moved = [], {}
     try:
-        for change in changes:
-            try:
-                moved[(change.path, change.checksum)] = _changed(
-                    change.path, change.kind, change.old, change.new
-                )
-            except Exception as error:  # noqa: BLE001 (this file's reason, not the run's end)
-                summary.skipped.append((change.path, _reason(error)))
-                continue
-            show(change.describe())
-            written.append(change)
+        with undo.open("a", encoding="utf-8") as log:
+            for change in changes:
+                runs = []
+                keep = functools.partial(_log_run, log, change.path, runs)
+                try:
+                    moved[(change.path, change.checksum)] = _changed(
+                        change.path, change.kind, change.old, change.new, keep
+                    )
+                except Exception as error:  # noqa: BLE001 (this file's reason, not the run's end)
+                    summary.skipped.append((change.path, _reason(error)))
+                    continue
+                show(change.describe())
+                written.append(replace(change, run=runs[0]))
     finally:  # after a stop (Ctrl-C) too, the undo file of every planned change kept
         table.update_rows(moved)
     if written:
@@ -388,6 +528,15 @@ def undo_path(table_path: Path) -> Path:
     raise GenreflowError(f"{table_path.parent}: too many undo files of this second")
 
 
+def _log_run(log, path: str, runs: list, run: dict) -> None:
+    """Append ``path``'s changed run to the undo file, on disk before the file changes (a
+    stop after it leaves the undo file able to restore the file's very bytes)."""
+    log.write(json.dumps({"path": path, "run": run}) + "\n")
+    log.flush()
+    os.fsync(log.fileno())
+    runs.append(run)
+
+
 def _write_undo(path: Path, table: AppendedTable, model_id: str, changes: list[Change]) -> None:
     header = {
         "genreflow": UNDO_MARK,
@@ -403,12 +552,26 @@ def _write_undo(path: Path, table: AppendedTable, model_id: str, changes: list[C
 def read_undo(path: str | os.PathLike) -> tuple[dict, list[Change]]:
     """The header and the changes of an undo file, or a :class:`GenreflowError`."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line]
         header = json.loads(lines[0]) if lines else {}
         if not isinstance(header, dict) or header.get("genreflow") != UNDO_MARK:
             raise ValueError("its first line is not an undo file's")
-        changes = [Change(**json.loads(line)) for line in lines[1:] if line.strip()]
-    except (OSError, ValueError, TypeError) as error:
+        changes, runs = [], {}
+        for number, line in enumerate(lines[1:], start=2):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if number == len(lines):
+                    break  # a run's line cut short by a stop: its file was not touched
+                raise
+            if "old" in record:
+                changes.append(Change(**record))
+            else:  # a run logged while tagging (a stop before the file's final line)
+                runs[record["path"]] = record["run"]
+        changes = [
+            replace(c, run=runs[c.path]) if c.run is None and c.path in runs else c for c in changes
+        ]
+    except (OSError, ValueError, TypeError, KeyError) as error:
         raise GenreflowError(
             f"{path}: not an undo file of genreflow classify --write-tags ({error})"
         ) from None
@@ -444,12 +607,29 @@ def _restore_all(changes: list[Change], summary: TagSummary, moved: dict, show: 
             _writable(change.path)
             if not summary.dry_run:
                 before = file_digest(change.path)
-                expected = {key: current[key] for key in restore}
-                moved[(change.path, before)] = _changed(change.path, change.kind, expected, restore)
+                if change.run is not None and change.checksum and before == change.run["md5"]:
+                    moved[(change.path, before)] = _put_back(change)
+                else:  # changed since (another tagging): its values, not its bytes
+                    expected = {key: current[key] for key in restore}
+                    moved[(change.path, before)] = _changed(
+                        change.path, change.kind, expected, restore
+                    )
             show(Change(change.path, change.kind, current, restore).describe())
             summary.changed += 1
         except Exception as error:  # noqa: BLE001 (this file's reason, not the run's end)
             summary.skipped.append((change.path, _reason(error)))
+
+
+def _put_back(change: Change) -> dict:
+    """The file's bytes before its tagging, from its recorded run; the row columns."""
+
+    def splice(real: Path, tmp: Path) -> None:
+        splice_run(real, tmp, change.run)
+        if file_digest(tmp) != change.checksum:
+            raise TagProblem("its recorded bytes do not give back the file it was")
+
+    _rewrite(change.path, splice)
+    return _columns(change.path)
 
 
 def _restore(change: Change, current: Values) -> Values:

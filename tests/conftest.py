@@ -6,7 +6,15 @@ import io
 import tarfile
 from pathlib import Path
 
-import numpy as np
+from genreflow.kernels.cache import use_private_cache
+
+# numba's on-disk cache is not safe against two processes compiling one librosa kernel at
+# once (numba issue #10128: a later load crashes with SIGSEGV; it happened to an xdist
+# worker of a fresh clone's suite). Each pytest process (each worker) compiles into a
+# private folder of its own, as every workflow job does (genreflow.kernels.cache).
+use_private_cache()
+
+import numpy as np  # (imported after the numba cache is chosen)
 import pandas as pd
 import pytest
 import soundfile as sf

@@ -168,6 +168,46 @@ def test_killed_twice_then_rerun_gives_the_uninterrupted_table(library, model_di
     assert sorted(out.read_text().splitlines()) == sorted(reference.read_text().splitlines())
 
 
+def _children(pid: int) -> set[int]:
+    """The process ids whose parent is ``pid`` (Linux /proc)."""
+    children = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children |= {int(c) for c in (task / "children").read_text().split()}
+    return children
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_the_workers_end_when_the_command_is_killed(library, model_dir, tmp_path):
+    """SIGKILL of the command alone (not its process group): its --jobs workers, each
+    holding a model, end themselves instead of waiting for work that never comes."""
+    out = tmp_path / "library.csv"
+    command = [sys.executable, "-c", "import sys; from genreflow.cli import main; "]
+    command[-1] += "sys.exit(main(sys.argv[1:]))"
+    command += ["classify", str(library), "--model", str(model_dir), "--out", str(out)]
+    process = subprocess.Popen([*command, "--jobs", "2", "--batch", "1"], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while process.poll() is None and time.monotonic() < deadline and len(workers) < 2:
+        workers = _children(process.pid) if out.exists() else set()
+        time.sleep(0.02)
+    assert len(workers) >= 2, "the command ended before its workers could be seen"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(map(_running, workers)):
+        time.sleep(0.1)
+    assert not [w for w in workers if _running(w)]
+
+
 def test_the_table_cuts_only_a_half_written_last_line(tmp_path):
     path = tmp_path / "t.csv"
     table = AppendedTable(path, "csv", ["a", "b"], fresh=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -36,6 +37,7 @@ from genreflow.library.table import (
 
 PROBABILITY_DIGITS = 4
 FLUSH_SECONDS = 5.0
+PARENT_CHECK_S = 1.0  # how often a pool worker checks that the command still runs
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,8 @@ def _run(
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # no torch or thread state forked
-    with ProcessPoolExecutor(jobs, context, _start_worker, (options, done)) as pool:
+    start = (options, done, os.getpid())
+    with ProcessPoolExecutor(jobs, context, _start_worker, start) as pool:
         pending: set[Future] = set()
         for paths in chunks:
             pending.add(pool.submit(classify_chunk, paths))
@@ -204,8 +207,12 @@ def _run(
 _WORKER: dict = {}
 
 
-def _start_worker(options: Options, done: set[tuple[str, str]]) -> None:
-    """Load the model once per worker process."""
+def _start_worker(options: Options, done: set[tuple[str, str]], parent: int | None = None) -> None:
+    """Load the model once per worker process. A pool's worker (``parent``: the command's
+    process id) ends itself once the command is gone: killed with SIGKILL, the command
+    leaves its workers waiting for work, each holding a model, until they are killed."""
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     import torch
 
     from genreflow.inference.classifier import load_classifier
@@ -216,6 +223,13 @@ def _start_worker(options: Options, done: set[tuple[str, str]]) -> None:
         options=options,
         done=frozenset(done),
     )
+
+
+def _end_with(parent: int) -> None:
+    """End this process when ``parent`` is no longer its parent (it died)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def classify_chunk(paths: list[str]) -> list[tuple[str, dict]]:

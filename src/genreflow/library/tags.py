@@ -180,21 +180,25 @@ def write_values(
     values: Values,
     *,
     keep: Callable[[dict], object] | None = None,
-) -> None:
+) -> dict:
     """Set (``None``: remove) ``values`` in ``path``'s tags; a read-only file (no write
     permission bit, or not writable by this user) is a :class:`TagProblem`.
 
-    A copy is tagged, then put in place (:func:`_rewrite`). ``keep`` is given the run of
-    bytes the tags changed (:func:`changed_run`) before the file is touched.
+    A copy is tagged, then put in place (:func:`_rewrite`). Returns the run of bytes the
+    tags changed (:func:`changed_run`, with the new bytes' MD5), which ``keep`` is given
+    before the file is touched.
     """
+    runs = []
 
     def tag(real: Path, tmp: Path) -> None:
         shutil.copyfile(real, tmp)
         _store(tmp, kind, values)
+        runs.append(changed_run(real, tmp))
         if keep is not None:
-            keep(changed_run(real, tmp))
+            keep(runs[0])
 
     _rewrite(path, tag)
+    return runs[0]
 
 
 def _rewrite(path: str | os.PathLike, fill: Callable[[Path, Path], object]) -> None:
@@ -411,20 +415,20 @@ def _changed(
     expected: Values,
     values: Values,
     keep: Callable[[dict], object] | None = None,
-) -> dict:
+) -> tuple[dict, dict]:
     """Write ``values`` into ``path`` if its values are still ``expected`` (``keep``: as
-    :func:`write_values`'s); the row columns of its new bytes."""
+    :func:`write_values`'s); the row columns of its new bytes, and the changed run."""
     current = read_values(path, kind)
     if any(current[key] != value for key, value in expected.items()):
         raise TagProblem("its tags changed while genreflow ran")
-    write_values(path, kind, values, keep=keep)
-    return _columns(path)
+    run = write_values(path, kind, values, keep=keep)
+    return _columns(path, run["md5"]), run
 
 
-def _columns(path: str) -> dict:
-    """The table's columns of ``path``'s bytes now."""
+def _columns(path: str, checksum: str) -> dict:
+    """The table's columns of ``path``, whose bytes have the MD5 ``checksum``."""
     status = os.stat(path)
-    return {"checksum": file_digest(path), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
+    return {"checksum": checksum, "size": status.st_size, "mtime_ns": status.st_mtime_ns}
 
 
 # ---- a library ---------------------------------------------------------------------------
@@ -497,17 +501,16 @@ def tag_library(
     try:
         with undo.open("a", encoding="utf-8") as log:
             for change in changes:
-                runs = []
-                keep = functools.partial(_log_run, log, change.path, runs)
+                keep = functools.partial(_log_run, log, change.path)
                 try:
-                    moved[(change.path, change.checksum)] = _changed(
+                    moved[(change.path, change.checksum)], run = _changed(
                         change.path, change.kind, change.old, change.new, keep
                     )
                 except Exception as error:  # noqa: BLE001 (this file's reason, not the run's end)
                     summary.skipped.append((change.path, _reason(error)))
                     continue
                 show(change.describe())
-                written.append(replace(change, run=runs[0]))
+                written.append(replace(change, run=run))
     finally:  # after a stop (Ctrl-C) too, the undo file of every planned change kept
         table.update_rows(moved)
     if written:
@@ -528,13 +531,12 @@ def undo_path(table_path: Path) -> Path:
     raise GenreflowError(f"{table_path.parent}: too many undo files of this second")
 
 
-def _log_run(log, path: str, runs: list, run: dict) -> None:
+def _log_run(log, path: str, run: dict) -> None:
     """Append ``path``'s changed run to the undo file, on disk before the file changes (a
     stop after it leaves the undo file able to restore the file's very bytes)."""
     log.write(json.dumps({"path": path, "run": run}) + "\n")
     log.flush()
     os.fsync(log.fileno())
-    runs.append(run)
 
 
 def _write_undo(path: Path, table: AppendedTable, model_id: str, changes: list[Change]) -> None:
@@ -611,7 +613,7 @@ def _restore_all(changes: list[Change], summary: TagSummary, moved: dict, show: 
                     moved[(change.path, before)] = _put_back(change)
                 else:  # changed since (another tagging): its values, not its bytes
                     expected = {key: current[key] for key in restore}
-                    moved[(change.path, before)] = _changed(
+                    moved[(change.path, before)], _ = _changed(
                         change.path, change.kind, expected, restore
                     )
             show(Change(change.path, change.kind, current, restore).describe())
@@ -629,7 +631,7 @@ def _put_back(change: Change) -> dict:
             raise TagProblem("its recorded bytes do not give back the file it was")
 
     _rewrite(change.path, splice)
-    return _columns(change.path)
+    return _columns(change.path, change.checksum)
 
 
 def _restore(change: Change, current: Values) -> Values:
